@@ -1,0 +1,1 @@
+"""The workflow engine: pure Python over `transitions`; no database, no HTTP."""

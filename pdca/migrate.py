@@ -1,0 +1,41 @@
+"""Schema migrations through Alembic, and whether a database is at head."""
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine
+
+from pdca.settings import REPO_ROOT, Settings
+
+MIGRATIONS_DIR = REPO_ROOT / "migrations"
+
+
+def alembic_config(settings: Settings) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["database_url"] = settings.database_url
+    return config
+
+
+def upgrade(settings: Settings, engine: Engine | None = None, revision: str = "head") -> None:
+    config = alembic_config(settings)
+    if engine is None:
+        command.upgrade(config, revision)
+        return
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def head_revisions(settings: Settings) -> set[str]:
+    return set(ScriptDirectory.from_config(alembic_config(settings)).get_heads())
+
+
+def current_revisions(engine: Engine) -> set[str]:
+    with engine.connect() as connection:
+        return set(MigrationContext.configure(connection).get_current_heads())
+
+
+def at_head(settings: Settings, engine: Engine) -> bool:
+    return current_revisions(engine) == head_revisions(settings)

@@ -1,0 +1,286 @@
+"""SQLModel tables. Plain data: rules live in pdca.services, workflow logic in pdca.engine.
+
+Relationships are deliberately not declared: services query what they need
+explicitly, which keeps the number of queries visible (and avoids sqlmodel#196).
+"""
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, MetaData, String, Text, TypeDecorator
+from sqlmodel import Field, SQLModel
+
+# Named constraints so Alembic can alter them on SQLite (batch mode) and on PostgreSQL.
+SQLModel.metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in Python on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; pdca stores UTC-aware times only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _at(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(
+        default_factory=utcnow if not nullable else None,
+        sa_type=UTCDateTime(),
+        nullable=nullable,
+        index=index,
+    )
+
+
+def _text(*, nullable: bool = True) -> Any:
+    return Field(default=None if nullable else "", sa_type=Text(), nullable=nullable)
+
+
+class Role(StrEnum):
+    admin = "admin"
+    facilitator = "facilitator"
+    head = "head"
+    member = "member"
+    viewer = "viewer"
+
+
+class ProblemSource(StrEnum):
+    kpi = "kpi"
+    complaint = "complaint"
+    audit = "audit"
+    inspection = "inspection"
+    internal = "internal"
+    suggestion = "suggestion"
+
+
+class Severity(StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+
+class ProblemStatus(StrEnum):
+    new = "new"
+    accepted = "accepted"
+    rejected = "rejected"
+    duplicate = "duplicate"
+    resolved = "resolved"
+
+
+class ActionKind(StrEnum):
+    containment = "containment"
+    corrective = "corrective"
+    preventive = "preventive"
+    improvement = "improvement"
+    standardisation = "standardisation"
+
+
+class ActionStatus(StrEnum):
+    open = "open"
+    in_progress = "in_progress"
+    done = "done"
+    verified = "verified"
+    cancelled = "cancelled"
+
+
+class Direction(StrEnum):
+    higher = "higher"
+    lower = "lower"
+
+
+class Effectiveness(StrEnum):
+    effective = "effective"
+    not_effective = "not_effective"
+
+
+class Department(SQLModel, table=True):
+    __tablename__ = "departments"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_type=String(20), unique=True, index=True)
+    name: str = Field(sa_type=String(200))
+    name_zh: str | None = Field(default=None, sa_type=String(200))
+    created_at: datetime = _at()
+    version: int = 1
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(sa_type=String(254), unique=True, index=True)
+    name: str = Field(sa_type=String(200))
+    role: str = Field(sa_type=String(20), default=Role.member)
+    department_id: int | None = Field(default=None, foreign_key="departments.id", index=True)
+    password_hash: str | None = Field(default=None, sa_type=String(200))
+    locale: str = Field(default="en", sa_type=String(10))
+    active: bool = True
+    created_at: datetime = _at()
+    version: int = 1
+
+
+class WorkflowVersion(SQLModel, table=True):
+    """A snapshot of one workflow file; cycles point at the snapshot they started with."""
+
+    __tablename__ = "workflow_versions"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_type=String(50), index=True)
+    number: int
+    digest: str = Field(sa_type=String(64), unique=True)
+    definition: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _at()
+
+
+class Problem(SQLModel, table=True):
+    __tablename__ = "problems"
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(sa_type=String(300))
+    description: str | None = _text()
+    source: str = Field(sa_type=String(20), index=True)
+    severity: str = Field(sa_type=String(20), default=Severity.medium)
+    status: str = Field(sa_type=String(20), default=ProblemStatus.new, index=True)
+    department_id: int | None = Field(default=None, foreign_key="departments.id", index=True)
+    reported_by_id: int | None = Field(default=None, foreign_key="users.id")
+    reported_at: datetime = _at(index=True)
+    evidence: str | None = _text()
+    occurrences: int = 1
+    triaged_by_id: int | None = Field(default=None, foreign_key="users.id")
+    triaged_at: datetime | None = _at(nullable=True)
+    rejection_reason: str | None = _text()
+    duplicate_of_id: int | None = Field(default=None, foreign_key="problems.id")
+    resolved_at: datetime | None = _at(nullable=True)
+    version: int = 1
+
+
+class Cycle(SQLModel, table=True):
+    __tablename__ = "cycles"
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(sa_type=String(300))
+    workflow: str = Field(sa_type=String(50), index=True)
+    workflow_version_id: int = Field(foreign_key="workflow_versions.id")
+    state: str = Field(sa_type=String(50), index=True)
+    iteration: int = 1
+    escalated: bool = False
+    lead_id: int = Field(foreign_key="users.id", index=True)
+    department_id: int | None = Field(default=None, foreign_key="departments.id", index=True)
+    objective: str | None = _text()
+    baseline: float | None = None
+    target: float | None = None
+    direction: str | None = Field(default=None, sa_type=String(10))
+    unit: str | None = Field(default=None, sa_type=String(30))
+    root_cause: str | None = _text()
+    success_criterion: str | None = _text()
+    effectiveness_window_days: int | None = None
+    result: float | None = None
+    result_note: str | None = _text()
+    effectiveness: str | None = Field(default=None, sa_type=String(20))
+    effectiveness_by_id: int | None = Field(default=None, foreign_key="users.id")
+    effectiveness_at: datetime | None = _at(nullable=True)
+    effectiveness_note: str | None = _text()
+    standardisation: str | None = _text()
+    # Fields a workflow file declares beyond the common ones (8D's D-steps, DMAIC's control plan).
+    extra: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _at()
+    state_entered_at: datetime = _at()
+    closed_at: datetime | None = _at(nullable=True)
+    version: int = 1
+
+
+class CycleProblem(SQLModel, table=True):
+    __tablename__ = "cycle_problems"
+    cycle_id: int = Field(foreign_key="cycles.id", primary_key=True)
+    problem_id: int = Field(foreign_key="problems.id", primary_key=True, index=True)
+
+
+class CycleMember(SQLModel, table=True):
+    __tablename__ = "cycle_members"
+    cycle_id: int = Field(foreign_key="cycles.id", primary_key=True)
+    user_id: int = Field(foreign_key="users.id", primary_key=True, index=True)
+
+
+class Action(SQLModel, table=True):
+    __tablename__ = "actions"
+    __table_args__ = (Index("ix_actions_department_status", "department_id", "status"),)
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycles.id", index=True)
+    title: str = Field(sa_type=String(300))
+    description: str | None = _text()
+    kind: str = Field(sa_type=String(20), default=ActionKind.corrective)
+    status: str = Field(sa_type=String(20), default=ActionStatus.open, index=True)
+    owner_id: int | None = Field(default=None, foreign_key="users.id", index=True)
+    department_id: int = Field(foreign_key="departments.id")
+    deadline: date | None = Field(default=None, index=True)
+    # Where in the cycle the action was planned: its phase (e.g. "plan", "d3_contain")
+    # and the turn of the spiral (a new iteration needs newly planned actions).
+    phase: str | None = Field(default=None, sa_type=String(50))
+    iteration: int = 1
+    created_by_id: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = _at()
+    status_changed_at: datetime = _at()
+    done_at: datetime | None = _at(nullable=True)
+    cancel_reason: str | None = _text()
+    verified_by_id: int | None = Field(default=None, foreign_key="users.id")
+    verified_at: datetime | None = _at(nullable=True)
+    verification_effective: bool | None = None
+    verification_note: str | None = _text()
+    version: int = 1
+
+
+class ActionDependency(SQLModel, table=True):
+    """`action_id` cannot be completed while `depends_on_id` is still open."""
+
+    __tablename__ = "action_dependencies"
+    action_id: int = Field(foreign_key="actions.id", primary_key=True)
+    depends_on_id: int = Field(foreign_key="actions.id", primary_key=True, index=True)
+
+
+class Event(SQLModel, table=True):
+    """The audit trail: append-only, one row per change, written with the change."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_entity", "entity_type", "entity_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _at(index=True)
+    actor_id: int | None = Field(default=None, foreign_key="users.id")
+    entity_type: str = Field(sa_type=String(20))
+    entity_id: int
+    verb: str = Field(sa_type=String(50))
+    field: str | None = Field(default=None, sa_type=String(50))
+    from_value: str | None = _text()
+    to_value: str | None = _text()
+    note: str | None = _text()
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Comment(SQLModel, table=True):
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_entity", "entity_type", "entity_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    entity_type: str = Field(sa_type=String(20))
+    entity_id: int
+    author_id: int = Field(foreign_key="users.id")
+    body: str = Field(sa_type=Text())
+    created_at: datetime = _at()

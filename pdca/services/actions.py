@@ -1,0 +1,321 @@
+"""Actions: plan, assign and re-date across departments; work them through their lifecycle."""
+
+from datetime import date
+from typing import Any
+
+from sqlmodel import col, select
+
+from pdca.engine.action_lifecycle import ACTION_LIFECYCLE, ActionFacts, ActionRefused
+from pdca.models import (
+    Action,
+    ActionDependency,
+    ActionKind,
+    ActionStatus,
+    Cycle,
+    Department,
+    Role,
+    User,
+)
+from pdca.services import audit
+from pdca.services.context import Ctx, unit_of_work
+from pdca.services.cycles import definition_of
+from pdca.services.errors import Conflict, Invalid, Refused
+from pdca.services.keys import key
+from pdca.services.policy import (
+    can_manage_action,
+    can_plan_action,
+    can_verify_action,
+    can_work_on_action,
+    require,
+)
+from pdca.services.store import check_version, compare_and_set, get_or_404
+
+UNFINISHED = (ActionStatus.open, ActionStatus.in_progress)
+
+
+def get_action(ctx: Ctx, action_id: int) -> Action:
+    return get_or_404(ctx, Action, action_id, "Action")
+
+
+def _check_owner(ctx: Ctx, owner_id: int | None) -> None:
+    if owner_id is None:
+        return
+    owner = get_or_404(ctx, User, owner_id, "User")
+    if not owner.active or owner.role == Role.viewer:
+        raise Invalid(f"{owner.name} cannot own actions (deactivated or read-only).")
+
+
+def _check_deadline(ctx: Ctx, deadline: date | None) -> None:
+    if deadline is not None and deadline < ctx.today():
+        raise Invalid(
+            f"The deadline {deadline.isoformat()} is in the past; choose today or a later day."
+        )
+
+
+def add_action(
+    ctx: Ctx,
+    cycle_id: int,
+    *,
+    title: str,
+    department_id: int,
+    owner_id: int | None = None,
+    deadline: date | None = None,
+    kind: str = ActionKind.corrective,
+    description: str | None = None,
+    depends_on: list[int] | None = None,
+) -> Action:
+    reasons = []
+    if not title.strip():
+        reasons.append("Give the action a title.")
+    if kind not in ActionKind.__members__:
+        reasons.append(f"Unknown kind {kind!r}; one of: {', '.join(ActionKind.__members__)}.")
+    if reasons:
+        raise Invalid("The action cannot be added.", reasons)
+    with unit_of_work(ctx):
+        cycle = get_or_404(ctx, Cycle, cycle_id, "Cycle")
+        require(can_plan_action(ctx.actor, cycle, department_id))
+        if definition_of(ctx, cycle).states[cycle.state].final:
+            raise Conflict(f"{key('cycle', cycle_id)} is {cycle.state}; it takes no new actions.")
+        get_or_404(ctx, Department, department_id, "Department")
+        _check_owner(ctx, owner_id)
+        _check_deadline(ctx, deadline)
+        now = ctx.now()
+        action = Action(
+            cycle_id=cycle_id,
+            title=title.strip(),
+            description=description,
+            kind=kind,
+            department_id=department_id,
+            owner_id=owner_id,
+            deadline=deadline,
+            phase=cycle.state,
+            iteration=cycle.iteration,
+            created_by_id=ctx.actor_id,
+            created_at=now,
+            status_changed_at=now,
+        )
+        ctx.session.add(action)
+        ctx.session.flush()
+        assert action.id is not None
+        audit.record(
+            ctx,
+            "action",
+            action.id,
+            "created",
+            field="status",
+            new=action.status,
+            data={
+                "cycle_id": cycle_id,
+                "title": action.title,
+                "kind": kind,
+                "department_id": department_id,
+                "owner_id": owner_id,
+                "deadline": deadline.isoformat() if deadline else None,
+            },
+        )
+        for other in depends_on or []:
+            _add_dependency(ctx, action, other)
+    return action
+
+
+def update_action(
+    ctx: Ctx,
+    action_id: int,
+    *,
+    version: int | None,
+    changes: dict[str, Any],
+    note: str | None = None,
+) -> Action:
+    """Assign, reassign, re-date, re-kind or retitle; each change is audited old → new."""
+    allowed = {"title", "description", "owner_id", "department_id", "deadline", "kind"}
+    unknown = sorted(set(changes) - allowed)
+    if unknown:
+        raise Invalid(f"These fields cannot be changed here: {', '.join(unknown)}.")
+    if "kind" in changes and changes["kind"] not in ActionKind.__members__:
+        raise Invalid(f"Unknown kind {changes['kind']!r}.")
+    if "title" in changes and not str(changes["title"] or "").strip():
+        raise Invalid("An action needs a title.")
+    with unit_of_work(ctx):
+        action = get_action(ctx, action_id)
+        cycle = get_or_404(ctx, Cycle, action.cycle_id, "Cycle")
+        label = key("action", action_id)
+        require(can_manage_action(ctx.actor, action, cycle))
+        check_version(action, version, label)
+        if action.status in (ActionStatus.verified, ActionStatus.cancelled):
+            raise Conflict(f"{label} is {action.status}; reopen it before changing it.")
+        if "department_id" in changes:
+            get_or_404(ctx, Department, changes["department_id"], "Department")
+            # Moving an action to another department is that department's head's call too.
+            probe = Action(**{**action.model_dump(), "department_id": changes["department_id"]})
+            require(can_manage_action(ctx.actor, probe, cycle))
+        if "owner_id" in changes:
+            _check_owner(ctx, changes["owner_id"])
+            if changes["owner_id"] is None and action.status != ActionStatus.open:
+                raise Invalid(f"{label} is under way; it needs an owner.")
+        if "deadline" in changes and changes["deadline"] != action.deadline:
+            _check_deadline(ctx, changes["deadline"])
+        before = {k: getattr(action, k) for k in changes}
+        changed = {k: v for k, v in changes.items() if before[k] != v}
+        if not changed:
+            return action
+        compare_and_set(ctx, action, label, changed)
+        audit.record_changes(ctx, "action", action_id, before, changed, note=note)
+    return action
+
+
+def _open_blockers(ctx: Ctx, action_id: int) -> tuple[str, ...]:
+    query = (
+        select(Action.id)
+        .join(ActionDependency, col(ActionDependency.depends_on_id) == Action.id)
+        .where(ActionDependency.action_id == action_id, col(Action.status).in_(UNFINISHED))
+        .order_by(Action.id)
+    )
+    return tuple(key("action", i) for i in ctx.session.exec(query))
+
+
+def action_facts(ctx: Ctx, action: Action, note: str | None = None) -> ActionFacts:
+    assert action.id is not None
+    return ActionFacts(
+        key=key("action", action.id),
+        status=action.status,
+        owner_id=action.owner_id,
+        actor_id=ctx.actor_id,
+        open_blockers=_open_blockers(ctx, action.id),
+        note=note,
+    )
+
+
+def fire_action(
+    ctx: Ctx, action_id: int, *, trigger: str, version: int | None, note: str | None = None
+) -> Action:
+    """start, complete, reopen or cancel (verify has its own use case)."""
+    if trigger == "verify":
+        raise Invalid("Verify with the verification step: it records effectiveness and a note.")
+    with unit_of_work(ctx):
+        action = get_action(ctx, action_id)
+        cycle = get_or_404(ctx, Cycle, action.cycle_id, "Cycle")
+        label = key("action", action_id)
+        if trigger in ("start", "complete"):
+            require(can_work_on_action(ctx.actor, action, cycle))
+        else:
+            require(can_manage_action(ctx.actor, action, cycle))
+        check_version(action, version, label)
+        _move(ctx, action, cycle, trigger, note)
+    return action
+
+
+def verify_action(
+    ctx: Ctx, action_id: int, *, effective: bool, note: str | None, version: int | None
+) -> Action:
+    """Record who verified, when, effective or not. Not effective sends it back to open."""
+    with unit_of_work(ctx):
+        action = get_action(ctx, action_id)
+        cycle = get_or_404(ctx, Cycle, action.cycle_id, "Cycle")
+        label = key("action", action_id)
+        require(can_verify_action(ctx.actor, action))
+        check_version(action, version, label)
+        if action.status != ActionStatus.done:
+            raise Refused(
+                f"{label} cannot be verified.", [f"{label} is {action.status}, not done."]
+            )
+        if not effective and not (note or "").strip():
+            raise Invalid("Say why the action was not effective.", ["A note is required."])
+        verification = {
+            "verified_by_id": ctx.actor_id,
+            "verified_at": ctx.now(),
+            "verification_effective": effective,
+            "verification_note": note,
+        }
+        _move(
+            ctx,
+            action,
+            cycle,
+            "verify" if effective else "reopen",
+            note or ("verified effective" if effective else None),
+            extra=verification,
+        )
+    return action
+
+
+def _move(
+    ctx: Ctx,
+    action: Action,
+    cycle: Cycle,
+    trigger: str,
+    note: str | None,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    label = key("action", action.id)
+    if definition_of(ctx, cycle).states[cycle.state].final and trigger != "verify":
+        raise Conflict(f"{key('cycle', cycle.id)} is {cycle.state}; its actions are frozen.")
+    try:
+        dest = ACTION_LIFECYCLE.fire(trigger, action_facts(ctx, action, note))
+    except ActionRefused as exc:
+        raise Refused(f"{label} cannot {trigger.replace('_', ' ')}.", exc.reasons) from exc
+    now = ctx.now()
+    values: dict[str, Any] = {"status": dest, "status_changed_at": now, **(extra or {})}
+    if dest == ActionStatus.done:
+        values["done_at"] = now
+    if dest == ActionStatus.cancelled:
+        values["cancel_reason"] = note
+    if dest == ActionStatus.open:
+        values |= {"done_at": None, "cancel_reason": None}
+    old = action.status
+    compare_and_set(ctx, action, label, values)
+    audit.record(
+        ctx,
+        "action",
+        action.id,
+        trigger,
+        field="status",
+        old=old,
+        new=dest,
+        note=note,  # type: ignore[arg-type]
+        data={k: v for k, v in (extra or {}).items() if k != "verified_at"},
+    )
+
+
+def _add_dependency(ctx: Ctx, action: Action, depends_on_id: int) -> None:
+    assert action.id is not None
+    label = key("action", action.id)
+    if depends_on_id == action.id:
+        raise Invalid(f"{label} cannot depend on itself.")
+    other = get_action(ctx, depends_on_id)
+    # Walk what `other` depends on; finding `action` there would close a loop.
+    seen, frontier = set(), [depends_on_id]
+    while frontier:
+        current = frontier.pop()
+        if current == action.id:
+            raise Invalid(
+                f"{label} cannot depend on {key('action', other.id)}: that would make a loop."
+            )
+        if current in seen:
+            continue
+        seen.add(current)
+        frontier.extend(
+            ctx.session.exec(
+                select(ActionDependency.depends_on_id).where(ActionDependency.action_id == current)
+            )
+        )
+    if ctx.session.get(ActionDependency, (action.id, depends_on_id)) is not None:
+        raise Conflict(f"{label} already depends on {key('action', depends_on_id)}.")
+    ctx.session.add(ActionDependency(action_id=action.id, depends_on_id=depends_on_id))
+    audit.record(
+        ctx,
+        "action",
+        action.id,
+        "dependency_added",
+        data={"depends_on": key("action", depends_on_id)},
+    )
+
+
+def add_dependency(ctx: Ctx, action_id: int, depends_on_id: int) -> None:
+    with unit_of_work(ctx):
+        action = get_action(ctx, action_id)
+        cycle = get_or_404(ctx, Cycle, action.cycle_id, "Cycle")
+        require(can_manage_action(ctx.actor, action, cycle))
+        _add_dependency(ctx, action, depends_on_id)
+
+
+def blockers_of(ctx: Ctx, action_id: int) -> tuple[str, ...]:
+    return _open_blockers(ctx, action_id)

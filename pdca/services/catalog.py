@@ -1,0 +1,68 @@
+"""The loaded workflows, and the version of each that a cycle runs under.
+
+Definitions are loaded and validated once at start-up; each version is stored in
+the database the first time a cycle uses it, so later edits of a YAML file never
+change a running cycle. Machines are built once per version and shared.
+"""
+
+from pathlib import Path
+
+from sqlmodel import Session, func, select
+
+from pdca.engine.definition import WorkflowDefinition, from_dict, load_directory
+from pdca.engine.machine import WorkflowMachine
+from pdca.models import WorkflowVersion
+from pdca.services.errors import Invalid
+
+
+class WorkflowCatalog:
+    def __init__(self, definitions: dict[str, WorkflowDefinition]) -> None:
+        self.definitions = definitions
+        self._machines_by_digest: dict[str, WorkflowMachine] = {
+            d.digest: WorkflowMachine(d) for d in definitions.values()
+        }
+
+    @classmethod
+    def from_directory(cls, directory: Path) -> "WorkflowCatalog":
+        return cls(load_directory(directory))
+
+    def names(self) -> list[str]:
+        return sorted(self.definitions)
+
+    def current(self, name: str) -> WorkflowDefinition:
+        try:
+            return self.definitions[name]
+        except KeyError:
+            raise Invalid(
+                f"Unknown workflow {name!r}; choose one of: {', '.join(self.names())}."
+            ) from None
+
+    def register_version(self, session: Session, name: str) -> WorkflowVersion:
+        """The stored version matching the current file, created the first time it is used."""
+        definition = self.current(name)
+        existing = session.exec(
+            select(WorkflowVersion).where(WorkflowVersion.digest == definition.digest)
+        ).first()
+        if existing is not None:
+            return existing
+        latest = session.exec(
+            select(func.max(WorkflowVersion.number)).where(WorkflowVersion.name == name)
+        ).one()
+        version = WorkflowVersion(
+            name=name,
+            number=(latest or 0) + 1,
+            digest=definition.digest,
+            definition=dict(definition.raw),
+        )
+        session.add(version)
+        session.flush()
+        return version
+
+    def machine_for(self, version: WorkflowVersion) -> WorkflowMachine:
+        """The machine for a stored version: today's file, or the snapshot a cycle began with."""
+        machine = self._machines_by_digest.get(version.digest)
+        if machine is None:
+            source = f"stored workflow {version.name} v{version.number}"
+            machine = WorkflowMachine(from_dict(version.definition, source))
+            self._machines_by_digest[version.digest] = machine
+        return machine

@@ -1,0 +1,51 @@
+"""What every use case runs with: a session, who is acting, the workflows and the clock."""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
+
+from pdca.models import User
+from pdca.services.catalog import WorkflowCatalog
+from pdca.services.errors import Unavailable
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Ctx:
+    session: Session
+    actor: User | None  # None only for the system itself (CLI set-up, monitors)
+    catalog: WorkflowCatalog
+    clock: Callable[[], datetime] = field(default=_utcnow)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def today(self) -> date:
+        return self.clock().date()
+
+    @property
+    def actor_id(self) -> int | None:
+        return self.actor.id if self.actor is not None else None
+
+
+@contextmanager
+def unit_of_work(ctx: Ctx) -> Iterator[None]:
+    """One use case, one transaction: commit on success, roll back on any error."""
+    try:
+        yield
+        ctx.session.commit()
+    except OperationalError as exc:
+        ctx.session.rollback()
+        if "locked" in str(exc).lower() or "busy" in str(exc).lower():
+            raise Unavailable("The database is busy; try again in a moment.") from exc
+        raise
+    except BaseException:
+        ctx.session.rollback()
+        raise

@@ -1,0 +1,539 @@
+"""Cycles: open, edit phase fields, list and fire transitions, judge effectiveness."""
+
+from datetime import date, timedelta
+from typing import Any
+
+from sqlmodel import col, func, select
+
+from pdca.engine.definition import BUILTIN_FIELDS, WorkflowDefinition
+from pdca.engine.facts import ActionFact, CycleFacts
+from pdca.engine.machine import TransitionOption, TransitionRefused, UnknownTrigger, WorkflowMachine
+from pdca.engine.registry import EFFECTS
+from pdca.models import (
+    Action,
+    ActionStatus,
+    Cycle,
+    CycleMember,
+    CycleProblem,
+    Department,
+    Direction,
+    Effectiveness,
+    Problem,
+    ProblemStatus,
+    User,
+    WorkflowVersion,
+)
+from pdca.services import audit
+from pdca.services.context import Ctx, unit_of_work
+from pdca.services.errors import Conflict, Invalid, Refused
+from pdca.services.keys import key
+from pdca.services.policy import (
+    can_confirm_effectiveness,
+    can_lead,
+    can_open_cycle,
+    can_run_cycle,
+    require,
+)
+from pdca.services.store import check_version, compare_and_set, get_or_404
+
+# Fields that judge the result: once effectiveness is judged they may not change under it.
+JUDGED_FIELDS = {"target", "baseline", "direction", "result", "result_note", "success_criterion"}
+ESCALATE_AFTER_FAILED_ITERATIONS = 3
+OPEN_PROBLEM_STATUSES = (ProblemStatus.new, ProblemStatus.accepted)
+
+
+def get_cycle(ctx: Ctx, cycle_id: int) -> Cycle:
+    return get_or_404(ctx, Cycle, cycle_id, "Cycle")
+
+
+def workflow_version(ctx: Ctx, cycle: Cycle) -> WorkflowVersion:
+    version = ctx.session.get(WorkflowVersion, cycle.workflow_version_id)
+    assert version is not None  # a foreign key guarantees it
+    return version
+
+
+def machine_of(ctx: Ctx, cycle: Cycle) -> WorkflowMachine:
+    return ctx.catalog.machine_for(workflow_version(ctx, cycle))
+
+
+def definition_of(ctx: Ctx, cycle: Cycle) -> WorkflowDefinition:
+    return machine_of(ctx, cycle).definition
+
+
+# --- open -------------------------------------------------------------------
+
+
+def open_cycle(
+    ctx: Ctx,
+    *,
+    title: str,
+    workflow: str,
+    lead_id: int,
+    problem_ids: list[int],
+    department_id: int | None = None,
+    member_ids: list[int] | None = None,
+    fields: dict[str, Any] | None = None,
+) -> Cycle:
+    require(can_open_cycle(ctx.actor))
+    if not title.strip():
+        raise Invalid("Give the cycle a title.")
+    if not problem_ids:
+        raise Invalid("A cycle addresses at least one problem: link one.")
+    definition = ctx.catalog.current(workflow)
+    with unit_of_work(ctx):
+        lead = get_or_404(ctx, User, lead_id, "User")
+        require(can_lead(lead))
+        if department_id is not None:
+            get_or_404(ctx, Department, department_id, "Department")
+        problems = [get_or_404(ctx, Problem, pid, "Problem") for pid in dict.fromkeys(problem_ids)]
+        closed = [p for p in problems if p.status not in OPEN_PROBLEM_STATUSES]
+        if closed:
+            raise Invalid(
+                "Only new or accepted problems can go into a cycle.",
+                [f"{key('problem', p.id)} is {p.status}." for p in closed],
+            )
+        version = ctx.catalog.register_version(ctx.session, workflow)
+        now = ctx.now()
+        cycle = Cycle(
+            title=title.strip(),
+            workflow=workflow,
+            workflow_version_id=version.id,  # type: ignore[arg-type]
+            state=definition.initial,
+            lead_id=lead_id,
+            department_id=department_id if department_id is not None else lead.department_id,
+            created_at=now,
+            state_entered_at=now,
+        )
+        values, extra = _coerce_fields(definition, fields or {})
+        for name, value in values.items():
+            setattr(cycle, name, value)
+        cycle.extra = extra
+        ctx.session.add(cycle)
+        ctx.session.flush()
+        assert cycle.id is not None
+        audit.record(
+            ctx,
+            "cycle",
+            cycle.id,
+            "opened",
+            field="state",
+            new=cycle.state,
+            data={
+                "workflow": workflow,
+                "workflow_version": version.number,
+                "title": cycle.title,
+                "lead_id": lead_id,
+                "problems": [p.id for p in problems],
+            },
+        )
+        for problem in problems:
+            ctx.session.add(CycleProblem(cycle_id=cycle.id, problem_id=problem.id))  # type: ignore[arg-type]
+            if problem.status == ProblemStatus.new:
+                # Opening a cycle on a new problem is the facilitator accepting it.
+                compare_and_set(
+                    ctx,
+                    problem,
+                    key("problem", problem.id),
+                    {
+                        "status": ProblemStatus.accepted,
+                        "triaged_by_id": ctx.actor_id,
+                        "triaged_at": now,
+                    },
+                )
+                audit.record(
+                    ctx,
+                    "problem",
+                    problem.id,
+                    "triaged",
+                    field="status",  # type: ignore[arg-type]
+                    old=ProblemStatus.new,
+                    new=ProblemStatus.accepted,
+                    data={"decision": "accept", "cycle_id": cycle.id},
+                )
+            audit.record(
+                ctx,
+                "problem",
+                problem.id,
+                "linked_to_cycle",  # type: ignore[arg-type]
+                data={"cycle_id": cycle.id},
+            )
+        for user_id in dict.fromkeys([lead_id, *(member_ids or [])]):
+            get_or_404(ctx, User, user_id, "User")
+            ctx.session.add(CycleMember(cycle_id=cycle.id, user_id=user_id))
+        for name, value in {**values, **extra}.items():
+            audit.record(ctx, "cycle", cycle.id, "field_changed", field=name, new=value)
+    return cycle
+
+
+# --- fields -----------------------------------------------------------------
+
+
+def editable_fields(definition: WorkflowDefinition) -> list[str]:
+    return [*BUILTIN_FIELDS, *(f.name for f in definition.fields)]
+
+
+def _coerce(name: str, ftype: str, value: Any) -> Any:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        if ftype == "number":
+            number = float(value)
+            if number != number or number in (float("inf"), float("-inf")):
+                raise ValueError
+            return number
+        if ftype == "integer":
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError
+            return int(value)
+        if ftype == "date":
+            return value if isinstance(value, date) else date.fromisoformat(str(value))
+        if ftype == "choice":  # only 'direction' today
+            if value not in Direction.__members__:
+                raise ValueError
+            return str(value)
+    except (TypeError, ValueError):
+        kind = {
+            "number": "a number",
+            "integer": "a whole number",
+            "date": "a date (YYYY-MM-DD)",
+            "choice": "'higher' or 'lower'",
+        }[ftype]
+        raise Invalid(f"{name} must be {kind}.", [f"{name}: {value!r} is not {kind}."]) from None
+    if not isinstance(value, str):
+        raise Invalid(f"{name} must be text.")
+    return value.strip()
+
+
+def _coerce_fields(
+    definition: WorkflowDefinition, changes: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split into column values and workflow-declared extras, each converted to its type."""
+    columns: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    unknown = [n for n in changes if definition.field_type(n) is None]
+    if unknown:
+        raise Invalid(
+            f"Unknown field(s) for the {definition.name} workflow: {', '.join(sorted(unknown))}.",
+            [f"{n} is not a field of this workflow." for n in sorted(unknown)],
+        )
+    for name, value in changes.items():
+        ftype = definition.field_type(name)
+        assert ftype is not None
+        coerced = _coerce(name, ftype, value)
+        if name == "effectiveness_window_days" and coerced is not None and coerced < 0:
+            raise Invalid("The effectiveness window cannot be negative.")
+        if isinstance(coerced, date):
+            coerced = coerced.isoformat()
+        (columns if name in BUILTIN_FIELDS else extra)[name] = coerced
+    return columns, extra
+
+
+def field_values(cycle: Cycle) -> dict[str, Any]:
+    return {**{n: getattr(cycle, n) for n in BUILTIN_FIELDS}, **cycle.extra}
+
+
+def update_cycle_fields(
+    ctx: Ctx,
+    cycle_id: int,
+    *,
+    changes: dict[str, Any],
+    version: int | None,
+    note: str | None = None,
+) -> Cycle:
+    with unit_of_work(ctx):
+        cycle = get_cycle(ctx, cycle_id)
+        require(can_run_cycle(ctx.actor, cycle))
+        label = key("cycle", cycle_id)
+        check_version(cycle, version, label)
+        definition = definition_of(ctx, cycle)
+        if definition.states[cycle.state].final:
+            raise Conflict(f"{label} is {cycle.state}; its fields can no longer change.")
+        columns, extra = _coerce_fields(definition, changes)
+        before = field_values(cycle)
+        changed_columns = {k: v for k, v in columns.items() if before.get(k) != v}
+        changed_extra = {k: v for k, v in extra.items() if before.get(k) != v}
+        judged = sorted(JUDGED_FIELDS & (set(changed_columns) | set(changed_extra)))
+        if judged and cycle.effectiveness is not None:
+            raise Conflict(
+                f"Effectiveness of {label} was already judged on these numbers; "
+                f"{', '.join(judged)} cannot change now. Start the next iteration to measure again."
+            )
+        if not changed_columns and not changed_extra:
+            return cycle
+        values: dict[str, Any] = dict(changed_columns)
+        if changed_extra:
+            values["extra"] = {**cycle.extra, **changed_extra}
+        compare_and_set(ctx, cycle, label, values)
+        audit.record_changes(
+            ctx, "cycle", cycle_id, before, {**changed_columns, **changed_extra}, note=note
+        )
+    return cycle
+
+
+# --- facts and transitions --------------------------------------------------
+
+
+def cycle_actions(ctx: Ctx, cycle_id: int) -> list[Action]:
+    return list(
+        ctx.session.exec(select(Action).where(Action.cycle_id == cycle_id).order_by(Action.id))
+    )
+
+
+def cycle_problem_ids(ctx: Ctx, cycle_id: int) -> list[int]:
+    query = select(CycleProblem.problem_id).where(CycleProblem.cycle_id == cycle_id)
+    return sorted(ctx.session.exec(query))
+
+
+def cycle_facts(ctx: Ctx, cycle: Cycle, note: str | None = None) -> CycleFacts:
+    assert cycle.id is not None
+    actions = tuple(
+        ActionFact(
+            key=key("action", a.id),
+            title=a.title,
+            status=a.status,
+            owner_id=a.owner_id,
+            deadline=a.deadline,
+            cancel_reason=a.cancel_reason,
+            iteration=a.iteration,
+        )
+        for a in cycle_actions(ctx, cycle.id)
+    )
+    problem_count = ctx.session.exec(
+        select(func.count()).select_from(CycleProblem).where(CycleProblem.cycle_id == cycle.id)
+    ).one()
+    return CycleFacts(
+        key=key("cycle", cycle.id),
+        state=cycle.state,
+        iteration=cycle.iteration,
+        lead_id=cycle.lead_id,
+        fields={**field_values(cycle), "problem_count": problem_count},
+        actions=actions,
+        effectiveness=cycle.effectiveness,
+        effectiveness_by_id=cycle.effectiveness_by_id,
+        today=ctx.today(),
+        actor_id=ctx.actor_id,
+        note=note,
+    )
+
+
+def available_transitions(ctx: Ctx, cycle_id: int) -> list[TransitionOption]:
+    """Every trigger from the current state, allowed or not, with each refusal's reasons."""
+    cycle = get_cycle(ctx, cycle_id)
+    return machine_of(ctx, cycle).options(cycle.state, cycle_facts(ctx, cycle))
+
+
+class _CycleEffects:
+    """What a workflow's named effects may do, inside the transition's transaction."""
+
+    def __init__(self, ctx: Ctx, cycle: Cycle) -> None:
+        self.ctx, self.cycle = ctx, cycle
+        self.cycle_values: dict[str, Any] = {}
+
+    def resolve_linked_problems(self) -> None:
+        assert self.cycle.id is not None
+        for problem_id in cycle_problem_ids(self.ctx, self.cycle.id):
+            problem = get_or_404(self.ctx, Problem, problem_id, "Problem")
+            if problem.status == ProblemStatus.resolved:
+                continue
+            old = problem.status
+            compare_and_set(
+                self.ctx,
+                problem,
+                key("problem", problem_id),
+                {"status": ProblemStatus.resolved, "resolved_at": self.ctx.now()},
+            )
+            audit.record(
+                self.ctx,
+                "problem",
+                problem_id,
+                "resolved",
+                field="status",
+                old=old,
+                new=ProblemStatus.resolved,
+                data={"cycle_id": self.cycle.id},
+            )
+
+    def start_next_iteration(self) -> None:
+        iteration = self.cycle.iteration + 1
+        self.cycle_values |= {
+            "iteration": iteration,
+            "result": None,
+            "result_note": None,
+            "effectiveness": None,
+            "effectiveness_by_id": None,
+            "effectiveness_at": None,
+            "effectiveness_note": None,
+        }
+        if iteration > ESCALATE_AFTER_FAILED_ITERATIONS and not self.cycle.escalated:
+            self.cycle_values["escalated"] = True
+
+
+def fire_transition(
+    ctx: Ctx, cycle_id: int, *, trigger: str, version: int | None, note: str | None = None
+) -> Cycle:
+    with unit_of_work(ctx):
+        cycle = get_cycle(ctx, cycle_id)
+        require(can_run_cycle(ctx.actor, cycle))
+        label = key("cycle", cycle_id)
+        check_version(cycle, version, label)
+        machine = machine_of(ctx, cycle)
+        try:
+            dest, effects = machine.fire(trigger, cycle.state, cycle_facts(ctx, cycle, note))
+        except UnknownTrigger as exc:
+            raise Refused(
+                str(exc), [f"Possible now: {', '.join(exc.available) or 'nothing'}."]
+            ) from exc
+        except TransitionRefused as exc:
+            raise Refused(f"{label} cannot {trigger.replace('_', ' ')}.", exc.reasons) from exc
+        source, before = (
+            cycle.state,
+            field_values(cycle) | {"iteration": cycle.iteration, "escalated": cycle.escalated},
+        )
+        target = _CycleEffects(ctx, cycle)
+        for effect_name in effects:
+            EFFECTS[effect_name](target)
+        now = ctx.now()
+        values = {"state": dest, "state_entered_at": now, **target.cycle_values}
+        if machine.definition.states[dest].final:
+            values["closed_at"] = now
+        compare_and_set(ctx, cycle, label, values)
+        audit.record(
+            ctx,
+            "cycle",
+            cycle_id,
+            "transition",
+            field="state",
+            old=source,
+            new=dest,
+            note=note,
+            data={"trigger": trigger, "effects": list(effects), "iteration": cycle.iteration},
+        )
+        changed = {k: v for k, v in target.cycle_values.items() if before.get(k) != v}
+        audit.record_changes(ctx, "cycle", cycle_id, before, changed, note=f"effect of {trigger}")
+        if changed.get("escalated"):
+            audit.record(
+                ctx,
+                "cycle",
+                cycle_id,
+                "escalated",
+                note=f"{ESCALATE_AFTER_FAILED_ITERATIONS} iterations were not effective.",
+            )
+    return cycle
+
+
+# --- effectiveness (its own step: maker and checker) ------------------------
+
+
+def effectiveness_window_end(ctx: Ctx, cycle: Cycle) -> date | None:
+    """The first day effectiveness may be judged, when the cycle sets a window."""
+    if not cycle.effectiveness_window_days:
+        return None
+    last_done = ctx.session.exec(
+        select(func.max(Action.done_at)).where(
+            Action.cycle_id == cycle.id,
+            Action.iteration == cycle.iteration,
+            col(Action.status).in_([ActionStatus.done, ActionStatus.verified]),
+        )
+    ).one()
+    if last_done is None:
+        return None
+    return last_done.date() + timedelta(days=cycle.effectiveness_window_days)
+
+
+def record_effectiveness(
+    ctx: Ctx, cycle_id: int, *, effective: bool, note: str | None, version: int | None
+) -> Cycle:
+    with unit_of_work(ctx):
+        cycle = get_cycle(ctx, cycle_id)
+        label = key("cycle", cycle_id)
+        require(can_confirm_effectiveness(ctx.actor, cycle))
+        check_version(cycle, version, label)
+        definition = definition_of(ctx, cycle)
+        if definition.states[cycle.state].final:
+            raise Conflict(f"{label} is {cycle.state}.")
+        facts = cycle_facts(ctx, cycle)
+        reasons = []
+        unfinished = [a.key for a in facts.current_actions() if a.status in ("open", "in_progress")]
+        if unfinished:
+            reasons.append(f"Actions are still running: {', '.join(unfinished)}.")
+        if cycle.result is None and not (cycle.result_note or "").strip():
+            reasons.append("Record the result first.")
+        if not (cycle.success_criterion or "").strip():
+            reasons.append("Name the success criterion first.")
+        window_end = effectiveness_window_end(ctx, cycle)
+        if window_end is not None and ctx.today() < window_end:
+            reasons.append(
+                f"The effectiveness window runs until {window_end.isoformat()} "
+                f"({cycle.effectiveness_window_days} days after the last action was done)."
+            )
+        if not effective and not (note or "").strip():
+            reasons.append("Say why the change was not effective.")
+        if reasons:
+            raise Refused(f"Effectiveness of {label} cannot be judged yet.", reasons)
+        verdict = Effectiveness.effective if effective else Effectiveness.not_effective
+        old = cycle.effectiveness
+        compare_and_set(
+            ctx,
+            cycle,
+            label,
+            {
+                "effectiveness": verdict,
+                "effectiveness_by_id": ctx.actor_id,
+                "effectiveness_at": ctx.now(),
+                "effectiveness_note": note,
+            },
+        )
+        audit.record(
+            ctx,
+            "cycle",
+            cycle_id,
+            "effectiveness_judged",
+            field="effectiveness",
+            old=old,
+            new=verdict,
+            note=note,
+            data={
+                "result": cycle.result,
+                "target": cycle.target,
+                "success_criterion": cycle.success_criterion,
+            },
+        )
+    return cycle
+
+
+# --- team and problems ------------------------------------------------------
+
+
+def add_member(ctx: Ctx, cycle_id: int, user_id: int) -> None:
+    with unit_of_work(ctx):
+        cycle = get_cycle(ctx, cycle_id)
+        require(can_run_cycle(ctx.actor, cycle))
+        get_or_404(ctx, User, user_id, "User")
+        if ctx.session.get(CycleMember, (cycle_id, user_id)) is not None:
+            raise Conflict("That person is already on the team.")
+        ctx.session.add(CycleMember(cycle_id=cycle_id, user_id=user_id))
+        audit.record(ctx, "cycle", cycle_id, "member_added", data={"user_id": user_id})
+
+
+def link_problem(ctx: Ctx, cycle_id: int, problem_id: int) -> None:
+    with unit_of_work(ctx):
+        cycle = get_cycle(ctx, cycle_id)
+        require(can_run_cycle(ctx.actor, cycle))
+        problem = get_or_404(ctx, Problem, problem_id, "Problem")
+        if problem.status not in OPEN_PROBLEM_STATUSES:
+            raise Invalid(f"{key('problem', problem_id)} is {problem.status}; it cannot be linked.")
+        if ctx.session.get(CycleProblem, (cycle_id, problem_id)) is not None:
+            raise Conflict("That problem is already linked.")
+        ctx.session.add(CycleProblem(cycle_id=cycle_id, problem_id=problem_id))
+        audit.record(ctx, "cycle", cycle_id, "problem_linked", data={"problem_id": problem_id})
+        audit.record(ctx, "problem", problem_id, "linked_to_cycle", data={"cycle_id": cycle_id})
+
+
+def members(ctx: Ctx, cycle_id: int) -> list[User]:
+    query = (
+        select(User)
+        .join(CycleMember, col(CycleMember.user_id) == User.id)
+        .where(CycleMember.cycle_id == cycle_id)
+        .order_by(User.name)
+    )
+    return list(ctx.session.exec(query))

@@ -1,0 +1,51 @@
+"""Errors the services raise; the web layer maps each to an HTTP status."""
+
+from collections.abc import Sequence
+
+from pdca.engine.facts import Reason
+
+
+class ServiceError(Exception):
+    status_hint = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str, reasons: Sequence[Reason | str] = ()) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.reasons: list[Reason] = [
+            r if isinstance(r, Reason) else Reason("invalid", r) for r in reasons
+        ]
+
+
+class NotFound(ServiceError):
+    status_hint = 404
+    title = "Not found"
+
+
+class Forbidden(ServiceError):
+    status_hint = 403
+    title = "Forbidden"
+
+
+class Conflict(ServiceError):
+    status_hint = 409
+    title = "Conflict"
+
+
+class Invalid(ServiceError):
+    status_hint = 422
+    title = "Invalid input"
+
+
+class Refused(ServiceError):
+    """A transition whose guards said no; `reasons` says every one of them."""
+
+    status_hint = 409
+    title = "Transition refused"
+
+
+class Unavailable(ServiceError):
+    """The database is busy (a SQLite lock held too long); try again."""
+
+    status_hint = 503
+    title = "Service unavailable"

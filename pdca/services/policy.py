@@ -1,0 +1,139 @@
+"""Who may do what: the one permission model that every use case calls.
+
+Each check returns None when allowed, or the reason in words; `require` turns a
+reason into Forbidden. Keeping the reasons here means the pages can hide a
+button and the API can refuse with the very same sentence.
+"""
+
+from pdca.models import Action, Cycle, Role, User
+from pdca.services.errors import Forbidden
+
+STAFF = {Role.admin, Role.facilitator}
+
+
+def _role(user: User | None) -> str | None:
+    return None if user is None else user.role
+
+
+def _active(user: User | None) -> str | None:
+    if user is None:
+        return None  # the system itself (set-up commands, monitors)
+    if not user.active:
+        return "Your account is deactivated."
+    if user.role == Role.viewer:
+        return "Viewers have read-only access."
+    return None
+
+
+def _system_or(user: User | None, allowed: bool, reason: str) -> str | None:
+    blocked = _active(user)
+    if blocked:
+        return blocked
+    if user is None or user.role == Role.admin or allowed:
+        return None
+    return reason
+
+
+def can_manage_organisation(user: User | None) -> str | None:
+    return _system_or(user, False, "Only administrators manage users and departments.")
+
+
+def can_report_problem(user: User | None) -> str | None:
+    return _system_or(user, True, "")
+
+
+def can_triage(user: User | None) -> str | None:
+    return _system_or(
+        user,
+        _role(user) == Role.facilitator,
+        "Only facilitators and administrators triage problems.",
+    )
+
+
+def can_open_cycle(user: User | None) -> str | None:
+    return _system_or(
+        user, _role(user) == Role.facilitator, "Only facilitators and administrators open cycles."
+    )
+
+
+def can_lead(user: User) -> str | None:
+    if not user.active:
+        return f"{user.name} is deactivated and cannot lead a cycle."
+    if user.role == Role.viewer:
+        return f"{user.name} is a viewer and cannot lead a cycle."
+    return None
+
+
+def can_run_cycle(user: User | None, cycle: Cycle) -> str | None:
+    """Edit phase fields, plan actions, fire transitions: the lead or a facilitator."""
+    allowed = _role(user) == Role.facilitator or (user is not None and user.id == cycle.lead_id)
+    return _system_or(
+        user,
+        allowed,
+        "Only the cycle's lead, facilitators and administrators can change this cycle.",
+    )
+
+
+def can_plan_action(user: User | None, cycle: Cycle, department_id: int) -> str | None:
+    if can_run_cycle(user, cycle) is None:
+        return None
+    allowed = user is not None and user.role == Role.head and user.department_id == department_id
+    return _system_or(
+        user,
+        allowed,
+        "Only the cycle's lead, facilitators, administrators and the head of the responsible "
+        "department can plan actions.",
+    )
+
+
+def can_manage_action(user: User | None, action: Action, cycle: Cycle) -> str | None:
+    """Assign, reassign, re-date, cancel and reopen."""
+    if can_run_cycle(user, cycle) is None:
+        return None
+    allowed = (
+        user is not None and user.role == Role.head and user.department_id == action.department_id
+    )
+    return _system_or(
+        user,
+        allowed,
+        "Only the head of the responsible department, the cycle's lead and facilitators can "
+        "reassign, re-date, cancel or reopen this action.",
+    )
+
+
+def can_work_on_action(user: User | None, action: Action, cycle: Cycle) -> str | None:
+    """Start and complete: the owner, or anyone who manages the action."""
+    if user is not None and user.id == action.owner_id and _active(user) is None:
+        return None
+    if can_manage_action(user, action, cycle) is None:
+        return None
+    return _system_or(user, False, "Only the owner of this action and its managers can work on it.")
+
+
+def can_verify_action(user: User | None, action: Action) -> str | None:
+    if user is not None and user.id == action.owner_id:
+        return "The owner of an action cannot verify it; someone else must."
+    return _system_or(
+        user,
+        _role(user) == Role.facilitator,
+        "Only facilitators and administrators verify actions.",
+    )
+
+
+def can_confirm_effectiveness(user: User | None, cycle: Cycle) -> str | None:
+    if user is not None and user.id == cycle.lead_id:
+        return "The cycle's lead cannot confirm its own effectiveness; someone else must."
+    return _system_or(
+        user,
+        _role(user) in (Role.facilitator, Role.head),
+        "Only facilitators, department heads and administrators confirm effectiveness.",
+    )
+
+
+def can_comment(user: User | None) -> str | None:
+    return _system_or(user, True, "")
+
+
+def require(reason: str | None) -> None:
+    if reason:
+        raise Forbidden(reason)

@@ -1,0 +1,125 @@
+"""Problems: report and triage."""
+
+from sqlmodel import select
+
+from pdca.models import Department, Problem, ProblemSource, ProblemStatus, Severity
+from pdca.services import audit
+from pdca.services.context import Ctx, unit_of_work
+from pdca.services.errors import Conflict, Invalid
+from pdca.services.keys import key
+from pdca.services.policy import can_report_problem, can_triage, require
+from pdca.services.store import check_version, compare_and_set, get_or_404
+
+TRIAGE_DECISIONS = ("accept", "reject", "duplicate")
+
+
+def report_problem(
+    ctx: Ctx,
+    *,
+    title: str,
+    source: str,
+    severity: str = Severity.medium,
+    department_id: int | None = None,
+    description: str | None = None,
+    evidence: str | None = None,
+) -> Problem:
+    require(can_report_problem(ctx.actor))
+    reasons = []
+    if not title.strip():
+        reasons.append("Give the problem a title.")
+    if len(title) > 300:
+        reasons.append("A title has at most 300 characters.")
+    if source not in ProblemSource.__members__:
+        reasons.append(
+            f"Unknown source {source!r}; one of: {', '.join(ProblemSource.__members__)}."
+        )
+    if severity not in Severity.__members__:
+        reasons.append(f"Unknown severity {severity!r}; one of: {', '.join(Severity.__members__)}.")
+    if reasons:
+        raise Invalid("The problem cannot be reported.", reasons)
+    with unit_of_work(ctx):
+        if department_id is not None:
+            get_or_404(ctx, Department, department_id, "Department")
+        problem = Problem(
+            title=title.strip(),
+            source=source,
+            severity=severity,
+            department_id=department_id,
+            description=description,
+            evidence=evidence,
+            reported_by_id=ctx.actor_id,
+            reported_at=ctx.now(),
+        )
+        ctx.session.add(problem)
+        ctx.session.flush()
+        assert problem.id is not None
+        audit.record(
+            ctx,
+            "problem",
+            problem.id,
+            "reported",
+            new=ProblemStatus.new,
+            data={"title": problem.title, "source": source, "severity": severity},
+        )
+    return problem
+
+
+def triage_problem(
+    ctx: Ctx,
+    problem_id: int,
+    *,
+    decision: str,
+    reason: str | None = None,
+    duplicate_of: int | None = None,
+    version: int | None = None,
+) -> Problem:
+    require(can_triage(ctx.actor))
+    if decision not in TRIAGE_DECISIONS:
+        raise Invalid(f"The decision is one of: {', '.join(TRIAGE_DECISIONS)}.")
+    with unit_of_work(ctx):
+        problem = get_or_404(ctx, Problem, problem_id, "Problem")
+        check_version(problem, version, key("problem", problem_id))
+        if problem.status != ProblemStatus.new:
+            raise Conflict(f"{key('problem', problem_id)} was already triaged ({problem.status}).")
+        values: dict = {"triaged_by_id": ctx.actor_id, "triaged_at": ctx.now()}
+        if decision == "accept":
+            values["status"] = ProblemStatus.accepted
+        elif decision == "reject":
+            if not (reason or "").strip():
+                raise Invalid("Say why the problem is rejected.", ["A reason is required."])
+            values |= {"status": ProblemStatus.rejected, "rejection_reason": reason}
+        else:
+            if duplicate_of is None:
+                raise Invalid("Say which problem this one duplicates.")
+            if duplicate_of == problem_id:
+                raise Invalid("A problem cannot duplicate itself.")
+            original = get_or_404(ctx, Problem, duplicate_of, "Problem")
+            if original.status == ProblemStatus.duplicate:
+                raise Invalid(
+                    f"{key('problem', duplicate_of)} is itself a duplicate; point at "
+                    f"{key('problem', original.duplicate_of_id)} instead."
+                )
+            values |= {"status": ProblemStatus.duplicate, "duplicate_of_id": duplicate_of}
+        old_status = problem.status
+        compare_and_set(ctx, problem, key("problem", problem_id), values)
+        audit.record(
+            ctx,
+            "problem",
+            problem_id,
+            "triaged",
+            field="status",
+            old=old_status,
+            new=values["status"],
+            note=reason,
+            data={"decision": decision, "duplicate_of": duplicate_of},
+        )
+    return problem
+
+
+def get_problem(ctx: Ctx, problem_id: int) -> Problem:
+    return get_or_404(ctx, Problem, problem_id, "Problem")
+
+
+def problems_of_status(ctx: Ctx, *statuses: str) -> list[Problem]:
+    query = select(Problem).where(Problem.status.in_(statuses)).order_by(Problem.id)  # type: ignore[attr-defined]
+    return list(ctx.session.exec(query))

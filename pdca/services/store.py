@@ -1,0 +1,48 @@
+"""Compare-and-set writes: a stale version is a Conflict, never a lost update."""
+
+from typing import Any, TypeVar
+
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import SQLModel
+
+from pdca.services.errors import Conflict, NotFound
+
+Row = TypeVar("Row", bound=SQLModel)
+
+
+def get_or_404(ctx: Any, model: type[Row], row_id: int, label: str) -> Row:
+    row = ctx.session.get(model, row_id)
+    if row is None:
+        raise NotFound(f"{label} {row_id} does not exist.")
+    return row
+
+
+def check_version(row: Any, expected: int | None, label: str) -> None:
+    if expected is not None and row.version != expected:
+        raise Conflict(
+            f"{label} was changed by someone else (you read version {expected}, it is now "
+            f"version {row.version}). Reload and try again."
+        )
+
+
+def compare_and_set(ctx: Any, row: Any, label: str, values: dict[str, Any]) -> None:
+    """UPDATE … WHERE id = :id AND version = :read_version, then bump the version.
+
+    The row was read in this transaction; if another writer got there first the
+    UPDATE matches nothing and we refuse rather than overwrite their change.
+    """
+    model = type(row)
+    read_version = row.version
+    result = ctx.session.execute(
+        update(model)
+        .where(model.id == row.id, model.version == read_version)
+        .values(**values, version=read_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        # Nothing got updated: another request changed the row since we read it.
+        raise Conflict(f"{label} was changed by someone else just now. Reload and try again.")
+    # Mirror the write on the loaded row without marking it dirty (no second UPDATE).
+    for key, value in {**values, "version": read_version + 1}.items():
+        set_committed_value(row, key, value)

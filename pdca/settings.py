@@ -1,0 +1,54 @@
+"""The one place that reads configuration: `PDCA_` environment variables."""
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SECRET = "change-me"
+
+
+class SettingsError(ValueError):
+    """Configuration that must not run; the message says how to fix it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PDCA_", extra="ignore")
+
+    data_dir: Path = Field(default=REPO_ROOT / "data")
+    database_url: str = ""
+    secret_key: str = DEFAULT_SECRET
+    debug: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workflows_dir: Path = Field(default=REPO_ROOT / "workflows")
+    # Seconds a SQLite writer waits for a lock before the request fails with 503.
+    sqlite_busy_timeout: float = 5.0
+
+    @model_validator(mode="after")
+    def _default_database(self) -> "Settings":
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'pdca.sqlite3'}"
+        return self
+
+    def check_secret(self) -> None:
+        """Refuse a missing or default secret outside debug mode."""
+        if self.debug:
+            return
+        if not self.secret_key or self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 16:
+            raise SettingsError(
+                "PDCA_SECRET_KEY is not set (or is the default or shorter than 16 characters). "
+                "Set one, e.g. export PDCA_SECRET_KEY=$(python -c "
+                "'import secrets; print(secrets.token_urlsafe(32))'), or run with PDCA_DEBUG=1 "
+                "for local development."
+            )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def get_settings() -> Settings:
+    """Build settings from the environment now (not at import time)."""
+    return Settings()

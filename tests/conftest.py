@@ -1,0 +1,166 @@
+"""Shared fixtures: every test gets its own fresh, migrated database.
+
+Tests run on SQLite by default. With `--db=postgres` (or PDCA_TEST_DB=postgres)
+the same tests run on PostgreSQL: each test gets a schema of its own in the
+database named by PDCA_TEST_POSTGRES_URL, migrated by Alembic, dropped after.
+"""
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from pdca import migrate
+from pdca.db import make_engine
+from pdca.models import Role, User
+from pdca.services import organisation
+from pdca.services.catalog import WorkflowCatalog
+from pdca.services.context import Ctx
+from pdca.settings import REPO_ROOT, Settings
+
+POSTGRES_URL = os.environ.get(
+    "PDCA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+WORKFLOWS_DIR = REPO_ROOT / "workflows"
+# A fixed "now" so overdue and deadline rules are deterministic.
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db",
+        default=os.environ.get("PDCA_TEST_DB", "sqlite"),
+        choices=("sqlite", "postgres"),
+        help="database backend for the tests",
+    )
+
+
+@pytest.fixture(scope="session")
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.config.getoption("--db"))
+
+
+@pytest.fixture(scope="session")
+def catalog() -> WorkflowCatalog:
+    return WorkflowCatalog.from_directory(WORKFLOWS_DIR)
+
+
+def _postgres_settings(schema: str) -> Settings:
+    url = POSTGRES_URL + ("&" if "?" in POSTGRES_URL else "?")
+    url += f"options=-csearch_path%3D{schema}"
+    return Settings(database_url=url, debug=True, secret_key="test-secret-key-0123456789")
+
+
+@pytest.fixture
+def settings(backend: str, tmp_path: Path) -> Iterator[Settings]:
+    if backend == "sqlite":
+        yield Settings(
+            database_url=f"sqlite:///{tmp_path / 'test.sqlite3'}",
+            debug=True,
+            secret_key="test-secret-key-0123456789",
+            data_dir=tmp_path,
+        )
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(Settings(database_url=POSTGRES_URL, debug=True))
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield _postgres_settings(schema)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(settings)
+    migrate.upgrade(settings)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+@dataclass
+class Clock:
+    now: datetime = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+    def today(self) -> date:
+        return self.now.date()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def as_user(session: Session, catalog: WorkflowCatalog, clock: Clock) -> Callable[[User | None], Ctx]:
+    """ctx = as_user(alice): the context of a use case run by alice (None: the system)."""
+
+    def make(user: User | None) -> Ctx:
+        return Ctx(session=session, actor=user, catalog=catalog, clock=clock)
+
+    return make
+
+
+@dataclass
+class Org:
+    """A small organisation: the personas the tests speak of."""
+
+    cs: int
+    it: int
+    billing: int
+    admin: User
+    fiona: User  # facilitator (quality manager)
+    frank: User  # a second facilitator
+    hanna: User  # head of Customer Service
+    ivan: User  # head of IT
+    mia: User  # member in Customer Service
+    max: User  # member in IT
+    vera: User  # viewer (auditor)
+
+
+@pytest.fixture
+def org(as_user: Callable[[User | None], Ctx]) -> Org:
+    system = as_user(None)
+    cs = organisation.create_department(system, code="CS", name="Customer Service")
+    it = organisation.create_department(system, code="IT", name="IT")
+    billing = organisation.create_department(system, code="BIL", name="Billing")
+
+    def user(email: str, name: str, role: Role, dept: str) -> User:
+        return organisation.create_user(
+            system, email=email, name=name, role=role, department_code=dept,
+            password="correct horse battery",
+        )
+
+    return Org(
+        cs=cs.id, it=it.id, billing=billing.id,  # type: ignore[arg-type]
+        admin=user("admin@example.com", "Ada Admin", Role.admin, "CS"),
+        fiona=user("fiona@example.com", "Fiona Facilitator", Role.facilitator, "CS"),
+        frank=user("frank@example.com", "Frank Facilitator", Role.facilitator, "IT"),
+        hanna=user("hanna@example.com", "Hanna Head", Role.head, "CS"),
+        ivan=user("ivan@example.com", "Ivan Head", Role.head, "IT"),
+        mia=user("mia@example.com", "Mia Member", Role.member, "CS"),
+        max=user("max@example.com", "Max Member", Role.member, "IT"),
+        vera=user("vera@example.com", "Vera Viewer", Role.viewer, "CS"),
+    )
