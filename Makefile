@@ -1,0 +1,48 @@
+# The two commands the README promises, and the pieces they are made of.
+# `make run`  installs everything, migrates, loads the demo once, serves on :8000.
+# `make test` installs everything and runs the whole suite on SQLite and PostgreSQL.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PDCA_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+export PDCA_TEST_POSTGRES_URL
+
+.PHONY: install run test test-sqlite test-postgres lint lock
+
+install: $(VENV)/.installed
+
+# Reinstall whenever the project or the pinned versions change.
+$(VENV)/.installed: pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
+	touch $@
+
+run: install
+	$(BIN)/pdca db upgrade
+	$(BIN)/pdca demo --if-empty
+	PDCA_DEBUG=$${PDCA_DEBUG:-1} $(BIN)/pdca serve
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/pdca workflows check
+
+test-sqlite: install
+	$(BIN)/python -m pytest --db=sqlite
+
+test-postgres: install
+	@$(BIN)/python -c "import psycopg,os; psycopg.connect(os.environ['PDCA_TEST_POSTGRES_URL'].replace('+psycopg',''), connect_timeout=3).close()" \
+	  || { echo "PostgreSQL is not reachable at $$PDCA_TEST_POSTGRES_URL (start it, or set PDCA_TEST_POSTGRES_URL)"; exit 1; }
+	$(BIN)/python -m pytest --db=postgres
+
+test: lint test-sqlite test-postgres
+
+# Refresh the pins after changing dependencies in pyproject.toml.
+lock:
+	rm -rf /tmp/pdca-lock-venv && $(PYTHON) -m venv /tmp/pdca-lock-venv
+	/tmp/pdca-lock-venv/bin/pip install --quiet --upgrade pip
+	/tmp/pdca-lock-venv/bin/pip install --quiet -e '.[dev]'
+	/tmp/pdca-lock-venv/bin/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
