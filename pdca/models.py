@@ -48,12 +48,9 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def _at(*, nullable: bool = False, index: bool = False) -> Any:
-    return Field(
-        default_factory=utcnow if not nullable else None,
-        sa_type=UTCDateTime(),
-        nullable=nullable,
-        index=index,
-    )
+    if nullable:
+        return Field(default=None, sa_type=UTCDateTime(), nullable=True, index=index)
+    return Field(default_factory=utcnow, sa_type=UTCDateTime(), nullable=False, index=index)
 
 
 def _text(*, nullable: bool = True) -> Any:
@@ -273,6 +270,10 @@ class Event(SQLModel, table=True):
     to_value: str | None = _text()
     note: str | None = _text()
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Electronic signature (21 CFR Part 11 §11.50 style): the signer is the actor,
+    # signed at `at`, with the meaning they stated and how they proved who they are.
+    signature_meaning: str | None = Field(default=None, sa_type=String(100))
+    signature_method: str | None = Field(default=None, sa_type=String(20))
 
 
 class Comment(SQLModel, table=True):
@@ -284,3 +285,40 @@ class Comment(SQLModel, table=True):
     author_id: int = Field(foreign_key="users.id")
     body: str = Field(sa_type=Text())
     created_at: datetime = _at()
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token: only its SHA-256 is stored; the secret is shown once."""
+
+    __tablename__ = "api_tokens"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    name: str = Field(sa_type=String(100))
+    prefix: str = Field(sa_type=String(16))
+    token_hash: str = Field(sa_type=String(64), unique=True)
+    # A signing token may sign verifications and closures through the API.
+    can_sign: bool = False
+    created_at: datetime = _at()
+    expires_at: datetime | None = _at(nullable=True)
+    last_used_at: datetime | None = _at(nullable=True)
+    revoked_at: datetime | None = _at(nullable=True)
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser: the cookie carries the signed id; revocable server-side."""
+
+    __tablename__ = "web_sessions"
+    id: str = Field(sa_type=String(64), primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    csrf_token: str = Field(sa_type=String(64))
+    created_at: datetime = _at()
+    expires_at: datetime = _at()
+
+
+class SignInFailure(SQLModel, table=True):
+    """Failed sign-ins, counted per e-mail to throttle password guessing."""
+
+    __tablename__ = "sign_in_failures"
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(sa_type=String(254), index=True)
+    at: datetime = _at(index=True)

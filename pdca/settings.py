@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workflows_dir: Path = Field(default=REPO_ROOT / "workflows")
+    # Send cookies only over HTTPS (set in production behind TLS).
+    secure_cookies: bool = False
     # Seconds a SQLite writer waits for a lock before the request fails with 503.
     sqlite_busy_timeout: float = 5.0
 

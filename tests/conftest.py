@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -24,6 +25,7 @@ from pdca.services import organisation
 from pdca.services.catalog import WorkflowCatalog
 from pdca.services.context import Ctx
 from pdca.settings import REPO_ROOT, Settings
+from tests.personas import PASSWORD
 
 POSTGRES_URL = os.environ.get(
     "PDCA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -45,6 +47,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture(scope="session")
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.config.getoption("--db"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing() -> Iterator[None]:
+    # argon2's production cost (~0.1 s a hash) times the org's eight users would
+    # dominate every test's set-up; the hashes stay real argon2, only cheaper.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(organisation, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -150,7 +161,7 @@ def org(as_user: Callable[[User | None], Ctx]) -> Org:
     def user(email: str, name: str, role: Role, dept: str) -> User:
         return organisation.create_user(
             system, email=email, name=name, role=role, department_code=dept,
-            password="correct horse battery",
+            password=PASSWORD,
         )
 
     return Org(

@@ -106,6 +106,9 @@ class ActionLifecycle:
             ]
         return [reason for guard in guards for reason in guard(facts)]
 
+    def destination(self, trigger: str) -> str:
+        return ACTION_TRANSITIONS[trigger][1]
+
     def triggers(self, status: str) -> list[str]:
         return list(self._machine.get_triggers(status))
 

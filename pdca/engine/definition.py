@@ -72,6 +72,8 @@ class TransitionDef:
     effects: tuple[str, ...]
     # Leaving a state normally needs the state's required fields; cancelling does not.
     check_requirements: bool = True
+    # A signed act: the person firing it re-enters their password and states its meaning.
+    signed: bool = False
 
 
 @dataclass(frozen=True)
@@ -282,7 +284,16 @@ class _Parser:
             entry = self.mapping(
                 entry,
                 item,
-                {"trigger", "source", "dest", "titles", "guards", "effects", "check_requirements"},
+                {
+                    "trigger",
+                    "source",
+                    "dest",
+                    "titles",
+                    "guards",
+                    "effects",
+                    "check_requirements",
+                    "signed",
+                },
                 {"trigger", "source", "dest", "titles"},
             )
             if not isinstance(trigger, str) or not IDENTIFIER.match(trigger):
@@ -318,6 +329,9 @@ class _Parser:
             check = entry.get("check_requirements", True)
             if not isinstance(check, bool):
                 raise self.fail(f"{item}.check_requirements", "must be true or false")
+            signed = entry.get("signed", False)
+            if not isinstance(signed, bool):
+                raise self.fail(f"{item}.signed", "must be true or false")
             result.append(
                 TransitionDef(
                     trigger=trigger,
@@ -327,6 +341,7 @@ class _Parser:
                     guards=guards,
                     effects=effects,
                     check_requirements=check,
+                    signed=signed,
                 )
             )
         return tuple(result)

@@ -6,6 +6,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from pdca.engine.action_lifecycle import ACTION_LIFECYCLE, ActionFacts, ActionRefused
+from pdca.engine.facts import Reason
 from pdca.models import (
     Action,
     ActionDependency,
@@ -17,6 +18,7 @@ from pdca.models import (
     User,
 )
 from pdca.services import audit
+from pdca.services.accounts import Signature, check_signature
 from pdca.services.context import Ctx, unit_of_work
 from pdca.services.cycles import definition_of
 from pdca.services.errors import Conflict, Invalid, Refused
@@ -43,6 +45,11 @@ def _check_owner(ctx: Ctx, owner_id: int | None) -> None:
     owner = get_or_404(ctx, User, owner_id, "User")
     if not owner.active or owner.role == Role.viewer:
         raise Invalid(f"{owner.name} cannot own actions (deactivated or read-only).")
+
+
+def _refuse_if_frozen(ctx: Ctx, cycle: Cycle) -> None:
+    if definition_of(ctx, cycle).states[cycle.state].final:
+        raise Conflict(f"{key('cycle', cycle.id)} is {cycle.state}; its actions are frozen.")
 
 
 def _check_deadline(ctx: Ctx, deadline: date | None) -> None:
@@ -141,6 +148,7 @@ def update_action(
         label = key("action", action_id)
         require(can_manage_action(ctx.actor, action, cycle))
         check_version(action, version, label)
+        _refuse_if_frozen(ctx, cycle)
         if action.status in (ActionStatus.verified, ActionStatus.cancelled):
             raise Conflict(f"{label} is {action.status}; reopen it before changing it.")
         if "department_id" in changes:
@@ -205,9 +213,19 @@ def fire_action(
 
 
 def verify_action(
-    ctx: Ctx, action_id: int, *, effective: bool, note: str | None, version: int | None
+    ctx: Ctx,
+    action_id: int,
+    *,
+    effective: bool,
+    note: str | None,
+    version: int | None,
+    signature: Signature | None = None,
 ) -> Action:
-    """Record who verified, when, effective or not. Not effective sends it back to open."""
+    """Record who verified, when, effective or not. Not effective sends it back to open.
+
+    Verification is a signed act: the verifier re-enters their password (or uses a
+    signing token) and states its meaning, which the audit event keeps.
+    """
     with unit_of_work(ctx):
         action = get_action(ctx, action_id)
         cycle = get_or_404(ctx, Cycle, action.cycle_id, "Cycle")
@@ -220,6 +238,8 @@ def verify_action(
             )
         if not effective and not (note or "").strip():
             raise Invalid("Say why the action was not effective.", ["A note is required."])
+        meaning = "verified effective" if effective else "verified not effective"
+        method = check_signature(ctx, signature, (meaning,))
         verification = {
             "verified_by_id": ctx.actor_id,
             "verified_at": ctx.now(),
@@ -233,6 +253,7 @@ def verify_action(
             "verify" if effective else "reopen",
             note or ("verified effective" if effective else None),
             extra=verification,
+            signature=(meaning, method) if method != "system" else None,
         )
     return action
 
@@ -244,6 +265,7 @@ def _move(
     trigger: str,
     note: str | None,
     extra: dict[str, Any] | None = None,
+    signature: tuple[str, str] | None = None,
 ) -> None:
     label = key("action", action.id)
     if definition_of(ctx, cycle).states[cycle.state].final and trigger != "verify":
@@ -272,6 +294,7 @@ def _move(
         new=dest,
         note=note,  # type: ignore[arg-type]
         data={k: v for k, v in (extra or {}).items() if k != "verified_at"},
+        signature=signature,
     )
 
 
@@ -314,8 +337,31 @@ def add_dependency(ctx: Ctx, action_id: int, depends_on_id: int) -> None:
         action = get_action(ctx, action_id)
         cycle = get_or_404(ctx, Cycle, action.cycle_id, "Cycle")
         require(can_manage_action(ctx.actor, action, cycle))
+        _refuse_if_frozen(ctx, cycle)
         _add_dependency(ctx, action, depends_on_id)
 
 
 def blockers_of(ctx: Ctx, action_id: int) -> tuple[str, ...]:
     return _open_blockers(ctx, action_id)
+
+
+def action_options(ctx: Ctx, action_id: int) -> list[tuple[str, str, list[Reason]]]:
+    """(trigger, destination, reasons) for each move from the current status; no reasons = allowed.
+
+    Permission refusals come first, so a page can hide a button and explain why.
+    """
+    action = get_action(ctx, action_id)
+    cycle = get_or_404(ctx, Cycle, action.cycle_id, "Cycle")
+    facts = action_facts(ctx, action, note="(given when fired)")
+    result = []
+    for trigger in ACTION_LIFECYCLE.triggers(action.status):
+        if trigger == "verify":
+            permission = can_verify_action(ctx.actor, action)
+        elif trigger in ("start", "complete"):
+            permission = can_work_on_action(ctx.actor, action, cycle)
+        else:
+            permission = can_manage_action(ctx.actor, action, cycle)
+        reasons = [Reason("forbidden", permission)] if permission else []
+        reasons += ACTION_LIFECYCLE.reasons(trigger, facts)
+        result.append((trigger, ACTION_LIFECYCLE.destination(trigger), reasons))
+    return result

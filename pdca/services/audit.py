@@ -29,7 +29,9 @@ def record(
     new: Any = None,
     note: str | None = None,
     data: dict[str, Any] | None = None,
+    signature: tuple[str, str] | None = None,
 ) -> Event:
+    """Append one event; `signature` is (meaning, method) for a signed act."""
     entry = Event(
         at=ctx.now(),
         actor_id=ctx.actor_id,
@@ -41,6 +43,8 @@ def record(
         to_value=_text(new),
         note=note,
         data=data or {},
+        signature_meaning=signature[0] if signature else None,
+        signature_method=signature[1] if signature else None,
     )
     ctx.session.add(entry)
     return entry
@@ -82,3 +86,12 @@ def _refuse_event_edits(session: Session, _ctx: Any, _instances: Any) -> None:
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, Event) and (obj in session.deleted or session.is_modified(obj)):
             raise AuditTrailIsAppendOnly("audit events cannot be changed or deleted")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_event_edits(state: Any) -> None:
+    # before_flush never sees session.execute(update(Event)) or delete(Event): refuse those too.
+    if (state.is_update or state.is_delete) and any(
+        mapper.class_ is Event for mapper in state.all_mappers
+    ):
+        raise AuditTrailIsAppendOnly("audit events cannot be changed or deleted")

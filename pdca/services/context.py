@@ -23,6 +23,8 @@ class Ctx:
     actor: User | None  # None only for the system itself (CLI set-up, monitors)
     catalog: WorkflowCatalog
     clock: Callable[[], datetime] = field(default=_utcnow)
+    # True when the request came with an API token that is allowed to sign.
+    signing_token: bool = False
 
     def now(self) -> datetime:
         return self.clock()

@@ -24,6 +24,7 @@ from pdca.models import (
     WorkflowVersion,
 )
 from pdca.services import audit
+from pdca.services.accounts import Signature, check_signature
 from pdca.services.context import Ctx, unit_of_work
 from pdca.services.errors import Conflict, Invalid, Refused
 from pdca.services.keys import key
@@ -369,8 +370,15 @@ class _CycleEffects:
 
 
 def fire_transition(
-    ctx: Ctx, cycle_id: int, *, trigger: str, version: int | None, note: str | None = None
+    ctx: Ctx,
+    cycle_id: int,
+    *,
+    trigger: str,
+    version: int | None,
+    note: str | None = None,
+    signature: Signature | None = None,
 ) -> Cycle:
+    """Fire `trigger`; a transition the workflow marks `signed` needs the actor's signature."""
     with unit_of_work(ctx):
         cycle = get_cycle(ctx, cycle_id)
         require(can_run_cycle(ctx.actor, cycle))
@@ -380,15 +388,18 @@ def fire_transition(
         try:
             dest, effects = machine.fire(trigger, cycle.state, cycle_facts(ctx, cycle, note))
         except UnknownTrigger as exc:
-            raise Refused(
-                str(exc), [f"Possible now: {', '.join(exc.available) or 'nothing'}."]
-            ) from exc
+            possible = ", ".join(exc.available) or "nothing"
+            raise Refused(str(exc), [f"Possible now: {possible}."]) from exc
         except TransitionRefused as exc:
             raise Refused(f"{label} cannot {trigger.replace('_', ' ')}.", exc.reasons) from exc
-        source, before = (
-            cycle.state,
-            field_values(cycle) | {"iteration": cycle.iteration, "escalated": cycle.escalated},
-        )
+        transition = machine.definition.transition(trigger, cycle.state)
+        assert transition is not None  # machine.fire found it
+        signed = None
+        if transition.signed:
+            method = check_signature(ctx, signature, ("approved closure",))
+            signed = ("approved closure", method) if method != "system" else None
+        source, iteration = cycle.state, cycle.iteration
+        before = field_values(cycle) | {"iteration": iteration, "escalated": cycle.escalated}
         target = _CycleEffects(ctx, cycle)
         for effect_name in effects:
             EFFECTS[effect_name](target)
@@ -406,7 +417,8 @@ def fire_transition(
             old=source,
             new=dest,
             note=note,
-            data={"trigger": trigger, "effects": list(effects), "iteration": cycle.iteration},
+            data={"trigger": trigger, "effects": list(effects), "iteration": iteration},
+            signature=signed,
         )
         changed = {k: v for k, v in target.cycle_values.items() if before.get(k) != v}
         audit.record_changes(ctx, "cycle", cycle_id, before, changed, note=f"effect of {trigger}")

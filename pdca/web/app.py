@@ -1,18 +1,43 @@
 """The application factory: create_app(settings) builds everything; nothing at import time."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 
 from pdca import __version__, migrate
 from pdca.db import database_reachable, make_engine
 from pdca.services.catalog import WorkflowCatalog
 from pdca.settings import Settings
+from pdca.web.api import routes_org, routes_read, routes_work
+from pdca.web.api.schemas import ProblemDetail
+from pdca.web.errors import install_error_handlers
+
+API_ERRORS = {
+    status: {
+        "model": ProblemDetail,
+        "description": text,
+        "content": {"application/problem+json": {}},
+    }
+    for status, text in (
+        (401, "Missing, unknown, expired or revoked credentials"),
+        (403, "Not allowed for your role, with the reason"),
+        (404, "No such resource"),
+        (409, "A stale version, or a transition the guards refused (with reasons)"),
+        (422, "Invalid input (with reasons)"),
+        (429, "Too many failed sign-ins"),
+        (503, "The database is busy; retry"),
+    )
+}
 
 
-def create_app(settings: Settings) -> FastAPI:
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> FastAPI:
     settings.check_secret()
     engine = make_engine(settings)
     # Loading validates every workflow file: a broken one stops start-up with its reason.
@@ -35,6 +60,13 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.catalog = catalog
+    app.state.clock = clock
+    install_error_handlers(app)
+
+    api = APIRouter(prefix="/api/v1", responses=API_ERRORS)  # type: ignore[arg-type]
+    for module in (routes_org, routes_work, routes_read):
+        api.include_router(module.router)
+    app.include_router(api)
 
     @app.get("/healthz", tags=["operations"], summary="Database reachable and schema at head")
     def healthz() -> JSONResponse:
@@ -42,11 +74,20 @@ def create_app(settings: Settings) -> FastAPI:
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
         if not migrate.at_head(settings, engine):
             return JSONResponse(
-                {"status": "unavailable", "database": "reachable",
-                 "migrations": "not at head: run `pdca db upgrade`"},
+                {
+                    "status": "unavailable",
+                    "database": "reachable",
+                    "migrations": "not at head: run `pdca db upgrade`",
+                },
                 503,
             )
-        return JSONResponse({"status": "ok", "database": "reachable", "migrations": "head",
-                             "workflows": catalog.names()})
+        return JSONResponse(
+            {
+                "status": "ok",
+                "database": "reachable",
+                "migrations": "head",
+                "workflows": catalog.names(),
+            }
+        )
 
     return app

@@ -6,6 +6,7 @@ from sqlmodel import select
 
 from pdca.models import Event, ProblemStatus
 from pdca.services import actions, cycles, problems
+from tests.personas import APPROVED_CLOSURE, VERIFIED_EFFECTIVE
 
 
 def test_a_complaint_is_resolved_by_an_effective_pdca_cycle(org, as_user, clock, session):
@@ -31,7 +32,7 @@ def test_a_complaint_is_resolved_by_an_effective_pdca_cycle(org, as_user, clock,
     for action, owner in ((rota, org.mia), (ivr, org.max)):
         actions.fire_action(as_user(owner), action.id, trigger="complete", version=action.version)
         actions.verify_action(fiona, action.id, effective=True, note="seen working",
-                              version=action.version)
+                              version=action.version, signature=VERIFIED_EFFECTIVE)
     cycles.fire_transition(fiona, cycle.id, trigger="start_check", version=cycle.version)
     cycles.update_cycle_fields(fiona, cycle.id, version=cycle.version, changes={"result": 84})
     cycles.record_effectiveness(frank, cycle.id, effective=True, note="two weeks at 84%",
@@ -39,7 +40,8 @@ def test_a_complaint_is_resolved_by_an_effective_pdca_cycle(org, as_user, clock,
     cycles.fire_transition(fiona, cycle.id, trigger="start_act", version=cycle.version)
     cycles.update_cycle_fields(fiona, cycle.id, version=cycle.version,
                                changes={"standardisation": "Break rota in the staffing SOP"})
-    cycles.fire_transition(fiona, cycle.id, trigger="close_effective", version=cycle.version)
+    cycles.fire_transition(fiona, cycle.id, trigger="close_effective", version=cycle.version,
+                           signature=APPROVED_CLOSURE)
 
     assert cycle.state == "closed"
     assert problems.get_problem(fiona, problem.id).status == ProblemStatus.resolved
@@ -49,3 +51,6 @@ def test_a_complaint_is_resolved_by_an_effective_pdca_cycle(org, as_user, clock,
     ).all()
     assert [(e.from_value, e.to_value) for e in trail] == [
         ("plan", "do"), ("do", "check"), ("check", "act"), ("act", "closed")]
+    closing = trail[-1]
+    assert (closing.actor_id, closing.signature_meaning, closing.signature_method) == (
+        org.fiona.id, "approved closure", "password")

@@ -1,0 +1,247 @@
+"""Signing in: API tokens, browser sessions, throttled passwords, electronic signatures."""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlmodel import col, delete, func, select
+
+from pdca.models import ApiToken, SignInFailure, User, WebSession
+from pdca.services import audit
+from pdca.services.context import Ctx, unit_of_work
+from pdca.services.errors import Forbidden, Invalid, NotFound, ServiceError
+from pdca.services.organisation import password_matches, user_by_email
+from pdca.services.policy import can_manage_organisation
+
+TOKEN_PREFIX = "pdca_"
+SESSION_LIFETIME = timedelta(hours=12)
+# Five wrong passwords for one e-mail within 15 minutes lock it for the rest of the window.
+MAX_FAILURES = 5
+FAILURE_WINDOW = timedelta(minutes=15)
+
+
+class NotAuthenticated(ServiceError):
+    status_hint = 401
+    title = "Not authenticated"
+
+
+class Throttled(ServiceError):
+    status_hint = 429
+    title = "Too many attempts"
+
+
+def _digest(secret: str) -> str:
+    # Tokens are 256 random bits, so a fast hash is enough (no dictionary to attack).
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+# --- API tokens ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewToken:
+    token: ApiToken
+    secret: str  # shown once, never stored
+
+
+def create_token(
+    ctx: Ctx,
+    user_id: int,
+    *,
+    name: str,
+    expires_in_days: int | None = 90,
+    can_sign: bool = False,
+) -> NewToken:
+    if ctx.actor is not None and ctx.actor.id != user_id and can_manage_organisation(ctx.actor):
+        raise Forbidden("You can only create tokens for yourself.")
+    if not name.strip() or len(name) > 100:
+        raise Invalid("Give the token a name of 1 to 100 characters (e.g. 'monitoring').")
+    if expires_in_days is not None and not 1 <= expires_in_days <= 3650:
+        raise Invalid("A token expires after 1 to 3650 days (or never).")
+    with unit_of_work(ctx):
+        user = ctx.session.get(User, user_id)
+        if user is None:
+            raise NotFound(f"User {user_id} does not exist.")
+        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        now = ctx.now()
+        token = ApiToken(
+            user_id=user_id,
+            name=name.strip(),
+            prefix=secret[: len(TOKEN_PREFIX) + 6],
+            token_hash=_digest(secret),
+            can_sign=can_sign,
+            created_at=now,
+            expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None,
+        )
+        ctx.session.add(token)
+        ctx.session.flush()
+        audit.record(
+            ctx,
+            "user",
+            user_id,
+            "token_created",
+            data={
+                "token_id": token.id,
+                "name": token.name,
+                "can_sign": can_sign,
+                "expires_at": token.expires_at.isoformat() if token.expires_at else None,
+            },
+        )
+    return NewToken(token, secret)
+
+
+def tokens_of(ctx: Ctx, user_id: int) -> list[ApiToken]:
+    query = select(ApiToken).where(ApiToken.user_id == user_id).order_by(col(ApiToken.id).desc())
+    return list(ctx.session.exec(query))
+
+
+def revoke_token(ctx: Ctx, token_id: int) -> ApiToken:
+    with unit_of_work(ctx):
+        token = ctx.session.get(ApiToken, token_id)
+        if token is None:
+            raise NotFound(f"Token {token_id} does not exist.")
+        if (
+            ctx.actor is not None
+            and ctx.actor.id != token.user_id
+            and can_manage_organisation(ctx.actor)
+        ):
+            raise Forbidden("You can only revoke your own tokens.")
+        if token.revoked_at is None:
+            token.revoked_at = ctx.now()
+            ctx.session.add(token)
+            audit.record(
+                ctx,
+                "user",
+                token.user_id,
+                "token_revoked",
+                data={"token_id": token.id, "name": token.name},
+            )
+    return token
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    user: User
+    token: ApiToken | None = None
+    web_session: WebSession | None = None
+
+
+def authenticate_token(ctx: Ctx, secret: str) -> Authenticated:
+    """The user behind a bearer token; records its last use (at most once a minute)."""
+    token = ctx.session.exec(select(ApiToken).where(ApiToken.token_hash == _digest(secret))).first()
+    now = ctx.now()
+    if token is None or token.revoked_at is not None:
+        raise NotAuthenticated("The token is unknown or was revoked.")
+    if token.expires_at is not None and token.expires_at <= now:
+        raise NotAuthenticated("The token has expired; create a new one on your profile.")
+    user = ctx.session.get(User, token.user_id)
+    if user is None or not user.active:
+        raise NotAuthenticated("The token's user is deactivated.")
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        with unit_of_work(ctx):
+            token.last_used_at = now
+            ctx.session.add(token)
+    return Authenticated(user=user, token=token)
+
+
+# --- passwords and browser sessions -------------------------------------------
+
+
+def _recent_failures(ctx: Ctx, email: str) -> int:
+    since = ctx.now() - FAILURE_WINDOW
+    query = (
+        select(func.count())
+        .select_from(SignInFailure)
+        .where(SignInFailure.email == email, SignInFailure.at > since)
+    )
+    return int(ctx.session.exec(query).one())
+
+
+def check_password(ctx: Ctx, email: str, password: str) -> User:
+    """The user with this e-mail and password, or NotAuthenticated; throttled per e-mail."""
+    email = email.strip().lower()
+    if _recent_failures(ctx, email) >= MAX_FAILURES:
+        raise Throttled("Too many failed sign-ins for this account; wait 15 minutes and try again.")
+    user = user_by_email(ctx, email)
+    if user is None or not user.active or not password_matches(user, password):
+        with unit_of_work(ctx):
+            ctx.session.add(SignInFailure(email=email, at=ctx.now()))
+        raise NotAuthenticated("The e-mail or password is wrong.")
+    return user
+
+
+def sign_in(ctx: Ctx, email: str, password: str) -> WebSession:
+    user = check_password(ctx, email, password)
+    now = ctx.now()
+    with unit_of_work(ctx):
+        ctx.session.exec(delete(SignInFailure).where(col(SignInFailure.email) == user.email))
+        ctx.session.exec(delete(WebSession).where(col(WebSession.expires_at) < now))
+        web_session = WebSession(
+            id=secrets.token_urlsafe(32),
+            user_id=user.id,  # type: ignore[arg-type]
+            csrf_token=secrets.token_urlsafe(32),
+            created_at=now,
+            expires_at=now + SESSION_LIFETIME,
+        )
+        ctx.session.add(web_session)
+        audit.record(ctx, "user", user.id, "signed_in")  # type: ignore[arg-type]
+    return web_session
+
+
+def session_user(ctx: Ctx, session_id: str) -> Authenticated | None:
+    web_session = ctx.session.get(WebSession, session_id)
+    if web_session is None or web_session.expires_at <= ctx.now():
+        return None
+    user = ctx.session.get(User, web_session.user_id)
+    if user is None or not user.active:
+        return None
+    return Authenticated(user=user, web_session=web_session)
+
+
+def sign_out(ctx: Ctx, session_id: str) -> None:
+    with unit_of_work(ctx):
+        web_session = ctx.session.get(WebSession, session_id)
+        if web_session is not None:
+            ctx.session.delete(web_session)
+            audit.record(ctx, "user", web_session.user_id, "signed_out")
+
+
+# --- electronic signatures ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Signature:
+    """What a signer states: the meaning, and a password or the use of a signing token."""
+
+    meaning: str
+    password: str | None = None
+
+
+SIGNATURE_MEANINGS = ("verified effective", "verified not effective", "approved closure")
+
+
+def check_signature(ctx: Ctx, signature: Signature | None, expected: tuple[str, ...]) -> str:
+    """Prove the actor is signing: returns the method ('password' or 'token')."""
+    if ctx.actor is None:
+        return "system"
+    if signature is None:
+        raise Invalid(
+            "This is a signed act: re-enter your password and state its meaning.",
+            [f"Signature meaning must be one of: {', '.join(expected)}."],
+        )
+    if signature.meaning not in expected:
+        raise Invalid(
+            f"The signature's meaning must be one of: {', '.join(expected)}.",
+            [f"{signature.meaning!r} is not a meaning for this act."],
+        )
+    if signature.password:
+        if not password_matches(ctx.actor, signature.password):
+            raise Forbidden("The password is wrong; the act was not signed.")
+        return "password"
+    if ctx.signing_token:
+        return "token"
+    raise Invalid(
+        "Re-enter your password to sign (or use an API token made for signing).",
+        ["The signature needs your password."],
+    )

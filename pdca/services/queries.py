@@ -1,0 +1,474 @@
+"""Read use cases: filtered, sorted, paged listings shared by the pages and the API.
+
+Each listing is a fixed number of queries whatever the page size (no N+1): rows
+come back with what a card or a list line needs already joined.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, Select, or_
+from sqlalchemy.orm import aliased
+from sqlmodel import col, func, select
+
+from pdca.models import (
+    Action,
+    ActionDependency,
+    ActionStatus,
+    Cycle,
+    CycleProblem,
+    Department,
+    Event,
+    Problem,
+    User,
+    WorkflowVersion,
+)
+from pdca.services.context import Ctx
+from pdca.services.errors import Invalid, NotFound
+
+T = TypeVar("T")
+MAX_LIMIT = 500
+UNFINISHED = (ActionStatus.open, ActionStatus.in_progress)
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class Paging:
+    limit: int = 50
+    offset: int = 0
+    sort: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.limit <= MAX_LIMIT:
+            raise Invalid(f"limit must be between 1 and {MAX_LIMIT}.")
+        if self.offset < 0:
+            raise Invalid("offset cannot be negative.")
+
+
+def _order(query: Select, sort: str | None, allowed: dict[str, Any], default: str) -> Select:
+    spec = sort or default
+    descending = spec.startswith("-")
+    name = spec.lstrip("-")
+    if name not in allowed:
+        raise Invalid(
+            f"Cannot sort by {name!r}; sort by one of: {', '.join(sorted(allowed))} "
+            "(prefix with - for descending)."
+        )
+    column = allowed[name]
+    return query.order_by(column.desc() if descending else column.asc(), allowed["id"].asc())
+
+
+def _page(ctx: Ctx, query: Select, paging: Paging) -> tuple[list[Any], int]:
+    total = ctx.session.exec(
+        select(func.count()).select_from(query.order_by(None).subquery())
+    ).one()
+    rows = list(ctx.session.exec(query.limit(paging.limit).offset(paging.offset)))
+    return rows, int(total)
+
+
+def _search(text: str | None, *columns: Any) -> ColumnElement[bool] | None:
+    if not text or not text.strip():
+        return None
+    pattern = f"%{text.strip().lower()}%"
+    return or_(*(func.lower(c).like(pattern) for c in columns))
+
+
+# --- departments and users ----------------------------------------------------
+
+
+def list_departments(ctx: Ctx, paging: Paging, q: str | None = None) -> Page[Department]:
+    query = select(Department)
+    if (cond := _search(q, Department.code, Department.name)) is not None:
+        query = query.where(cond)
+    query = _order(
+        query,
+        paging.sort,
+        {"id": col(Department.id), "code": col(Department.code), "name": col(Department.name)},
+        "code",
+    )
+    rows, total = _page(ctx, query, paging)
+    return Page(rows, total, paging.limit, paging.offset)
+
+
+def list_users(
+    ctx: Ctx,
+    paging: Paging,
+    *,
+    department_id: int | None = None,
+    role: str | None = None,
+    q: str | None = None,
+) -> Page[User]:
+    query = select(User)
+    if department_id is not None:
+        query = query.where(User.department_id == department_id)
+    if role:
+        query = query.where(User.role == role)
+    if (cond := _search(q, User.name, User.email)) is not None:
+        query = query.where(cond)
+    query = _order(
+        query,
+        paging.sort,
+        {"id": col(User.id), "name": col(User.name), "email": col(User.email)},
+        "name",
+    )
+    rows, total = _page(ctx, query, paging)
+    return Page(rows, total, paging.limit, paging.offset)
+
+
+# --- problems -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProblemFilter:
+    status: Sequence[str] = ()
+    source: Sequence[str] = ()
+    severity: Sequence[str] = ()
+    department_id: int | None = None
+    q: str | None = None
+
+
+def list_problems(ctx: Ctx, paging: Paging, f: ProblemFilter) -> Page[Problem]:
+    query = select(Problem)
+    if f.status:
+        query = query.where(col(Problem.status).in_(f.status))
+    if f.source:
+        query = query.where(col(Problem.source).in_(f.source))
+    if f.severity:
+        query = query.where(col(Problem.severity).in_(f.severity))
+    if f.department_id is not None:
+        query = query.where(Problem.department_id == f.department_id)
+    if (cond := _search(f.q, Problem.title, Problem.description)) is not None:
+        query = query.where(cond)
+    query = _order(
+        query,
+        paging.sort,
+        {
+            "id": col(Problem.id),
+            "reported_at": col(Problem.reported_at),
+            "severity": col(Problem.severity),
+            "title": col(Problem.title),
+        },
+        "-reported_at",
+    )
+    rows, total = _page(ctx, query, paging)
+    return Page(rows, total, paging.limit, paging.offset)
+
+
+def cycles_addressing(ctx: Ctx, problem_ids: Sequence[int]) -> dict[int, list[int]]:
+    """problem id → ids of the cycles that address it, in one query."""
+    result: dict[int, list[int]] = {pid: [] for pid in problem_ids}
+    if problem_ids:
+        rows = ctx.session.exec(
+            select(CycleProblem.problem_id, CycleProblem.cycle_id)
+            .where(col(CycleProblem.problem_id).in_(problem_ids))
+            .order_by(col(CycleProblem.cycle_id))
+        )
+        for problem_id, cycle_id in rows:
+            result[problem_id].append(cycle_id)
+    return result
+
+
+# --- cycles -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CycleFilter:
+    workflow: str | None = None
+    state: Sequence[str] = ()
+    department_id: int | None = None
+    lead_id: int | None = None
+    escalated: bool | None = None
+    open_only: bool = False
+    q: str | None = None
+
+
+def list_cycles(ctx: Ctx, paging: Paging, f: CycleFilter) -> Page[Cycle]:
+    query = select(Cycle)
+    if f.workflow:
+        query = query.where(Cycle.workflow == f.workflow)
+    if f.state:
+        query = query.where(col(Cycle.state).in_(f.state))
+    if f.department_id is not None:
+        query = query.where(Cycle.department_id == f.department_id)
+    if f.lead_id is not None:
+        query = query.where(Cycle.lead_id == f.lead_id)
+    if f.escalated is not None:
+        query = query.where(Cycle.escalated == f.escalated)
+    if f.open_only:
+        query = query.where(col(Cycle.closed_at).is_(None))
+    if (cond := _search(f.q, Cycle.title, Cycle.objective)) is not None:
+        query = query.where(cond)
+    query = _order(
+        query,
+        paging.sort,
+        {
+            "id": col(Cycle.id),
+            "created_at": col(Cycle.created_at),
+            "state_entered_at": col(Cycle.state_entered_at),
+            "title": col(Cycle.title),
+        },
+        "-created_at",
+    )
+    rows, total = _page(ctx, query, paging)
+    return Page(rows, total, paging.limit, paging.offset)
+
+
+# --- actions ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActionFilter:
+    department_ids: Sequence[int] = ()
+    owner_id: int | None = None
+    cycle_id: int | None = None
+    workflow: str | None = None
+    status: Sequence[str] = ()
+    kind: Sequence[str] = ()
+    overdue: bool | None = None
+    due_before: date | None = None
+    due_within_days: int | None = None
+    q: str | None = None
+
+
+@dataclass(frozen=True)
+class ActionRow:
+    """An action with what a card shows, joined in the same query."""
+
+    action: Action
+    owner_name: str | None
+    department_code: str
+    department_name: str
+    cycle_title: str
+    cycle_state: str
+    workflow: str
+    blocked_by: tuple[int, ...] = field(default=())
+
+    def is_overdue(self, today: date) -> bool:
+        a = self.action
+        return a.deadline is not None and a.deadline < today and a.status in UNFINISHED
+
+
+def _action_query(ctx: Ctx, f: ActionFilter) -> Select:
+    owner = aliased(User)
+    query = (
+        select(
+            Action,
+            owner.name,
+            Department.code,
+            Department.name,
+            Cycle.title,
+            Cycle.state,
+            Cycle.workflow,
+        )
+        .join(Department, col(Department.id) == Action.department_id)
+        .join(Cycle, col(Cycle.id) == Action.cycle_id)
+        .outerjoin(owner, owner.id == Action.owner_id)
+    )
+    today = ctx.today()
+    if f.department_ids:
+        query = query.where(col(Action.department_id).in_(f.department_ids))
+    if f.owner_id is not None:
+        query = query.where(Action.owner_id == f.owner_id)
+    if f.cycle_id is not None:
+        query = query.where(Action.cycle_id == f.cycle_id)
+    if f.workflow:
+        query = query.where(Cycle.workflow == f.workflow)
+    if f.status:
+        query = query.where(col(Action.status).in_(f.status))
+    if f.kind:
+        query = query.where(col(Action.kind).in_(f.kind))
+    if f.overdue is True:
+        query = query.where(col(Action.deadline) < today, col(Action.status).in_(UNFINISHED))
+    elif f.overdue is False:
+        query = query.where(
+            or_(
+                col(Action.deadline).is_(None),
+                col(Action.deadline) >= today,
+                col(Action.status).not_in(UNFINISHED),
+            )
+        )
+    if f.due_before is not None:
+        query = query.where(col(Action.deadline) < f.due_before)
+    if f.due_within_days is not None:
+        if f.due_within_days < 0:
+            raise Invalid("due within days cannot be negative.")
+        query = query.where(
+            col(Action.deadline) <= today + timedelta(days=f.due_within_days),
+            col(Action.status).in_(UNFINISHED),
+        )
+    if (cond := _search(f.q, Action.title, Action.description)) is not None:
+        query = query.where(cond)
+    return query
+
+
+def _blockers(ctx: Ctx, action_ids: Sequence[int]) -> dict[int, tuple[int, ...]]:
+    """action id → ids of unfinished actions it waits for, in one query."""
+    if not action_ids:
+        return {}
+    blocker = aliased(Action)
+    rows = ctx.session.exec(
+        select(ActionDependency.action_id, ActionDependency.depends_on_id)
+        .join(blocker, blocker.id == ActionDependency.depends_on_id)
+        .where(col(ActionDependency.action_id).in_(action_ids), col(blocker.status).in_(UNFINISHED))
+        .order_by(col(ActionDependency.depends_on_id))
+    )
+    result: dict[int, list[int]] = {}
+    for action_id, depends_on in rows:
+        result.setdefault(action_id, []).append(depends_on)
+    return {k: tuple(v) for k, v in result.items()}
+
+
+def _rows(ctx: Ctx, raw: list[Any]) -> list[ActionRow]:
+    blockers = _blockers(ctx, [r[0].id for r in raw])
+    return [
+        ActionRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], blockers.get(r[0].id, ())) for r in raw
+    ]
+
+
+ACTION_SORTS = {
+    "id": col(Action.id),
+    "deadline": col(Action.deadline),
+    "created_at": col(Action.created_at),
+    "status": col(Action.status),
+    "title": col(Action.title),
+    "status_changed_at": col(Action.status_changed_at),
+}
+
+
+def list_actions(ctx: Ctx, paging: Paging, f: ActionFilter) -> Page[ActionRow]:
+    query = _order(_action_query(ctx, f), paging.sort, ACTION_SORTS, "deadline")
+    raw, total = _page(ctx, query, paging)
+    return Page(_rows(ctx, raw), total, paging.limit, paging.offset)
+
+
+# --- the board ----------------------------------------------------------------
+
+BOARD_COLUMNS = (
+    ActionStatus.open,
+    ActionStatus.in_progress,
+    ActionStatus.done,
+    ActionStatus.verified,
+)
+
+
+@dataclass(frozen=True)
+class Lane:
+    department_id: int
+    code: str
+    name: str
+    cells: dict[str, list[ActionRow]]
+
+    @property
+    def count(self) -> int:
+        return sum(len(c) for c in self.cells.values())
+
+
+@dataclass(frozen=True)
+class Board:
+    columns: tuple[str, ...]
+    lanes: list[Lane]
+    column_counts: dict[str, int]
+    today: date
+    truncated: bool
+
+
+BOARD_CARD_LIMIT = 2000
+
+
+def board(ctx: Ctx, f: ActionFilter) -> Board:
+    """Actions by status (columns) and responsible department (lanes): three queries."""
+    statuses = [s for s in BOARD_COLUMNS if not f.status or s in f.status]
+    filtered = ActionFilter(**{**f.__dict__, "status": statuses})
+    query = _action_query(ctx, filtered).order_by(
+        col(Action.deadline).is_(None), col(Action.deadline), col(Action.id)
+    )
+    raw = list(ctx.session.exec(query.limit(BOARD_CARD_LIMIT + 1)))
+    truncated = len(raw) > BOARD_CARD_LIMIT
+    rows = _rows(ctx, raw[:BOARD_CARD_LIMIT])
+    departments = ctx.session.exec(select(Department).order_by(Department.code))
+    lanes = {
+        d.id: Lane(d.id, d.code, d.name, {s: [] for s in statuses})  # type: ignore[arg-type]
+        for d in departments
+        if not f.department_ids or d.id in f.department_ids
+    }
+    for row in rows:
+        lanes[row.action.department_id].cells[row.action.status].append(row)
+    counts = {s: sum(len(lane.cells[s]) for lane in lanes.values()) for s in statuses}
+    return Board(tuple(statuses), list(lanes.values()), counts, ctx.today(), truncated)
+
+
+# --- the audit trail ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    entity_type: str | None = None
+    entity_id: int | None = None
+    actor_id: int | None = None
+    verb: str | None = None
+
+
+def list_events(ctx: Ctx, paging: Paging, f: EventFilter) -> Page[Event]:
+    query = select(Event)
+    if f.entity_type:
+        query = query.where(Event.entity_type == f.entity_type)
+    if f.entity_id is not None:
+        query = query.where(Event.entity_id == f.entity_id)
+    if f.actor_id is not None:
+        query = query.where(Event.actor_id == f.actor_id)
+    if f.verb:
+        query = query.where(Event.verb == f.verb)
+    query = _order(query, paging.sort, {"id": col(Event.id), "at": col(Event.at)}, "id")
+    rows, total = _page(ctx, query, paging)
+    return Page(rows, total, paging.limit, paging.offset)
+
+
+@dataclass(frozen=True)
+class CycleExtras:
+    version_numbers: dict[int, int]
+    problem_ids: dict[int, list[int]]
+
+
+def cycle_extras(ctx: Ctx, cycles: Sequence[Cycle]) -> CycleExtras:
+    """Workflow version numbers and linked problems of many cycles, in two queries."""
+    version_ids = {c.workflow_version_id for c in cycles}
+    numbers = (
+        dict(
+            ctx.session.exec(
+                select(WorkflowVersion.id, WorkflowVersion.number).where(
+                    col(WorkflowVersion.id).in_(version_ids)
+                )
+            ).all()
+        )
+        if version_ids
+        else {}
+    )
+    problem_ids: dict[int, list[int]] = {c.id: [] for c in cycles}  # type: ignore[misc]
+    if cycles:
+        rows = ctx.session.exec(
+            select(CycleProblem.cycle_id, CycleProblem.problem_id)
+            .where(col(CycleProblem.cycle_id).in_(list(problem_ids)))
+            .order_by(col(CycleProblem.problem_id))
+        )
+        for cycle_id, problem_id in rows:
+            problem_ids[cycle_id].append(problem_id)
+    return CycleExtras(
+        {c.id: numbers[c.workflow_version_id] for c in cycles},  # type: ignore[misc]
+        problem_ids,
+    )
+
+
+def action_row(ctx: Ctx, action_id: int) -> ActionRow:
+    raw = list(ctx.session.exec(_action_query(ctx, ActionFilter()).where(Action.id == action_id)))
+    if not raw:
+        raise NotFound(f"Action {action_id} does not exist.")
+    return _rows(ctx, raw)[0]

@@ -1,0 +1,75 @@
+"""Rows → response shapes. Kept apart so routes stay one call long."""
+
+from datetime import date
+
+from pdca.engine.machine import TransitionOption
+from pdca.models import Action, ActionStatus, ApiToken, Cycle, Problem
+from pdca.services.cycles import field_values
+from pdca.services.keys import key
+from pdca.services.queries import ActionRow
+from pdca.web.api import schemas as s
+
+UNFINISHED = (ActionStatus.open, ActionStatus.in_progress)
+
+
+def problem_out(problem: Problem, cycle_ids: list[int]) -> s.ProblemOut:
+    return s.ProblemOut(**problem.model_dump(), key=key("problem", problem.id), cycle_ids=cycle_ids)
+
+
+def cycle_out(
+    cycle: Cycle, version_number: int, state_title: str, problem_ids: list[int]
+) -> s.CycleOut:
+    data = cycle.model_dump()
+    return s.CycleOut(
+        **{k: data[k] for k in s.CycleOut.model_fields if k in data},
+        key=key("cycle", cycle.id),
+        workflow_version=version_number,
+        state_title=state_title,
+        fields=field_values(cycle),
+        problem_ids=problem_ids,
+    )
+
+
+def action_out(
+    action: Action, today: date, row: ActionRow | None = None, blocked_by: tuple[int, ...] = ()
+) -> s.ActionOut:
+    overdue = (
+        action.deadline is not None and action.deadline < today and action.status in UNFINISHED
+    )
+    extra = {}
+    if row is not None:
+        extra = {
+            "owner_name": row.owner_name,
+            "department_code": row.department_code,
+            "cycle_title": row.cycle_title,
+            "cycle_state": row.cycle_state,
+            "workflow": row.workflow,
+        }
+        blocked_by = row.blocked_by
+    return s.ActionOut(
+        **action.model_dump(),
+        key=key("action", action.id),
+        overdue=overdue,
+        blocked_by=[key("action", b) for b in blocked_by],
+        **extra,
+    )
+
+
+def transition_out(
+    option: TransitionOption, lang: str = "en", signed: bool = False, permission: str | None = None
+) -> s.TransitionOut:
+    reasons = [s.ReasonOut(code=r.code, message=r.message) for r in option.reasons]
+    if permission:
+        reasons.insert(0, s.ReasonOut(code="forbidden", message=permission))
+    return s.TransitionOut(
+        trigger=option.trigger,
+        dest=option.dest,
+        title=option.titles.get(lang) or option.titles["en"],
+        allowed=option.allowed and not permission,
+        signed=signed,
+        reasons=reasons,
+    )
+
+
+def token_out(token: ApiToken) -> s.TokenOut:
+    return s.TokenOut(**token.model_dump())

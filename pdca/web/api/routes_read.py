@@ -1,0 +1,166 @@
+"""Workflows, the board and the audit trail."""
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from pdca.engine.machine import diagram
+from pdca.services import queries
+from pdca.services.errors import NotFound
+from pdca.services.queries import ActionFilter, EventFilter, Paging
+from pdca.web.api import schemas as s
+from pdca.web.api.convert import action_out
+from pdca.web.deps import CtxDep
+
+router = APIRouter()
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+def _workflow_out(definition) -> s.WorkflowOut:  # type: ignore[no-untyped-def]
+    return s.WorkflowOut(
+        name=definition.name,
+        titles=dict(definition.titles),
+        description=dict(definition.description),
+        initial=definition.initial,
+        fields=[
+            {"name": f.name, "type": f.type, "titles": dict(f.titles)} for f in definition.fields
+        ],
+        states=[
+            {
+                "name": st.name,
+                "titles": dict(st.titles),
+                "description": dict(st.description),
+                "requires": list(st.requires),
+                "final": st.final,
+            }
+            for st in definition.states.values()
+        ],
+        transitions=[
+            {
+                "trigger": t.trigger,
+                "sources": list(t.sources),
+                "dest": t.dest,
+                "titles": dict(t.titles),
+                "guards": list(t.guards),
+                "effects": list(t.effects),
+                "signed": t.signed,
+            }
+            for t in definition.transitions
+        ],
+        digest=definition.digest,
+    )
+
+
+@router.get("/workflows", response_model=list[s.WorkflowOut], tags=["workflows"])
+def list_workflows(ctx: CtxDep) -> list[s.WorkflowOut]:
+    return [_workflow_out(ctx.catalog.definitions[n]) for n in ctx.catalog.names()]
+
+
+@router.get("/workflows/{name}", response_model=s.WorkflowOut, tags=["workflows"])
+def get_workflow(ctx: CtxDep, name: str) -> s.WorkflowOut:
+    if name not in ctx.catalog.definitions:
+        raise NotFound(f"There is no workflow named {name!r}.")
+    return _workflow_out(ctx.catalog.definitions[name])
+
+
+@router.get(
+    "/workflows/{name}/diagram",
+    response_model=s.WorkflowDiagramOut,
+    tags=["workflows"],
+    summary="The workflow as a Mermaid state diagram",
+)
+def workflow_diagram(
+    ctx: CtxDep, name: str, current: str | None = None, lang: str = "en"
+) -> s.WorkflowDiagramOut:
+    if name not in ctx.catalog.definitions:
+        raise NotFound(f"There is no workflow named {name!r}.")
+    definition = ctx.catalog.definitions[name]
+    if current is not None and current not in definition.states:
+        raise NotFound(f"The {name} workflow has no state {current!r}.")
+    return s.WorkflowDiagramOut(
+        name=name, diagram=diagram(definition, current, "zh_CN" if lang == "zh_CN" else "en")
+    )
+
+
+@router.get(
+    "/board",
+    response_model=s.BoardOut,
+    tags=["board"],
+    summary="Actions by status and department, with the board page's filters",
+)
+def get_board(
+    ctx: CtxDep,
+    department_id: Annotated[list[int] | None, Query()] = None,
+    owner_id: int | None = None,
+    cycle_id: int | None = None,
+    workflow: str | None = None,
+    kind: Annotated[list[s.KindT] | None, Query()] = None,
+    overdue: bool | None = None,
+    due_before: date | None = None,
+    due_within_days: Annotated[int | None, Query(ge=0)] = None,
+    q: str | None = None,
+) -> s.BoardOut:
+    board = queries.board(
+        ctx,
+        ActionFilter(
+            department_ids=department_id or (),
+            owner_id=owner_id,
+            cycle_id=cycle_id,
+            workflow=workflow,
+            kind=kind or (),
+            overdue=overdue,
+            due_before=due_before,
+            due_within_days=due_within_days,
+            q=q,
+        ),
+    )
+    return s.BoardOut(
+        columns=list(board.columns),
+        column_counts=board.column_counts,
+        today=board.today,
+        truncated=board.truncated,
+        lanes=[
+            s.BoardLaneOut(
+                department_id=lane.department_id,
+                code=lane.code,
+                name=lane.name,
+                count=lane.count,
+                cells={
+                    st: [action_out(r.action, board.today, r) for r in rows]
+                    for st, rows in lane.cells.items()
+                },
+            )
+            for lane in board.lanes
+        ],
+    )
+
+
+@router.get(
+    "/events",
+    response_model=s.PageOut[s.EventOut],
+    tags=["audit"],
+    summary="The audit trail, filtered by entity, actor or verb",
+)
+def list_events(
+    ctx: CtxDep,
+    entity_type: Annotated[str | None, Query(max_length=20)] = None,
+    entity_id: int | None = None,
+    actor_id: int | None = None,
+    verb: Annotated[str | None, Query(max_length=50)] = None,
+    sort: str = "id",
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> s.PageOut[s.EventOut]:
+    page = queries.list_events(
+        ctx,
+        Paging(limit, offset, sort),
+        EventFilter(entity_type=entity_type, entity_id=entity_id, actor_id=actor_id, verb=verb),
+    )
+    return s.PageOut(
+        items=[s.EventOut(**e.model_dump()) for e in page.items],
+        total=page.total,
+        limit=page.limit,
+        offset=page.offset,
+    )

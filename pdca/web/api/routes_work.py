@@ -1,0 +1,314 @@
+"""Problems, cycles, actions and their transitions."""
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from pdca.models import Cycle
+from pdca.services import accounts, actions, cycles, policy, problems, queries
+from pdca.services.context import Ctx
+from pdca.services.queries import ActionFilter, CycleFilter, Paging, ProblemFilter
+from pdca.web.api import schemas as s
+from pdca.web.api.convert import action_out, cycle_out, problem_out, transition_out
+from pdca.web.deps import CtxDep
+
+router = APIRouter()
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0)]
+Many = Annotated[list[str] | None, Query()]
+
+
+# --- problems -----------------------------------------------------------------
+
+
+def _problem(ctx: Ctx, problem_id: int) -> s.ProblemOut:
+    problem = problems.get_problem(ctx, problem_id)
+    return problem_out(problem, queries.cycles_addressing(ctx, [problem_id])[problem_id])
+
+
+@router.get("/problems", response_model=s.PageOut[s.ProblemOut], tags=["problems"])
+def list_problems(
+    ctx: CtxDep,
+    status: Annotated[list[s.ProblemStatusT] | None, Query()] = None,
+    source: Annotated[list[s.Source] | None, Query()] = None,
+    severity: Annotated[list[s.SeverityT] | None, Query()] = None,
+    department_id: int | None = None,
+    q: str | None = None,
+    sort: str = "-reported_at",
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> s.PageOut[s.ProblemOut]:
+    page = queries.list_problems(
+        ctx,
+        Paging(limit, offset, sort),
+        ProblemFilter(
+            status=status or (),
+            source=source or (),
+            severity=severity or (),
+            department_id=department_id,
+            q=q,
+        ),
+    )
+    addressing = queries.cycles_addressing(ctx, [p.id for p in page.items])  # type: ignore[misc]
+    return s.PageOut(
+        items=[problem_out(p, addressing[p.id]) for p in page.items],  # type: ignore[index]
+        total=page.total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.post("/problems", status_code=201, response_model=s.ProblemOut, tags=["problems"])
+def report_problem(ctx: CtxDep, body: s.ProblemCreate) -> s.ProblemOut:
+    problem = problems.report_problem(ctx, **body.model_dump())
+    return problem_out(problem, [])
+
+
+@router.get("/problems/{problem_id}", response_model=s.ProblemOut, tags=["problems"])
+def get_problem(ctx: CtxDep, problem_id: int) -> s.ProblemOut:
+    return _problem(ctx, problem_id)
+
+
+@router.post("/problems/{problem_id}/triage", response_model=s.ProblemOut, tags=["problems"])
+def triage(ctx: CtxDep, problem_id: int, body: s.TriageIn) -> s.ProblemOut:
+    problems.triage_problem(ctx, problem_id, **body.model_dump())
+    return _problem(ctx, problem_id)
+
+
+# --- cycles -------------------------------------------------------------------
+
+
+def _cycles_out(ctx: Ctx, rows: list[Cycle]) -> list[s.CycleOut]:
+    extras = queries.cycle_extras(ctx, rows)
+    result = []
+    for cycle in rows:
+        assert cycle.id is not None
+        definition = cycles.definition_of(ctx, cycle)
+        state = definition.states[cycle.state]
+        result.append(
+            cycle_out(
+                cycle,
+                extras.version_numbers[cycle.id],
+                state.titles["en"],
+                extras.problem_ids[cycle.id],
+            )
+        )
+    return result
+
+
+@router.get("/cycles", response_model=s.PageOut[s.CycleOut], tags=["cycles"])
+def list_cycles(
+    ctx: CtxDep,
+    workflow: str | None = None,
+    state: Many = None,
+    department_id: int | None = None,
+    lead_id: int | None = None,
+    escalated: bool | None = None,
+    open_only: bool = False,
+    q: str | None = None,
+    sort: str = "-created_at",
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> s.PageOut[s.CycleOut]:
+    page = queries.list_cycles(
+        ctx,
+        Paging(limit, offset, sort),
+        CycleFilter(
+            workflow=workflow,
+            state=state or (),
+            department_id=department_id,
+            lead_id=lead_id,
+            escalated=escalated,
+            open_only=open_only,
+            q=q,
+        ),
+    )
+    return s.PageOut(
+        items=_cycles_out(ctx, page.items), total=page.total, limit=page.limit, offset=page.offset
+    )
+
+
+@router.post("/cycles", status_code=201, response_model=s.CycleOut, tags=["cycles"])
+def open_cycle(ctx: CtxDep, body: s.CycleCreate) -> s.CycleOut:
+    cycle = cycles.open_cycle(ctx, **body.model_dump())
+    return _cycles_out(ctx, [cycle])[0]
+
+
+@router.get("/cycles/{cycle_id}", response_model=s.CycleOut, tags=["cycles"])
+def get_cycle(ctx: CtxDep, cycle_id: int) -> s.CycleOut:
+    return _cycles_out(ctx, [cycles.get_cycle(ctx, cycle_id)])[0]
+
+
+@router.patch(
+    "/cycles/{cycle_id}",
+    response_model=s.CycleOut,
+    tags=["cycles"],
+    summary="Edit phase fields (compare-and-set on version)",
+)
+def update_cycle(ctx: CtxDep, cycle_id: int, body: s.CycleUpdate) -> s.CycleOut:
+    cycle = cycles.update_cycle_fields(
+        ctx, cycle_id, changes=body.fields, version=body.version, note=body.note
+    )
+    return _cycles_out(ctx, [cycle])[0]
+
+
+@router.get(
+    "/cycles/{cycle_id}/transitions",
+    response_model=list[s.TransitionOut],
+    tags=["cycles"],
+    summary="Triggers from the current state, allowed or not, and why",
+)
+def cycle_transitions(ctx: CtxDep, cycle_id: int) -> list[s.TransitionOut]:
+    cycle = cycles.get_cycle(ctx, cycle_id)
+    permission = policy.can_run_cycle(ctx.actor, cycle)
+    definition = cycles.definition_of(ctx, cycle)
+    return [
+        transition_out(
+            o,
+            signed=definition.transition(o.trigger, cycle.state).signed,  # type: ignore[union-attr]
+            permission=permission,
+        )
+        for o in cycles.available_transitions(ctx, cycle_id)
+    ]
+
+
+@router.post("/cycles/{cycle_id}/transitions", response_model=s.CycleOut, tags=["cycles"])
+def fire_cycle_transition(ctx: CtxDep, cycle_id: int, body: s.TransitionIn) -> s.CycleOut:
+    cycle = cycles.fire_transition(
+        ctx,
+        cycle_id,
+        trigger=body.trigger,
+        version=body.version,
+        note=body.note,
+        signature=_signature(body.signature),
+    )
+    return _cycles_out(ctx, [cycle])[0]
+
+
+@router.post(
+    "/cycles/{cycle_id}/effectiveness",
+    response_model=s.CycleOut,
+    tags=["cycles"],
+    summary="Judge effectiveness (someone other than the lead)",
+)
+def judge_effectiveness(ctx: CtxDep, cycle_id: int, body: s.EffectivenessIn) -> s.CycleOut:
+    cycle = cycles.record_effectiveness(
+        ctx, cycle_id, effective=body.effective, note=body.note, version=body.version
+    )
+    return _cycles_out(ctx, [cycle])[0]
+
+
+def _signature(body: s.SignatureIn | None) -> accounts.Signature | None:
+    if body is None:
+        return None
+    return accounts.Signature(meaning=body.meaning, password=body.password)
+
+
+# --- actions ------------------------------------------------------------------
+
+
+@router.get("/actions", response_model=s.PageOut[s.ActionOut], tags=["actions"])
+def list_actions(
+    ctx: CtxDep,
+    department_id: Annotated[list[int] | None, Query()] = None,
+    owner_id: int | None = None,
+    cycle_id: int | None = None,
+    workflow: str | None = None,
+    status: Annotated[list[s.ActionStatusT] | None, Query()] = None,
+    kind: Annotated[list[s.KindT] | None, Query()] = None,
+    overdue: bool | None = None,
+    due_before: date | None = None,
+    due_within_days: Annotated[int | None, Query(ge=0)] = None,
+    q: str | None = None,
+    sort: str = "deadline",
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> s.PageOut[s.ActionOut]:
+    page = queries.list_actions(
+        ctx,
+        Paging(limit, offset, sort),
+        ActionFilter(
+            department_ids=department_id or (),
+            owner_id=owner_id,
+            cycle_id=cycle_id,
+            workflow=workflow,
+            status=status or (),
+            kind=kind or (),
+            overdue=overdue,
+            due_before=due_before,
+            due_within_days=due_within_days,
+            q=q,
+        ),
+    )
+    today = ctx.today()
+    return s.PageOut(
+        items=[action_out(r.action, today, r) for r in page.items],
+        total=page.total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.post("/actions", status_code=201, response_model=s.ActionOut, tags=["actions"])
+def add_action(ctx: CtxDep, body: s.ActionCreate) -> s.ActionOut:
+    data = body.model_dump()
+    action = actions.add_action(ctx, data.pop("cycle_id"), **data)
+    return _action(ctx, action.id)  # type: ignore[arg-type]
+
+
+def _action(ctx: Ctx, action_id: int) -> s.ActionOut:
+    row = queries.action_row(ctx, action_id)
+    return action_out(row.action, ctx.today(), row)
+
+
+@router.get("/actions/{action_id}", response_model=s.ActionOut, tags=["actions"])
+def get_action(ctx: CtxDep, action_id: int) -> s.ActionOut:
+    return _action(ctx, action_id)
+
+
+@router.patch(
+    "/actions/{action_id}",
+    response_model=s.ActionOut,
+    tags=["actions"],
+    summary="Assign, reassign, re-date (compare-and-set on version)",
+)
+def update_action(ctx: CtxDep, action_id: int, body: s.ActionUpdate) -> s.ActionOut:
+    changes = body.model_dump(exclude_unset=True, exclude={"version", "note"})
+    actions.update_action(ctx, action_id, version=body.version, changes=changes, note=body.note)
+    return _action(ctx, action_id)
+
+
+@router.get(
+    "/actions/{action_id}/transitions", response_model=list[s.TransitionOut], tags=["actions"]
+)
+def action_transitions(ctx: CtxDep, action_id: int) -> list[s.TransitionOut]:
+    return [
+        s.TransitionOut(
+            trigger=trigger,
+            dest=dest,
+            title=trigger.replace("_", " ").capitalize(),
+            allowed=not reasons,
+            signed=trigger == "verify",
+            reasons=[s.ReasonOut(code=r.code, message=r.message) for r in reasons],
+        )
+        for trigger, dest, reasons in actions.action_options(ctx, action_id)
+    ]
+
+
+@router.post("/actions/{action_id}/transitions", response_model=s.ActionOut, tags=["actions"])
+def fire_action_transition(ctx: CtxDep, action_id: int, body: s.ActionTransitionIn) -> s.ActionOut:
+    if body.trigger == "verify":
+        actions.verify_action(
+            ctx,
+            action_id,
+            effective=body.effective is not False,
+            note=body.note,
+            version=body.version,
+            signature=_signature(body.signature),
+        )
+    else:
+        actions.fire_action(
+            ctx, action_id, trigger=body.trigger, version=body.version, note=body.note
+        )
+    return _action(ctx, action_id)

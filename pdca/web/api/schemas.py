@@ -1,0 +1,341 @@
+"""Request and response shapes of the API (the OpenAPI schema is generated from these)."""
+
+from datetime import date, datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+Role = Literal["admin", "facilitator", "head", "member", "viewer"]
+Source = Literal["kpi", "complaint", "audit", "inspection", "internal", "suggestion"]
+SeverityT = Literal["low", "medium", "high", "critical"]
+ProblemStatusT = Literal["new", "accepted", "rejected", "duplicate", "resolved"]
+KindT = Literal["containment", "corrective", "preventive", "improvement", "standardisation"]
+ActionStatusT = Literal["open", "in_progress", "done", "verified", "cancelled"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PageOut(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class ReasonOut(BaseModel):
+    code: str
+    message: str
+
+
+class ProblemDetail(BaseModel):
+    """An error (RFC 9457), with the reasons for validation errors and refusals."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    reasons: list[dict[str, str]] = []
+
+
+# --- organisation -------------------------------------------------------------
+
+
+class DepartmentCreate(Strict):
+    code: str = Field(min_length=1, max_length=20, examples=["CS"])
+    name: str = Field(min_length=1, max_length=200, examples=["Customer Service"])
+    name_zh: str | None = Field(default=None, max_length=200, examples=["客户服务部"])
+
+
+class DepartmentOut(BaseModel):
+    id: int
+    code: str
+    name: str
+    name_zh: str | None
+    version: int
+
+
+class UserCreate(Strict):
+    email: str = Field(max_length=254, examples=["li.na@example.com"])
+    name: str = Field(min_length=1, max_length=200)
+    role: Role = "member"
+    department_code: str | None = Field(default=None, max_length=20)
+    password: str | None = Field(default=None, min_length=8, max_length=200)
+    locale: Literal["en", "zh_CN"] = "en"
+
+
+class UserOut(BaseModel):
+    id: int
+    email: str
+    name: str
+    role: str
+    department_id: int | None
+    active: bool
+    locale: str
+
+
+# --- problems -----------------------------------------------------------------
+
+
+class ProblemCreate(Strict):
+    title: str = Field(min_length=1, max_length=300)
+    source: Source
+    severity: SeverityT = "medium"
+    department_id: int | None = None
+    description: str | None = Field(default=None, max_length=10_000)
+    evidence: str | None = Field(default=None, max_length=10_000)
+
+
+class TriageIn(Strict):
+    decision: Literal["accept", "reject", "duplicate"]
+    reason: str | None = Field(default=None, max_length=2000)
+    duplicate_of: int | None = None
+    version: int | None = Field(default=None, description="The version you read; 409 if stale.")
+
+
+class ProblemOut(BaseModel):
+    id: int
+    key: str
+    title: str
+    description: str | None
+    source: str
+    severity: str
+    status: str
+    department_id: int | None
+    reported_by_id: int | None
+    reported_at: datetime
+    evidence: str | None
+    occurrences: int
+    triaged_by_id: int | None
+    triaged_at: datetime | None
+    rejection_reason: str | None
+    duplicate_of_id: int | None
+    resolved_at: datetime | None
+    cycle_ids: list[int]
+    version: int
+
+
+# --- cycles -------------------------------------------------------------------
+
+
+class CycleCreate(Strict):
+    title: str = Field(min_length=1, max_length=300)
+    workflow: str = Field(examples=["pdca"])
+    lead_id: int
+    problem_ids: list[int] = Field(min_length=1)
+    department_id: int | None = None
+    member_ids: list[int] = []
+    fields: dict[str, Any] = {}
+
+
+class CycleUpdate(Strict):
+    version: int
+    fields: dict[str, Any] = Field(description="Phase fields to change, by name.")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class SignatureIn(Strict):
+    meaning: Literal["verified effective", "verified not effective", "approved closure"]
+    password: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Re-entered password; not needed with an API token made for signing.",
+    )
+
+
+class TransitionIn(Strict):
+    trigger: str = Field(max_length=50)
+    version: int
+    note: str | None = Field(default=None, max_length=2000)
+    signature: SignatureIn | None = None
+
+
+class EffectivenessIn(Strict):
+    effective: bool
+    note: str | None = Field(default=None, max_length=2000)
+    version: int
+
+
+class TransitionOut(BaseModel):
+    trigger: str
+    dest: str
+    title: str
+    allowed: bool
+    signed: bool = False
+    reasons: list[ReasonOut]
+
+
+class CycleOut(BaseModel):
+    id: int
+    key: str
+    title: str
+    workflow: str
+    workflow_version: int
+    state: str
+    state_title: str
+    iteration: int
+    escalated: bool
+    lead_id: int
+    department_id: int | None
+    fields: dict[str, Any]
+    effectiveness: str | None
+    effectiveness_by_id: int | None
+    effectiveness_at: datetime | None
+    effectiveness_note: str | None
+    created_at: datetime
+    state_entered_at: datetime
+    closed_at: datetime | None
+    problem_ids: list[int]
+    version: int
+
+
+# --- actions ------------------------------------------------------------------
+
+
+class ActionCreate(Strict):
+    cycle_id: int
+    title: str = Field(min_length=1, max_length=300)
+    department_id: int
+    owner_id: int | None = None
+    deadline: date | None = None
+    kind: KindT = "corrective"
+    description: str | None = Field(default=None, max_length=10_000)
+    depends_on: list[int] = []
+
+
+class ActionUpdate(Strict):
+    """Only the fields you send change; send null to clear an owner or deadline."""
+
+    version: int
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    description: str | None = Field(default=None, max_length=10_000)
+    owner_id: int | None = None
+    department_id: int | None = None
+    deadline: date | None = None
+    kind: KindT | None = None
+    note: str | None = Field(default=None, max_length=2000, description="Why (kept in the trail).")
+
+
+class ActionTransitionIn(Strict):
+    trigger: Literal["start", "complete", "verify", "reopen", "cancel"]
+    version: int
+    note: str | None = Field(default=None, max_length=2000)
+    effective: bool | None = Field(default=None, description="For verify: was it effective?")
+    signature: SignatureIn | None = None
+
+
+class ActionOut(BaseModel):
+    id: int
+    key: str
+    cycle_id: int
+    cycle_title: str | None = None
+    cycle_state: str | None = None
+    workflow: str | None = None
+    title: str
+    description: str | None
+    kind: str
+    status: str
+    owner_id: int | None
+    owner_name: str | None = None
+    department_id: int
+    department_code: str | None = None
+    deadline: date | None
+    overdue: bool
+    phase: str | None
+    iteration: int
+    created_at: datetime
+    status_changed_at: datetime
+    done_at: datetime | None
+    cancel_reason: str | None
+    verified_by_id: int | None
+    verified_at: datetime | None
+    verification_effective: bool | None
+    verification_note: str | None
+    blocked_by: list[str] = []
+    version: int
+
+
+# --- board, events, workflows, tokens, session ---------------------------------
+
+
+class BoardLaneOut(BaseModel):
+    department_id: int
+    code: str
+    name: str
+    count: int
+    cells: dict[str, list[ActionOut]]
+
+
+class BoardOut(BaseModel):
+    columns: list[str]
+    column_counts: dict[str, int]
+    lanes: list[BoardLaneOut]
+    today: date
+    truncated: bool
+
+
+class EventOut(BaseModel):
+    id: int
+    at: datetime
+    actor_id: int | None
+    entity_type: str
+    entity_id: int
+    verb: str
+    field: str | None
+    from_value: str | None
+    to_value: str | None
+    note: str | None
+    data: dict[str, Any]
+    signature_meaning: str | None
+    signature_method: str | None
+
+
+class WorkflowOut(BaseModel):
+    name: str
+    titles: dict[str, str]
+    description: dict[str, str]
+    initial: str
+    fields: list[dict[str, Any]]
+    states: list[dict[str, Any]]
+    transitions: list[dict[str, Any]]
+    digest: str
+
+
+class WorkflowDiagramOut(BaseModel):
+    name: str
+    format: Literal["mermaid"] = "mermaid"
+    diagram: str
+
+
+class TokenCreate(Strict):
+    name: str = Field(min_length=1, max_length=100)
+    expires_in_days: int | None = Field(default=90, ge=1, le=3650)
+    can_sign: bool = False
+
+
+class TokenOut(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    can_sign: bool
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="The secret: shown this once, store it now.")
+
+
+class SessionIn(Strict):
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=200)
+
+
+class SessionOut(BaseModel):
+    user: UserOut
+    csrf_token: str
