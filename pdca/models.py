@@ -8,7 +8,17 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, MetaData, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Index,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 # Named constraints so Alembic can alter them on SQLite (batch mode) and on PostgreSQL.
@@ -322,3 +332,30 @@ class SignInFailure(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(sa_type=String(254), index=True)
     at: datetime = _at(index=True)
+
+
+class WipLimit(SQLModel, table=True):
+    """At most `max_cards` cards in a board column, board-wide or in one department's lane.
+
+    Soft limits colour the lane; hard limits refuse a move past them.
+    """
+
+    __tablename__ = "wip_limits"
+    __table_args__ = (UniqueConstraint("status", "department_id", name="uq_wip_limits_scope"),)
+    id: int | None = Field(default=None, primary_key=True)
+    status: str = Field(sa_type=String(20))
+    department_id: int | None = Field(default=None, foreign_key="departments.id")
+    max_cards: int
+    hard: bool = False
+    version: int = 1
+
+
+class SavedView(SQLModel, table=True):
+    """A board filter a user named and keeps (the query string of the board URL)."""
+
+    __tablename__ = "saved_views"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    name: str = Field(sa_type=String(100))
+    query: str = Field(sa_type=String(2000))
+    created_at: datetime = _at()
