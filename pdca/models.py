@@ -190,6 +190,8 @@ class Cycle(SQLModel, table=True):
     workflow_version_id: int = Field(foreign_key="workflow_versions.id")
     state: str = Field(sa_type=String(50), index=True)
     iteration: int = 1
+    # Turns of the spiral that ended judged not effective (or not judged); escalation counts these.
+    failed_iterations: int = 0
     escalated: bool = False
     lead_id: int = Field(foreign_key="users.id", index=True)
     department_id: int | None = Field(default=None, foreign_key="departments.id", index=True)

@@ -7,6 +7,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET = "change-me"
+HTMX_VERSION = "2.0.11"
+HTMX_SRI = "sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg"
 
 
 class SettingsError(ValueError):
@@ -23,6 +25,19 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workflows_dir: Path = Field(default=REPO_ROOT / "workflows")
+    templates_dir: Path = Field(default=REPO_ROOT / "templates")
+    # htmx, pinned: the version and its Subresource Integrity hash travel together
+    # (recompute with `openssl dgst -sha384 -binary dist/htmx.min.js | base64`).
+    htmx_version: str = HTMX_VERSION
+    htmx_sri: str = HTMX_SRI
+    # Where browsers fetch it; tests and air-gapped sites point this at the vendored
+    # copy of the same file under /static (the SRI hash still applies).
+    htmx_url: str = f"https://cdn.jsdelivr.net/npm/htmx.org@{HTMX_VERSION}/dist/htmx.min.js"
+    # Seconds between automatic refreshes of a board (meeting-room screens).
+    board_refresh_seconds: int = 60
+    # A card that stays this many days in one column turns amber, then red.
+    card_age_amber_days: int = 5
+    card_age_red_days: int = 10
     # Send cookies only over HTTPS (set in production behind TLS).
     secure_cookies: bool = False
     # Seconds a SQLite writer waits for a lock before the request fails with 503.

@@ -5,7 +5,7 @@ rows are not valid `transitions` models). Guards are evaluated here so that a
 refusal carries every reason, not only the first failing condition.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -15,6 +15,8 @@ from transitions.core import EventData, MachineError
 from pdca.engine.definition import WorkflowDefinition
 from pdca.engine.facts import CycleFacts, Reason
 from pdca.engine.registry import GUARDS
+
+NOTE_ASKED_WHEN_FIRED = "(asked when fired)"
 
 
 class TransitionRefused(Exception):
@@ -38,6 +40,9 @@ class TransitionOption:
     allowed: bool
     reasons: tuple[Reason, ...]
     effects: tuple[str, ...]
+    # The person must write a note (a reason) when firing it.
+    needs_note: bool = False
+    signed: bool = False
 
 
 class _View:
@@ -88,9 +93,18 @@ class WorkflowMachine:
         return reasons
 
     def options(self, state: str, facts: CycleFacts) -> list[TransitionOption]:
+        """Every transition from `state`, allowed or not, with all of its reasons.
+
+        A note is asked for when a transition is fired, so listing does not count a
+        missing note against it; `needs_note` tells the caller to ask for one.
+        """
         result = []
         for t in self.definition.transitions_from(state):
-            reasons = self.reasons(t.trigger, state, facts)
+            needs_note = "note_given" in t.guards
+            listed = (
+                replace(facts, note=facts.note or NOTE_ASKED_WHEN_FIRED) if needs_note else facts
+            )
+            reasons = self.reasons(t.trigger, state, listed)
             result.append(
                 TransitionOption(
                     trigger=t.trigger,
@@ -99,6 +113,8 @@ class WorkflowMachine:
                     allowed=not reasons,
                     reasons=tuple(reasons),
                     effects=t.effects,
+                    needs_note=needs_note,
+                    signed=t.signed,
                 )
             )
         return result

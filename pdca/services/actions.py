@@ -19,6 +19,7 @@ from pdca.models import (
 )
 from pdca.services import audit
 from pdca.services.accounts import Signature, check_signature
+from pdca.services.board_settings import check_wip
 from pdca.services.context import Ctx, unit_of_work
 from pdca.services.cycles import definition_of
 from pdca.services.errors import Conflict, Invalid, Refused
@@ -50,6 +51,15 @@ def _check_owner(ctx: Ctx, owner_id: int | None) -> None:
 def _refuse_if_frozen(ctx: Ctx, cycle: Cycle) -> None:
     if definition_of(ctx, cycle).states[cycle.state].final:
         raise Conflict(f"{key('cycle', cycle.id)} is {cycle.state}; its actions are frozen.")
+
+
+def _parse_deadline(text: str) -> date | None:
+    if not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise Invalid(f"The deadline {text!r} is not a date (YYYY-MM-DD).") from None
 
 
 def _check_deadline(ctx: Ctx, deadline: date | None) -> None:
@@ -156,10 +166,14 @@ def update_action(
             # Moving an action to another department is that department's head's call too.
             probe = Action(**{**action.model_dump(), "department_id": changes["department_id"]})
             require(can_manage_action(ctx.actor, probe, cycle))
+        if "department_id" in changes and changes["department_id"] != action.department_id:
+            check_wip(ctx, action, action.status, changes["department_id"])
         if "owner_id" in changes:
             _check_owner(ctx, changes["owner_id"])
             if changes["owner_id"] is None and action.status != ActionStatus.open:
                 raise Invalid(f"{label} is under way; it needs an owner.")
+        if isinstance(changes.get("deadline"), str):
+            changes = {**changes, "deadline": _parse_deadline(changes["deadline"])}
         if "deadline" in changes and changes["deadline"] != action.deadline:
             _check_deadline(ctx, changes["deadline"])
         before = {k: getattr(action, k) for k in changes}
@@ -268,12 +282,12 @@ def _move(
     signature: tuple[str, str] | None = None,
 ) -> None:
     label = key("action", action.id)
-    if definition_of(ctx, cycle).states[cycle.state].final and trigger != "verify":
-        raise Conflict(f"{key('cycle', cycle.id)} is {cycle.state}; its actions are frozen.")
+    _refuse_if_frozen(ctx, cycle)
     try:
         dest = ACTION_LIFECYCLE.fire(trigger, action_facts(ctx, action, note))
     except ActionRefused as exc:
         raise Refused(f"{label} cannot {trigger.replace('_', ' ')}.", exc.reasons) from exc
+    check_wip(ctx, action, dest, action.department_id)
     now = ctx.now()
     values: dict[str, Any] = {"status": dest, "status_changed_at": now, **(extra or {})}
     if dest == ActionStatus.done:

@@ -355,9 +355,14 @@ class _CycleEffects:
             )
 
     def start_next_iteration(self) -> None:
-        iteration = self.cycle.iteration + 1
+        # Only a turn that did not prove effective counts towards escalation: going round
+        # again after a success (raising the bar) is improvement, not failure.
+        failed = self.cycle.failed_iterations + (
+            self.cycle.effectiveness != Effectiveness.effective
+        )
         self.cycle_values |= {
-            "iteration": iteration,
+            "iteration": self.cycle.iteration + 1,
+            "failed_iterations": failed,
             "result": None,
             "result_note": None,
             "effectiveness": None,
@@ -365,7 +370,7 @@ class _CycleEffects:
             "effectiveness_at": None,
             "effectiveness_note": None,
         }
-        if iteration > ESCALATE_AFTER_FAILED_ITERATIONS and not self.cycle.escalated:
+        if failed >= ESCALATE_AFTER_FAILED_ITERATIONS and not self.cycle.escalated:
             self.cycle_values["escalated"] = True
 
 
@@ -399,7 +404,20 @@ def fire_transition(
             method = check_signature(ctx, signature, ("approved closure",))
             signed = ("approved closure", method) if method != "system" else None
         source, iteration = cycle.state, cycle.iteration
-        before = field_values(cycle) | {"iteration": iteration, "escalated": cycle.escalated}
+        # Everything an effect may change, so the trail shows each change old → new
+        # (next_iteration also clears the effectiveness verdict, which is no phase field).
+        before = field_values(cycle) | {
+            name: getattr(cycle, name)
+            for name in (
+                "iteration",
+                "failed_iterations",
+                "escalated",
+                "effectiveness",
+                "effectiveness_by_id",
+                "effectiveness_at",
+                "effectiveness_note",
+            )
+        }
         target = _CycleEffects(ctx, cycle)
         for effect_name in effects:
             EFFECTS[effect_name](target)
@@ -464,10 +482,18 @@ def record_effectiveness(
         if definition.states[cycle.state].final:
             raise Conflict(f"{label} is {cycle.state}.")
         facts = cycle_facts(ctx, cycle)
+        if cycle.effectiveness is not None:
+            raise Conflict(
+                f"Effectiveness of {label} was already judged ({cycle.effectiveness}); "
+                "start the next iteration to judge again."
+            )
         reasons = []
-        unfinished = [a.key for a in facts.current_actions() if a.status in ("open", "in_progress")]
+        current = facts.current_actions()
+        unfinished = [a.key for a in current if a.status in ("open", "in_progress")]
         if unfinished:
             reasons.append(f"Actions are still running: {', '.join(unfinished)}.")
+        elif not any(a.status in ("done", "verified") for a in current):
+            reasons.append("No action of this iteration is done yet: there is no change to judge.")
         if cycle.result is None and not (cycle.result_note or "").strip():
             reasons.append("Record the result first.")
         if not (cycle.success_criterion or "").strip():

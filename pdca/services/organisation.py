@@ -43,7 +43,7 @@ def create_department(ctx: Ctx, *, code: str, name: str, name_zh: str | None = N
     with unit_of_work(ctx):
         if ctx.session.exec(select(Department).where(Department.code == code)).first():
             raise Conflict(f"A department with the code {code} already exists.")
-        department = Department(code=code, name=name.strip(), name_zh=name_zh)
+        department = Department(code=code, name=name.strip(), name_zh=name_zh, created_at=ctx.now())
         ctx.session.add(department)
         ctx.session.flush()
         assert department.id is not None
@@ -60,7 +60,10 @@ def create_user(
     department_code: str | None = None,
     password: str | None = None,
     locale: str = "en",
+    password_hash: str | None = None,
 ) -> User:
+    """`password_hash`: an argon2 hash made earlier, for imports (and the demo's shared
+    password: argon2 is slow on purpose, so hashing it once per person costs seconds)."""
     require(can_manage_organisation(ctx.actor))
     email = email.strip().lower()
     reasons = []
@@ -74,6 +77,10 @@ def create_user(
         reasons.append("A password needs at least 8 characters.")
     if locale not in ("en", "zh_CN"):
         reasons.append("The language is 'en' or 'zh_CN'.")
+    if password_hash is not None and (
+        password is not None or not password_hash.startswith("$argon2")
+    ):
+        reasons.append("Give either a password or an argon2 password hash.")
     if reasons:
         raise Invalid("The user cannot be created.", reasons)
     with unit_of_work(ctx):
@@ -92,8 +99,9 @@ def create_user(
             name=name.strip(),
             role=role,
             department_id=department_id,
-            password_hash=hash_password(password) if password else None,
+            password_hash=hash_password(password) if password else password_hash,
             locale=locale,
+            created_at=ctx.now(),
         )
         ctx.session.add(user)
         ctx.session.flush()
@@ -114,3 +122,27 @@ def get_user(ctx: Ctx, user_id: int) -> User:
 
 def user_by_email(ctx: Ctx, email: str) -> User | None:
     return ctx.session.exec(select(User).where(User.email == email.strip().lower())).first()
+
+
+def set_locale(ctx: Ctx, locale: str) -> User:
+    """The signed-in person's language ('' follows the browser)."""
+    if ctx.actor is None or ctx.actor.id is None:
+        raise Invalid("Only a signed-in person has a language.")
+    if locale not in ("", "en", "zh_CN"):
+        raise Invalid("The language is 'en' or 'zh_CN'.")
+    with unit_of_work(ctx):
+        user = get_or_404(ctx, User, ctx.actor.id, "User")
+        if user.locale != locale:
+            audit.record(
+                ctx,
+                "user",
+                user.id,
+                "field_changed",
+                field="locale",  # type: ignore[arg-type]
+                old=user.locale,
+                new=locale,
+            )
+            user.locale = locale
+            user.version += 1
+            ctx.session.add(user)
+    return user

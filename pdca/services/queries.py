@@ -250,6 +250,7 @@ class ActionRow:
     cycle_title: str
     cycle_state: str
     workflow: str
+    cycle_lead_id: int
     blocked_by: tuple[int, ...] = field(default=())
 
     def is_overdue(self, today: date) -> bool:
@@ -268,6 +269,7 @@ def _action_query(ctx: Ctx, f: ActionFilter) -> Select:
             Cycle.title,
             Cycle.state,
             Cycle.workflow,
+            Cycle.lead_id,
         )
         .join(Department, col(Department.id) == Action.department_id)
         .join(Cycle, col(Cycle.id) == Action.cycle_id)
@@ -329,9 +331,7 @@ def _blockers(ctx: Ctx, action_ids: Sequence[int]) -> dict[int, tuple[int, ...]]
 
 def _rows(ctx: Ctx, raw: list[Any]) -> list[ActionRow]:
     blockers = _blockers(ctx, [r[0].id for r in raw])
-    return [
-        ActionRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], blockers.get(r[0].id, ())) for r in raw
-    ]
+    return [ActionRow(*r, blocked_by=blockers.get(r[0].id, ())) for r in raw]
 
 
 ACTION_SORTS = {

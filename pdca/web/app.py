@@ -3,9 +3,11 @@
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from pdca import __version__, migrate
 from pdca.db import database_reachable, make_engine
@@ -14,6 +16,12 @@ from pdca.settings import Settings
 from pdca.web.api import routes_org, routes_read, routes_work
 from pdca.web.api.schemas import ProblemDetail
 from pdca.web.errors import install_error_handlers
+from pdca.web.pages import auth as auth_pages
+from pdca.web.pages import board as board_pages
+from pdca.web.render import make_environment
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+PAGE_ROUTERS = (auth_pages.router, board_pages.router)
 
 API_ERRORS = {
     status: {
@@ -61,7 +69,11 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> F
     app.state.engine = engine
     app.state.catalog = catalog
     app.state.clock = clock
+    app.state.templates = make_environment(settings.templates_dir)
     install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for router in PAGE_ROUTERS:
+        app.include_router(router)
 
     api = APIRouter(prefix="/api/v1", responses=API_ERRORS)  # type: ignore[arg-type]
     for module in (routes_org, routes_work, routes_read):

@@ -1,18 +1,30 @@
-"""Every error leaves as application/problem+json (RFC 9457), never as a bare 500."""
+"""Errors: application/problem+json (RFC 9457) for the API, HTML pages for people.
+
+Nothing a client sends may produce a bare 500: service errors carry their status,
+validation errors list their reasons, a locked database is a 503 with Retry-After.
+"""
 
 import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pdca.services.errors import ServiceError
+from pdca.web.pages.common import LoginRequired, login_redirect
+from pdca.web.render import is_htmx, render
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("pdca")
+HTTP_TITLES = {
+    401: "Not authenticated",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+}
 
 
 def problem(
@@ -38,43 +50,59 @@ def _location(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "request"
 
 
+def wants_html(request: Request) -> bool:
+    """Pages get HTML error pages; the API (and anything asking for JSON) problem+json."""
+    if request.url.path.startswith("/api/") or request.url.path == "/healthz":
+        return False
+    return is_htmx(request) or "text/html" in request.headers.get("accept", "")
+
+
+def html_error(
+    request: Request, status: int, title: str, detail: str, reasons: list[str] | None = None
+) -> Response:
+    context = {"title": title, "detail": detail, "reasons": reasons or []}
+    return render(request, "error.html", context, status_code=status)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def _login(_request: Request, exc: LoginRequired) -> Response:
+        return login_redirect(exc)
+
     @app.exception_handler(ServiceError)
-    async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
+    async def _service_error(request: Request, exc: ServiceError) -> Response:
+        if wants_html(request):
+            return html_error(
+                request, exc.status_hint, exc.title, exc.detail, [r.message for r in exc.reasons]
+            )
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_hint == 401 else None
-        return problem(
-            exc.status_hint,
-            exc.title,
-            exc.detail,
-            [{"code": r.code, "message": r.message} for r in exc.reasons],
-            headers,
-        )
+        reasons = [{"code": r.code, "message": r.message} for r in exc.reasons]
+        return problem(exc.status_hint, exc.title, exc.detail, reasons, headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        reasons = [
-            {
-                "code": "invalid",
-                "field": _location(tuple(e.get("loc", ()))),
-                "message": f"{_location(tuple(e.get('loc', ())))}: {e.get('msg', 'invalid')}",
-            }
-            for e in exc.errors()
-        ]
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        reasons = []
+        for error in exc.errors():
+            where = _location(tuple(error.get("loc", ())))
+            message = f"{where}: {error.get('msg', 'invalid')}"
+            reasons.append({"code": "invalid", "field": where, "message": message})
+        if wants_html(request):
+            return html_error(
+                request,
+                422,
+                "Invalid input",
+                "The form is not valid.",
+                [r["message"] for r in reasons],
+            )
         return problem(422, "Invalid input", "The request is not valid; see the reasons.", reasons)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        titles = {
-            404: "Not found",
-            405: "Method not allowed",
-            401: "Not authenticated",
-            403: "Forbidden",
-        }
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        title = HTTP_TITLES.get(exc.status_code, "Error")
+        if wants_html(request):
+            return html_error(request, exc.status_code, title, str(exc.detail))
         return problem(
-            exc.status_code,
-            titles.get(exc.status_code, "Error"),
-            str(exc.detail),
-            headers=getattr(exc, "headers", None),
+            exc.status_code, title, str(exc.detail), headers=getattr(exc, "headers", None)
         )
 
     @app.exception_handler(OperationalError)
@@ -86,6 +114,21 @@ def install_error_handlers(app: FastAPI) -> None:
             "The database is busy or unreachable; try again in a moment.",
             headers={"Retry-After": "2"},
         )
+
+    async def _unstorable(request: Request, exc: Exception) -> Response:
+        # A NUL character (PostgreSQL) or an id past the integer range (both databases)
+        # comes from the client: their input, not our failure.
+        log.info("unstorable input: %s", exc)
+        detail = (
+            "A value in the request cannot be stored or looked up "
+            "(a NUL character, or a number out of range)."
+        )
+        if wants_html(request):
+            return html_error(request, 422, "Invalid input", detail)
+        return problem(422, "Invalid input", detail)
+
+    app.add_exception_handler(DataError, _unstorable)
+    app.add_exception_handler(OverflowError, _unstorable)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -56,7 +56,7 @@ def action_out(
 
 
 def transition_out(
-    option: TransitionOption, lang: str = "en", signed: bool = False, permission: str | None = None
+    option: TransitionOption, lang: str = "en", permission: str | None = None
 ) -> s.TransitionOut:
     reasons = [s.ReasonOut(code=r.code, message=r.message) for r in option.reasons]
     if permission:
@@ -66,7 +66,8 @@ def transition_out(
         dest=option.dest,
         title=option.titles.get(lang) or option.titles["en"],
         allowed=option.allowed and not permission,
-        signed=signed,
+        signed=option.signed,
+        needs_note=option.needs_note,
         reasons=reasons,
     )
 

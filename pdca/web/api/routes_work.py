@@ -1,12 +1,12 @@
 """Problems, cycles, actions and their transitions."""
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
 from pdca.models import Cycle
-from pdca.services import accounts, actions, cycles, policy, problems, queries
+from pdca.services import accounts, actions, comments, cycles, policy, problems, queries
 from pdca.services.context import Ctx
 from pdca.services.queries import ActionFilter, CycleFilter, Paging, ProblemFilter
 from pdca.web.api import schemas as s
@@ -162,13 +162,8 @@ def update_cycle(ctx: CtxDep, cycle_id: int, body: s.CycleUpdate) -> s.CycleOut:
 def cycle_transitions(ctx: CtxDep, cycle_id: int) -> list[s.TransitionOut]:
     cycle = cycles.get_cycle(ctx, cycle_id)
     permission = policy.can_run_cycle(ctx.actor, cycle)
-    definition = cycles.definition_of(ctx, cycle)
     return [
-        transition_out(
-            o,
-            signed=definition.transition(o.trigger, cycle.state).signed,  # type: ignore[union-attr]
-            permission=permission,
-        )
+        transition_out(o, permission=permission)
         for o in cycles.available_transitions(ctx, cycle_id)
     ]
 
@@ -312,3 +307,27 @@ def fire_action_transition(ctx: CtxDep, action_id: int, body: s.ActionTransition
             ctx, action_id, trigger=body.trigger, version=body.version, note=body.note
         )
     return _action(ctx, action_id)
+
+
+# --- comments -----------------------------------------------------------------
+
+
+@router.get("/comments", response_model=list[s.CommentOut], tags=["comments"])
+def list_comments(
+    ctx: CtxDep, entity_type: Literal["problem", "cycle", "action"], entity_id: int
+) -> list[s.CommentOut]:
+    return [
+        s.CommentOut(**c.model_dump()) for c in comments.comments_on(ctx, entity_type, entity_id)
+    ]
+
+
+@router.post(
+    "/comments",
+    status_code=201,
+    response_model=s.CommentOut,
+    tags=["comments"],
+    summary="Comment on a problem, a cycle or an action",
+)
+def add_comment(ctx: CtxDep, body: s.CommentIn) -> s.CommentOut:
+    comment = comments.add_comment(ctx, body.entity_type, body.entity_id, body.body)
+    return s.CommentOut(**comment.model_dump())

@@ -165,6 +165,7 @@ class TransitionOut(BaseModel):
     title: str
     allowed: bool
     signed: bool = False
+    needs_note: bool = False
     reasons: list[ReasonOut]
 
 
@@ -256,6 +257,24 @@ class ActionOut(BaseModel):
     verification_note: str | None
     blocked_by: list[str] = []
     version: int
+
+
+# --- comments -----------------------------------------------------------------
+
+
+class CommentIn(Strict):
+    entity_type: Literal["problem", "cycle", "action"]
+    entity_id: int
+    body: str = Field(min_length=1, max_length=10_000)
+
+
+class CommentOut(BaseModel):
+    id: int
+    entity_type: str
+    entity_id: int
+    author_id: int
+    body: str
+    created_at: datetime
 
 
 # --- board, events, workflows, tokens, session ---------------------------------

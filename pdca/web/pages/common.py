@@ -1,0 +1,100 @@
+"""What every page needs: who is signed in, in which language, and CSRF for forms."""
+
+import secrets
+from typing import Annotated
+from urllib.parse import quote, urlsplit
+
+from fastapi import Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from pdca import i18n
+from pdca.services.context import Ctx
+from pdca.services.errors import Forbidden
+from pdca.web.deps import SAFE_METHODS, SessionDep, authenticate
+from pdca.web.render import FLASH_COOKIE
+
+LANG_COOKIE = "pdca_lang"
+
+
+class LoginRequired(Exception):
+    """A signed-out visitor asked for a page: send them to /login and back afterwards."""
+
+    def __init__(self, next_url: str) -> None:
+        self.next_url = next_url
+
+
+def safe_next(url: str | None) -> str:
+    """Only local paths: never redirect a user to another site after signing in."""
+    if not url:
+        return "/"
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc or not url.startswith("/") or url.startswith("//"):
+        return "/"
+    return url
+
+
+def login_redirect(exc: LoginRequired) -> RedirectResponse:
+    return RedirectResponse(f"/login?next={quote(exc.next_url, safe='/')}", status_code=303)
+
+
+def choose_language(request: Request, preferred: str | None = None) -> str:
+    if preferred in i18n.LANGUAGES:
+        return str(preferred)
+    cookie = request.cookies.get(LANG_COOKIE)
+    if cookie in i18n.LANGUAGES:
+        return str(cookie)
+    return i18n.negotiate(request.headers.get("Accept-Language"))
+
+
+def _flash_serializer(request: Request) -> URLSafeSerializer:
+    return URLSafeSerializer(request.app.state.settings.secret_key, salt="pdca-flash")
+
+
+def set_flash(request: Request, response: Response, message: str, kind: str = "ok") -> None:
+    response.set_cookie(
+        FLASH_COOKIE,
+        _flash_serializer(request).dumps([kind, message]),
+        httponly=True,
+        samesite="lax",
+        path="/",
+        max_age=60,
+    )
+
+
+def read_flash(request: Request) -> tuple[str, str] | None:
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return None
+    try:
+        kind, message = _flash_serializer(request).loads(raw)
+    except (BadSignature, ValueError):
+        return None
+    return str(kind), str(message)
+
+
+async def page_ctx(request: Request, session: SessionDep) -> Ctx:
+    """The signed-in user's context for a page; CSRF-checked for unsafe methods."""
+    auth = authenticate(request, session) if "Authorization" not in request.headers else None
+    if auth is None or auth.web_session is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequired(target if request.method in SAFE_METHODS else request.url.path)
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get("X-CSRF-Token")
+        if sent is None:
+            form = await request.form()
+            sent = str(form.get("csrf_token") or "")
+        if not secrets.compare_digest(sent.encode(), auth.web_session.csrf_token.encode()):
+            raise Forbidden("The form has expired or came from elsewhere; reload the page.")
+    request.state.auth = auth
+    request.state.lang = choose_language(request, auth.user.locale or None)
+    request.state.flash = read_flash(request)
+    return Ctx(
+        session=session,
+        actor=auth.user,
+        catalog=request.app.state.catalog,
+        clock=request.app.state.clock,
+    )
+
+
+PageCtx = Annotated[Ctx, Depends(page_ctx)]

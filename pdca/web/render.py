@@ -1,0 +1,88 @@
+"""Rendering pages: one Jinja environment, a page or just one of its blocks for htmx.
+
+A page template names its updatable regions as blocks whose names match DOM ids.
+A real htmx request (HX-Request, not boosted, not a history restore) gets only the
+block it targets; everything else gets the whole page. `Vary: HX-Request` keeps
+caches from mixing the two.
+"""
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2_fragments import render_block
+
+from pdca import i18n
+from pdca.services.keys import key
+
+FLASH_COOKIE = "pdca_flash"
+
+
+def make_environment(templates_dir: Path) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(templates_dir)),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.globals["key"] = key
+    env.globals["LANGUAGES"] = i18n.LANGUAGES
+    return env
+
+
+def is_htmx(request: Request) -> bool:
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-Boosted") != "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    block: str | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """The page, or only `block` for an htmx request (always the page without htmx)."""
+    env: Environment = request.app.state.templates
+    full_context = {**base_context(request), **context}
+    if block is not None and is_htmx(request):
+        html = render_block(env, template, block, full_context)
+    else:
+        html = env.get_template(template).render(full_context)
+    response = HTMLResponse(html, status_code=status_code, headers=headers)
+    response.headers["Vary"] = "HX-Request"
+    if FLASH_COOKIE in request.cookies:
+        response.delete_cookie(FLASH_COOKIE, path="/")  # shown once
+    return response
+
+
+def base_context(request: Request) -> dict[str, Any]:
+    lang = getattr(request.state, "lang", i18n.DEFAULT_LANGUAGE)
+    translations = i18n.translations(lang)
+    settings = request.app.state.settings
+    auth = getattr(request.state, "auth", None)
+    return {
+        "request": request,
+        "lang": lang,
+        "_": translations.gettext,
+        "gettext": translations.gettext,
+        "ngettext": translations.ngettext,
+        "fmt_date": lambda d, fmt="medium": i18n.format_date(d, lang, fmt),
+        "fmt_datetime": lambda d, fmt="medium": i18n.format_datetime(d, lang, fmt),
+        "fmt_number": lambda n: i18n.format_number(n, lang),
+        "title_of": lambda titles: titles.get(lang) or titles.get("en", ""),
+        "me": auth.user if auth else None,
+        "csrf_token": auth.web_session.csrf_token if auth and auth.web_session else "",
+        "htmx_url": settings.htmx_url,
+        "htmx_sri": settings.htmx_sri,
+        "flash": getattr(request.state, "flash", None),
+    }
