@@ -236,7 +236,12 @@ def check_signature(ctx: Ctx, signature: Signature | None, expected: tuple[str, 
             [f"{signature.meaning!r} is not a meaning for this act."],
         )
     if signature.password:
+        email, now = ctx.actor.email, ctx.now()
+        if _recent_failures(ctx, email) >= MAX_FAILURES:
+            raise Throttled("Too many wrong passwords; wait 15 minutes and try again.")
         if not password_matches(ctx.actor, signature.password):
+            # Counted like a failed sign-in, so a stolen session cannot guess the password.
+            ctx.after_rollback.append(lambda s: s.add(SignInFailure(email=email, at=now)))
             raise Forbidden("The password is wrong; the act was not signed.")
         return "password"
     if ctx.signing_token:

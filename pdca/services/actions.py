@@ -89,7 +89,7 @@ def add_action(
     if reasons:
         raise Invalid("The action cannot be added.", reasons)
     with unit_of_work(ctx):
-        cycle = get_or_404(ctx, Cycle, cycle_id, "Cycle")
+        cycle = get_or_404(ctx, Cycle, cycle_id, "Cycle", lock=True)
         require(can_plan_action(ctx.actor, cycle, department_id))
         if definition_of(ctx, cycle).states[cycle.state].final:
             raise Conflict(f"{key('cycle', cycle_id)} is {cycle.state}; it takes no new actions.")
@@ -154,7 +154,7 @@ def update_action(
         raise Invalid("An action needs a title.")
     with unit_of_work(ctx):
         action = get_action(ctx, action_id)
-        cycle = get_or_404(ctx, Cycle, action.cycle_id, "Cycle")
+        cycle = get_or_404(ctx, Cycle, action.cycle_id, "Cycle", lock=True)
         label = key("action", action_id)
         require(can_manage_action(ctx.actor, action, cycle))
         check_version(action, version, label)
@@ -215,7 +215,7 @@ def fire_action(
         raise Invalid("Verify with the verification step: it records effectiveness and a note.")
     with unit_of_work(ctx):
         action = get_action(ctx, action_id)
-        cycle = get_or_404(ctx, Cycle, action.cycle_id, "Cycle")
+        cycle = get_or_404(ctx, Cycle, action.cycle_id, "Cycle", lock=True)
         label = key("action", action_id)
         if trigger in ("start", "complete"):
             require(can_work_on_action(ctx.actor, action, cycle))
@@ -242,7 +242,7 @@ def verify_action(
     """
     with unit_of_work(ctx):
         action = get_action(ctx, action_id)
-        cycle = get_or_404(ctx, Cycle, action.cycle_id, "Cycle")
+        cycle = get_or_404(ctx, Cycle, action.cycle_id, "Cycle", lock=True)
         label = key("action", action_id)
         require(can_verify_action(ctx.actor, action))
         check_version(action, version, label)
@@ -349,7 +349,7 @@ def _add_dependency(ctx: Ctx, action: Action, depends_on_id: int) -> None:
 def add_dependency(ctx: Ctx, action_id: int, depends_on_id: int) -> None:
     with unit_of_work(ctx):
         action = get_action(ctx, action_id)
-        cycle = get_or_404(ctx, Cycle, action.cycle_id, "Cycle")
+        cycle = get_or_404(ctx, Cycle, action.cycle_id, "Cycle", lock=True)
         require(can_manage_action(ctx.actor, action, cycle))
         _refuse_if_frozen(ctx, cycle)
         _add_dependency(ctx, action, depends_on_id)

@@ -25,6 +25,9 @@ class Ctx:
     clock: Callable[[], datetime] = field(default=_utcnow)
     # True when the request came with an API token that is allowed to sign.
     signing_token: bool = False
+    # Writes that must survive the use case failing (a wrong signature password is
+    # counted even though the act it tried to sign is rolled back).
+    after_rollback: list[Callable[[Session], None]] = field(default_factory=list)
 
     def now(self) -> datetime:
         return self.clock()
@@ -50,4 +53,12 @@ def unit_of_work(ctx: Ctx) -> Iterator[None]:
         raise
     except BaseException:
         ctx.session.rollback()
+        _run_after_rollback(ctx)
         raise
+
+
+def _run_after_rollback(ctx: Ctx) -> None:
+    pending, ctx.after_rollback = ctx.after_rollback, []
+    for write in pending:
+        write(ctx.session)
+        ctx.session.commit()

@@ -43,8 +43,8 @@ ESCALATE_AFTER_FAILED_ITERATIONS = 3
 OPEN_PROBLEM_STATUSES = (ProblemStatus.new, ProblemStatus.accepted)
 
 
-def get_cycle(ctx: Ctx, cycle_id: int) -> Cycle:
-    return get_or_404(ctx, Cycle, cycle_id, "Cycle")
+def get_cycle(ctx: Ctx, cycle_id: int, *, lock: bool = False) -> Cycle:
+    return get_or_404(ctx, Cycle, cycle_id, "Cycle", lock=lock)
 
 
 def workflow_version(ctx: Ctx, cycle: Cycle) -> WorkflowVersion:
@@ -385,7 +385,9 @@ def fire_transition(
 ) -> Cycle:
     """Fire `trigger`; a transition the workflow marks `signed` needs the actor's signature."""
     with unit_of_work(ctx):
-        cycle = get_cycle(ctx, cycle_id)
+        # The lock orders this with action moves: guards read the actions, which must
+        # not change between the check and the state change.
+        cycle = get_cycle(ctx, cycle_id, lock=True)
         require(can_run_cycle(ctx.actor, cycle))
         label = key("cycle", cycle_id)
         check_version(cycle, version, label)
@@ -474,7 +476,7 @@ def record_effectiveness(
     ctx: Ctx, cycle_id: int, *, effective: bool, note: str | None, version: int | None
 ) -> Cycle:
     with unit_of_work(ctx):
-        cycle = get_cycle(ctx, cycle_id)
+        cycle = get_cycle(ctx, cycle_id, lock=True)
         label = key("cycle", cycle_id)
         require(can_confirm_effectiveness(ctx.actor, cycle))
         check_version(cycle, version, label)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, or_
+from sqlalchemy import ColumnElement, Select, case, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import col, func, select
 
@@ -154,7 +154,12 @@ def list_problems(ctx: Ctx, paging: Paging, f: ProblemFilter) -> Page[Problem]:
         {
             "id": col(Problem.id),
             "reported_at": col(Problem.reported_at),
-            "severity": col(Problem.severity),
+            # By rank, not alphabetically (which would put "critical" before "high" before "low").
+            "severity": case(
+                {"low": 1, "medium": 2, "high": 3, "critical": 4},
+                value=col(Problem.severity),
+                else_=0,
+            ),
             "title": col(Problem.title),
         },
         "-reported_at",
@@ -382,14 +387,23 @@ class Board:
 
 
 BOARD_CARD_LIMIT = 2000
+VERIFIED_SHOWN_DAYS = 14
 
 
 def board(ctx: Ctx, f: ActionFilter) -> Board:
     """Actions by status (columns) and responsible department (lanes): three queries."""
     statuses = [s for s in BOARD_COLUMNS if not f.status or s in f.status]
     filtered = ActionFilter(**{**f.__dict__, "status": statuses})
-    query = _action_query(ctx, filtered).order_by(
-        col(Action.deadline).is_(None), col(Action.deadline), col(Action.id)
+    # Verified cards leave the board after a while; the cycle keeps them for good.
+    recent = ctx.now() - timedelta(days=VERIFIED_SHOWN_DAYS)
+    query = (
+        _action_query(ctx, filtered)
+        .where(
+            or_(
+                col(Action.status) != ActionStatus.verified, col(Action.status_changed_at) >= recent
+            )
+        )
+        .order_by(col(Action.deadline).is_(None), col(Action.deadline), col(Action.id))
     )
     raw = list(ctx.session.exec(query.limit(BOARD_CARD_LIMIT + 1)))
     truncated = len(raw) > BOARD_CARD_LIMIT
@@ -472,3 +486,63 @@ def action_row(ctx: Ctx, action_id: int) -> ActionRow:
     if not raw:
         raise NotFound(f"Action {action_id} does not exist.")
     return _rows(ctx, raw)[0]
+
+
+# --- the cycle board ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CycleCard:
+    cycle: Cycle
+    lead_name: str
+    department_code: str | None
+    overdue_actions: int
+    open_actions: int
+
+
+def cycle_board(
+    ctx: Ctx, workflow: str, *, department_id: int | None = None, include_closed_days: int = 30
+) -> dict[str, list[CycleCard]]:
+    """Cycles of one workflow by state: open ones, and those closed in the last days."""
+    today = ctx.today()
+    since = ctx.now() - timedelta(days=include_closed_days)
+    lead = aliased(User)
+    query = (
+        select(Cycle, lead.name, Department.code)
+        .join(lead, lead.id == Cycle.lead_id)
+        .outerjoin(Department, col(Department.id) == Cycle.department_id)
+        .where(Cycle.workflow == workflow)
+        .where(or_(col(Cycle.closed_at).is_(None), col(Cycle.closed_at) >= since))
+        .order_by(col(Cycle.state_entered_at))
+    )
+    if department_id is not None:
+        query = query.where(Cycle.department_id == department_id)
+    rows = list(ctx.session.exec(query))
+    ids = [r[0].id for r in rows]
+    open_counts: dict[int, int] = {}
+    overdue_counts: dict[int, int] = {}
+    if ids:
+        counts = ctx.session.exec(
+            select(
+                Action.cycle_id,
+                func.count(),
+                func.sum(case((col(Action.deadline) < today, 1), else_=0)),
+            )
+            .where(col(Action.cycle_id).in_(ids), col(Action.status).in_(UNFINISHED))
+            .group_by(col(Action.cycle_id))
+        )
+        for cycle_id, n_open, n_overdue in counts:
+            open_counts[cycle_id] = int(n_open)
+            overdue_counts[cycle_id] = int(n_overdue or 0)
+    result: dict[str, list[CycleCard]] = {}
+    for cycle, lead_name, code in rows:
+        result.setdefault(cycle.state, []).append(
+            CycleCard(
+                cycle,
+                lead_name,
+                code,
+                overdue_counts.get(cycle.id, 0),
+                open_counts.get(cycle.id, 0),
+            )
+        )
+    return result

@@ -11,8 +11,11 @@ from pdca.services.errors import Conflict, NotFound
 Row = TypeVar("Row", bound=SQLModel)
 
 
-def get_or_404(ctx: Any, model: type[Row], row_id: int, label: str) -> Row:
-    row = ctx.session.get(model, row_id)
+def get_or_404(ctx: Any, model: type[Row], row_id: int, label: str, *, lock: bool = False) -> Row:
+    """The row, or NotFound. `lock` takes a row lock (SELECT … FOR UPDATE on PostgreSQL;
+    SQLite's BEGIN IMMEDIATE already serialises writers) for decisions that read
+    other rows, such as guards over a cycle's actions."""
+    row = ctx.session.get(model, row_id, with_for_update=lock or None)
     if row is None:
         raise NotFound(f"{label} {row_id} does not exist.")
     return row

@@ -18,10 +18,12 @@ from pdca.web.api.schemas import ProblemDetail
 from pdca.web.errors import install_error_handlers
 from pdca.web.pages import auth as auth_pages
 from pdca.web.pages import board as board_pages
+from pdca.web.pages import cycles as cycle_pages
+from pdca.web.pages import problems as problem_pages
 from pdca.web.render import make_environment
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-PAGE_ROUTERS = (auth_pages.router, board_pages.router)
+PAGE_ROUTERS = (auth_pages.router, board_pages.router, cycle_pages.router, problem_pages.router)
 
 API_ERRORS = {
     status: {

@@ -98,6 +98,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400:
+            # FastAPI's "error parsing the body" (bytes that are not UTF-8): bad input,
+            # so a 422 with its reason, like a body that is not JSON at all.
+            message = "The body could not be read: send JSON (or a form) encoded as UTF-8."
+            if wants_html(request):
+                return html_error(request, 422, "Invalid input", message)
+            reasons = [{"code": "invalid", "field": "body", "message": message}]
+            return problem(
+                422, "Invalid input", "The request is not valid; see the reasons.", reasons
+            )
         title = HTTP_TITLES.get(exc.status_code, "Error")
         if wants_html(request):
             return html_error(request, exc.status_code, title, str(exc.detail))
