@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from transitions import Machine
 
-from pdca.engine.facts import Reason, keys_sentence
+from pdca.engine.facts import Reason, because, because_n, shown_keys
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ ActionGuard = Callable[[ActionFacts], list[Reason]]
 
 def _has_owner(facts: ActionFacts) -> list[Reason]:
     if facts.owner_id is None:
-        return [Reason("no_owner", f"{facts.key} has no owner: assign one first.")]
+        return [because("no_owner", "%(key)s has no owner: assign one first.", key=facts.key)]
     return []
 
 
@@ -31,22 +31,28 @@ def _not_blocked(facts: ActionFacts) -> list[Reason]:
     if not facts.open_blockers:
         return []
     blockers = list(facts.open_blockers)
-    text = keys_sentence(
-        blockers, "action it depends on is still open", "actions it depends on are still open"
-    )
-    return [Reason("blocked", f"{facts.key} is blocked: {text}.")]
+    return [
+        because_n(
+            "blocked",
+            "%(key)s is blocked: %(count)d action it depends on is still open: %(keys)s.",
+            "%(key)s is blocked: %(count)d actions it depends on are still open: %(keys)s.",
+            len(blockers),
+            key=facts.key,
+            keys=shown_keys(blockers),
+        )
+    ]
 
 
 def _verifier_is_not_owner(facts: ActionFacts) -> list[Reason]:
     if facts.actor_id is not None and facts.actor_id == facts.owner_id:
-        return [Reason("verifier_is_owner", "The owner of an action cannot verify it.")]
+        return [because("verifier_is_owner", "The owner of an action cannot verify it.")]
     return []
 
 
 def _note_given(facts: ActionFacts) -> list[Reason]:
     if (facts.note or "").strip():
         return []
-    return [Reason("note_missing", "Give a reason.")]
+    return [because("note_missing", "Give a reason.")]
 
 
 ACTION_STATES = ("open", "in_progress", "done", "verified", "cancelled")
@@ -98,10 +104,12 @@ class ActionLifecycle:
         sources, _dest, guards = spec
         if facts.status not in sources:
             return [
-                Reason(
+                because(
                     "not_available",
-                    f"{facts.key} is {ACTION_TITLES[facts.status]['en'].lower()}: "
-                    f"'{trigger}' is not possible now.",
+                    "%(key)s is %(status)s: '%(trigger)s' is not possible now.",
+                    key=facts.key,
+                    status=ACTION_TITLES[facts.status]["en"].lower(),
+                    trigger=trigger,
                 )
             ]
         return [reason for guard in guards for reason in guard(facts)]

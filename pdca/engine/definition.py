@@ -36,6 +36,19 @@ BUILTIN_FIELDS: dict[str, str] = {
     "standardisation": "text",
 }
 FIELD_TYPES = ("text", "number", "integer", "date")
+BUILTIN_FIELD_TITLES: dict[str, dict[str, str]] = {
+    "objective": {"en": "Objective", "zh_CN": "目标"},
+    "baseline": {"en": "Baseline", "zh_CN": "基线"},
+    "target": {"en": "Target", "zh_CN": "目标值"},
+    "direction": {"en": "Better direction", "zh_CN": "改善方向"},
+    "unit": {"en": "Unit", "zh_CN": "单位"},
+    "root_cause": {"en": "Root cause", "zh_CN": "根本原因"},
+    "success_criterion": {"en": "Success criterion", "zh_CN": "成功标准"},
+    "effectiveness_window_days": {"en": "Effectiveness window", "zh_CN": "有效性观察期"},
+    "result": {"en": "Result", "zh_CN": "结果"},
+    "result_note": {"en": "Result notes", "zh_CN": "结果说明"},
+    "standardisation": {"en": "Standardisation", "zh_CN": "标准化"},
+}
 
 
 class WorkflowError(ValueError):

@@ -8,15 +8,54 @@ from typing import Any
 FINISHED_ACTION_STATES = frozenset({"done", "verified", "cancelled"})
 
 
+def N_(message: str) -> str:
+    """Marks a sentence for translation where it is defined; translated where it is shown."""
+    return message
+
+
 @dataclass(frozen=True)
 class Reason:
-    """Why something is refused: a stable code for programs, a sentence for people."""
+    """Why something is refused: a stable code for programs, a sentence for people.
+
+    `message` is the English sentence. `template` (and `plural`) with `params` let a
+    page show the same sentence in the reader's language.
+    """
 
     code: str
     message: str
+    template: str | None = None
+    plural: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def __str__(self) -> str:
         return self.message
+
+    def translated(self, gettext: Any, ngettext: Any, lang: str = "en") -> str:
+        if self.template is None:
+            return str(gettext(self.message))
+        if self.plural is not None:
+            text = ngettext(self.template, self.plural, self.params["count"])
+        else:
+            text = gettext(self.template)
+        return str(text) % {k: _in(v, lang) for k, v in self.params.items()}
+
+
+def _in(value: Any, lang: str) -> Any:
+    """A parameter given in several languages ({"en": …, "zh_CN": …}) in the reader's one."""
+    if isinstance(value, Mapping) and "en" in value:
+        return value.get(lang) or value["en"]
+    return value
+
+
+def because(code: str, template: str, **params: Any) -> Reason:
+    return Reason(
+        code, template % {k: _in(v, "en") for k, v in params.items()}, template, None, params
+    )
+
+
+def because_n(code: str, singular: str, plural: str, count: int, **params: Any) -> Reason:
+    params = {**params, "count": count}
+    return Reason(code, (singular if count == 1 else plural) % params, singular, plural, params)
 
 
 @dataclass(frozen=True)
@@ -55,8 +94,6 @@ class CycleFacts:
         return tuple(a for a in self.live_actions() if a.iteration == self.iteration)
 
 
-def keys_sentence(keys: list[str], singular: str, plural: str) -> str:
-    """'2 actions are not done: A-12, A-15' — counts and names, as people say it."""
-    shown = ", ".join(keys[:10]) + (f" and {len(keys) - 10} more" if len(keys) > 10 else "")
-    noun = singular if len(keys) == 1 else plural
-    return f"{len(keys)} {noun}: {shown}"
+def shown_keys(keys: list[str]) -> str:
+    """A-12, A-15 (at most ten, then how many more)."""
+    return ", ".join(keys[:10]) + (f" (+{len(keys) - 10})" if len(keys) > 10 else "")

@@ -12,8 +12,8 @@ from typing import Any
 from transitions import Machine
 from transitions.core import EventData, MachineError
 
-from pdca.engine.definition import WorkflowDefinition
-from pdca.engine.facts import CycleFacts, Reason
+from pdca.engine.definition import BUILTIN_FIELD_TITLES, WorkflowDefinition
+from pdca.engine.facts import CycleFacts, Reason, because
 from pdca.engine.registry import GUARDS
 
 NOTE_ASKED_WHEN_FIRED = "(asked when fired)"
@@ -76,17 +76,22 @@ class WorkflowMachine:
         """Everything that stops `trigger` from `state`, in words; empty when allowed."""
         transition = self.definition.transition(trigger, state)
         if transition is None:
-            return [Reason("not_available", f"'{trigger}' is not possible from '{state}'.")]
+            return [
+                because(
+                    "not_available",
+                    "'%(trigger)s' is not possible from '%(state)s'.",
+                    trigger=trigger,
+                    state=state,
+                )
+            ]
         reasons: list[Reason] = []
         if transition.check_requirements:
             for field_name in self.definition.states[state].requires:
                 value = facts.field_value(field_name)
                 if value is None or (isinstance(value, str) and not value.strip()):
+                    titles = field_titles(self.definition, field_name)
                     reasons.append(
-                        Reason(
-                            f"missing_{field_name}",
-                            f"{_field_label(self.definition, field_name)} is missing.",
-                        )
+                        because(f"missing_{field_name}", "%(field)s is missing.", field=titles)
                     )
         for guard_name in transition.guards:
             reasons.extend(GUARDS[guard_name](facts))
@@ -139,11 +144,12 @@ class WorkflowMachine:
         return view.state, transition.effects
 
 
-def _field_label(definition: WorkflowDefinition, name: str) -> str:
+def field_titles(definition: WorkflowDefinition, name: str) -> dict[str, str]:
+    """A field's name in each language: declared in the workflow file, or built in."""
     for f in definition.fields:
         if f.name == name:
-            return f.titles["en"]
-    return name.replace("_", " ").capitalize()
+            return dict(f.titles)
+    return dict(BUILTIN_FIELD_TITLES.get(name, {"en": name, "zh_CN": name}))
 
 
 def diagram(definition: WorkflowDefinition, current: str | None = None, lang: str = "en") -> str:

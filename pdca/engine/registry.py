@@ -9,7 +9,7 @@ EffectTarget protocol; the engine itself never writes anything.
 from collections.abc import Callable
 from typing import Protocol
 
-from pdca.engine.facts import CycleFacts, Reason, keys_sentence
+from pdca.engine.facts import CycleFacts, Reason, because, because_n, shown_keys
 
 Guard = Callable[[CycleFacts], list[Reason]]
 
@@ -52,17 +52,38 @@ def effect(description: str) -> Callable[[Effect], Effect]:
 def actions_planned(facts: CycleFacts) -> list[Reason]:
     live = facts.current_actions()
     if not live:
-        turn = f" for iteration {facts.iteration}" if facts.iteration > 1 else ""
-        return [Reason("no_actions", f"No action is planned{turn} yet: add at least one.")]
+        if facts.iteration > 1:
+            return [
+                because(
+                    "no_actions",
+                    "No action is planned for iteration %(n)d yet: add at least one.",
+                    n=facts.iteration,
+                )
+            ]
+        return [because("no_actions", "No action is planned yet: add at least one.")]
     reasons = []
     no_owner = [a.key for a in live if a.owner_id is None]
     no_deadline = [a.key for a in live if a.deadline is None]
     if no_owner:
-        text = keys_sentence(no_owner, "action has no owner", "actions have no owner")
-        reasons.append(Reason("actions_without_owner", text))
+        reasons.append(
+            because_n(
+                "actions_without_owner",
+                "%(count)d action has no owner: %(keys)s",
+                "%(count)d actions have no owner: %(keys)s",
+                len(no_owner),
+                keys=shown_keys(no_owner),
+            )
+        )
     if no_deadline:
-        text = keys_sentence(no_deadline, "action has no deadline", "actions have no deadline")
-        reasons.append(Reason("actions_without_deadline", text))
+        reasons.append(
+            because_n(
+                "actions_without_deadline",
+                "%(count)d action has no deadline: %(keys)s",
+                "%(count)d actions have no deadline: %(keys)s",
+                len(no_deadline),
+                keys=shown_keys(no_deadline),
+            )
+        )
     return reasons
 
 
@@ -71,20 +92,30 @@ def actions_finished(facts: CycleFacts) -> list[Reason]:
     reasons = []
     not_done = [a.key for a in facts.actions if a.status in ("open", "in_progress")]
     if not_done:
-        text = keys_sentence(not_done, "action is not done", "actions are not done")
-        reasons.append(Reason("actions_not_done", text))
+        reasons.append(
+            because_n(
+                "actions_not_done",
+                "%(count)d action is not done: %(keys)s",
+                "%(count)d actions are not done: %(keys)s",
+                len(not_done),
+                keys=shown_keys(not_done),
+            )
+        )
     unexplained = [
         a.key
         for a in facts.actions
         if a.status == "cancelled" and not (a.cancel_reason or "").strip()
     ]
     if unexplained:
-        text = keys_sentence(
-            unexplained,
-            "action was cancelled without a reason",
-            "actions were cancelled without a reason",
+        reasons.append(
+            because_n(
+                "actions_cancelled_without_reason",
+                "%(count)d action was cancelled without a reason: %(keys)s",
+                "%(count)d actions were cancelled without a reason: %(keys)s",
+                len(unexplained),
+                keys=shown_keys(unexplained),
+            )
         )
-        reasons.append(Reason("actions_cancelled_without_reason", text))
     return reasons
 
 
@@ -93,8 +124,15 @@ def actions_verified(facts: CycleFacts) -> list[Reason]:
     pending = [a.key for a in facts.live_actions() if a.status != "verified"]
     if not pending:
         return []
-    text = keys_sentence(pending, "action is not verified", "actions are not verified")
-    return [Reason("actions_not_verified", text)]
+    return [
+        because_n(
+            "actions_not_verified",
+            "%(count)d action is not verified: %(keys)s",
+            "%(count)d actions are not verified: %(keys)s",
+            len(pending),
+            keys=shown_keys(pending),
+        )
+    ]
 
 
 @guard("A result is recorded: measured against the target where there is one.")
@@ -103,14 +141,14 @@ def result_recorded(facts: CycleFacts) -> list[Reason]:
     if target is not None and result is None:
         unit = facts.field_value("unit") or ""
         return [
-            Reason(
+            because(
                 "result_missing",
-                f"The result has not been measured: record it against the target "
-                f"of {target:g}{(' ' + unit) if unit else ''}.",
+                "The result has not been measured: record it against the target of %(target)s.",
+                target=f"{target:g}{(' ' + unit) if unit else ''}",
             )
         ]
     if result is None and not (facts.field_value("result_note") or "").strip():
-        return [Reason("result_missing", "No result is recorded yet.")]
+        return [because("result_missing", "No result is recorded yet.")]
     return []
 
 
@@ -118,7 +156,7 @@ def result_recorded(facts: CycleFacts) -> list[Reason]:
 def effectiveness_evaluated(facts: CycleFacts) -> list[Reason]:
     if facts.effectiveness is None:
         return [
-            Reason(
+            because(
                 "effectiveness_not_evaluated",
                 "Effectiveness has not been checked yet: someone other than the lead must "
                 "confirm whether the change worked.",
@@ -133,7 +171,7 @@ def effectiveness_confirmed(facts: CycleFacts) -> list[Reason]:
         return []
     if facts.effectiveness == "not_effective":
         return [
-            Reason(
+            because(
                 "judged_not_effective",
                 "The change was judged not effective: start the next iteration instead.",
             )
@@ -154,22 +192,19 @@ def result_meets_target(facts: CycleFacts) -> list[Reason]:
         direction = "higher" if target > baseline else "lower"
     if direction not in ("higher", "lower"):
         return [
-            Reason(
+            because(
                 "direction_unknown",
-                "Say whether higher or lower is better, so the result can be compared "
-                "with the target.",
+                "Say whether higher or lower is better, so the "
+                "result can be compared with the target.",
             )
         ]
-    met = result >= target if direction == "higher" else result <= target
-    if met:
+    if (result >= target) if direction == "higher" else (result <= target):
         return []
-    word = "at least" if direction == "higher" else "at most"
-    return [
-        Reason(
-            "target_not_met",
-            f"The result {result:g} does not meet the target (must be {word} {target:g}).",
-        )
-    ]
+    if direction == "higher":
+        template = "The result %(result)s does not meet the target (must be at least %(target)s)."
+    else:
+        template = "The result %(result)s does not meet the target (must be at most %(target)s)."
+    return [because("target_not_met", template, result=f"{result:g}", target=f"{target:g}")]
 
 
 @guard("What was standardised is written down.")
@@ -177,7 +212,7 @@ def standardisation_recorded(facts: CycleFacts) -> list[Reason]:
     if (facts.field_value("standardisation") or "").strip():
         return []
     return [
-        Reason(
+        because(
             "standardisation_missing",
             "Write down what was standardised (procedure, training, checklist) so the gain holds.",
         )
@@ -188,14 +223,14 @@ def standardisation_recorded(facts: CycleFacts) -> list[Reason]:
 def note_given(facts: CycleFacts) -> list[Reason]:
     if (facts.note or "").strip():
         return []
-    return [Reason("note_missing", "Give a reason in the note.")]
+    return [because("note_missing", "Give a reason in the note.")]
 
 
 @guard("At least one problem is linked to the cycle.")
 def problem_linked(facts: CycleFacts) -> list[Reason]:
     if facts.field_value("problem_count"):
         return []
-    return [Reason("no_problem", "Link at least one problem that the cycle addresses.")]
+    return [because("no_problem", "Link at least one problem that the cycle addresses.")]
 
 
 # --- effects ----------------------------------------------------------------

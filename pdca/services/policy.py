@@ -5,6 +5,7 @@ reason into Forbidden. Keeping the reasons here means the pages can hide a
 button and the API can refuse with the very same sentence.
 """
 
+from pdca.engine.facts import N_
 from pdca.models import Action, Cycle, Role, User
 from pdca.services.errors import Forbidden
 
@@ -19,9 +20,9 @@ def _active(user: User | None) -> str | None:
     if user is None:
         return None  # the system itself (set-up commands, monitors)
     if not user.active:
-        return "Your account is deactivated."
+        return N_("Your account is deactivated.")
     if user.role == Role.viewer:
-        return "Viewers have read-only access."
+        return N_("Viewers have read-only access.")
     return None
 
 
@@ -35,7 +36,7 @@ def _system_or(user: User | None, allowed: bool, reason: str) -> str | None:
 
 
 def can_manage_organisation(user: User | None) -> str | None:
-    return _system_or(user, False, "Only administrators manage users and departments.")
+    return _system_or(user, False, N_("Only administrators manage users and departments."))
 
 
 def can_report_problem(user: User | None) -> str | None:
@@ -46,13 +47,15 @@ def can_triage(user: User | None) -> str | None:
     return _system_or(
         user,
         _role(user) == Role.facilitator,
-        "Only facilitators and administrators triage problems.",
+        N_("Only facilitators and administrators triage problems."),
     )
 
 
 def can_open_cycle(user: User | None) -> str | None:
     return _system_or(
-        user, _role(user) == Role.facilitator, "Only facilitators and administrators open cycles."
+        user,
+        _role(user) == Role.facilitator,
+        N_("Only facilitators and administrators open cycles."),
     )
 
 
@@ -70,7 +73,7 @@ def can_run_cycle(user: User | None, cycle: Cycle) -> str | None:
     return _system_or(
         user,
         allowed,
-        "Only the cycle's lead, facilitators and administrators can change this cycle.",
+        N_("Only the cycle's lead, facilitators and administrators can change this cycle."),
     )
 
 
@@ -81,8 +84,10 @@ def can_plan_action(user: User | None, cycle: Cycle, department_id: int) -> str 
     return _system_or(
         user,
         allowed,
-        "Only the cycle's lead, facilitators, administrators and the head of the responsible "
-        "department can plan actions.",
+        N_(
+            "Only the cycle's lead, facilitators, administrators and the head of the responsible "
+            "department can plan actions."
+        ),
     )
 
 
@@ -96,8 +101,10 @@ def can_manage_action(user: User | None, action: Action, cycle: Cycle) -> str | 
     return _system_or(
         user,
         allowed,
-        "Only the head of the responsible department, the cycle's lead and facilitators can "
-        "reassign, re-date, cancel or reopen this action.",
+        N_(
+            "Only the head of the responsible department, the cycle's lead and facilitators can "
+            "reassign, re-date, cancel or reopen this action."
+        ),
     )
 
 
@@ -107,26 +114,28 @@ def can_work_on_action(user: User | None, action: Action, cycle: Cycle) -> str |
         return None
     if can_manage_action(user, action, cycle) is None:
         return None
-    return _system_or(user, False, "Only the owner of this action and its managers can work on it.")
+    return _system_or(
+        user, False, N_("Only the owner of this action and its managers can work on it.")
+    )
 
 
 def can_verify_action(user: User | None, action: Action) -> str | None:
     if user is not None and user.id == action.owner_id:
-        return "The owner of an action cannot verify it; someone else must."
+        return N_("The owner of an action cannot verify it; someone else must.")
     return _system_or(
         user,
         _role(user) == Role.facilitator,
-        "Only facilitators and administrators verify actions.",
+        N_("Only facilitators and administrators verify actions."),
     )
 
 
 def can_confirm_effectiveness(user: User | None, cycle: Cycle) -> str | None:
     if user is not None and user.id == cycle.lead_id:
-        return "The cycle's lead cannot confirm its own effectiveness; someone else must."
+        return N_("The cycle's lead cannot confirm its own effectiveness; someone else must.")
     return _system_or(
         user,
         _role(user) in (Role.facilitator, Role.head),
-        "Only facilitators, department heads and administrators confirm effectiveness.",
+        N_("Only facilitators, department heads and administrators confirm effectiveness."),
     )
 
 

@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from jinja2_fragments import render_block
 
 from pdca import i18n
+from pdca.engine.facts import Reason
 from pdca.services.keys import key
 
 FLASH_COOKIE = "pdca_flash"
@@ -65,6 +66,14 @@ def render(
     return response
 
 
+def reason_text(reason: Reason | str, lang: str) -> str:
+    """A refusal's reason (or a policy sentence) in the reader's language."""
+    translations = i18n.translations(lang)
+    if isinstance(reason, Reason):
+        return reason.translated(translations.gettext, translations.ngettext, lang)
+    return translations.gettext(str(reason))
+
+
 def base_context(request: Request) -> dict[str, Any]:
     lang = getattr(request.state, "lang", i18n.DEFAULT_LANGUAGE)
     translations = i18n.translations(lang)
@@ -80,6 +89,7 @@ def base_context(request: Request) -> dict[str, Any]:
         "fmt_datetime": lambda d, fmt="medium": i18n.format_datetime(d, lang, fmt),
         "fmt_number": lambda n: i18n.format_number(n, lang),
         "title_of": lambda titles: titles.get(lang) or titles.get("en", ""),
+        "reason_text": lambda reason: reason_text(reason, lang),
         "me": auth.user if auth else None,
         "csrf_token": auth.web_session.csrf_token if auth and auth.web_session else "",
         "htmx_url": settings.htmx_url,

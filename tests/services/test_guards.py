@@ -515,7 +515,7 @@ def test_more_than_ten_keys_are_counted_not_listed():
     (reason,) = GUARDS["actions_finished"](many)
 
     assert reason.message == (
-        "12 actions are not done: A-1, A-2, A-3, A-4, A-5, A-6, A-7, A-8, A-9, A-10 and 2 more"
+        "12 actions are not done: A-1, A-2, A-3, A-4, A-5, A-6, A-7, A-8, A-9, A-10 (+2)"
     )
 
 

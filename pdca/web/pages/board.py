@@ -17,7 +17,7 @@ from pdca.services.context import Ctx
 from pdca.services.errors import Invalid, ServiceError
 from pdca.services.queries import ActionFilter
 from pdca.web.pages.common import PageCtx, safe_next, set_flash
-from pdca.web.render import is_htmx, render
+from pdca.web.render import is_htmx, reason_text, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -174,7 +174,7 @@ def _back_to_board(
         query = target.partition("?")[2]
         request.scope["query_string"] = query.encode()
         context = board_context(request, ctx, _form_from_query(request))
-        request.state.flash = ("error", _error_text(error)) if error else ("ok", message)
+        request.state.flash = ("error", _error_text(error, request)) if error else ("ok", message)
         response = render(
             request,
             "board/page.html",
@@ -186,16 +186,22 @@ def _back_to_board(
         return _with_flash_oob(request, response)
     response = RedirectResponse(target, status_code=303)
     set_flash(
-        request, response, _error_text(error) if error else str(message), "error" if error else "ok"
+        request,
+        response,
+        _error_text(error, request) if error else str(message),
+        "error" if error else "ok",
     )
     return response
 
 
-def _error_text(error: ServiceError | None) -> str:
+def _error_text(error: ServiceError | None, request: Request) -> str:
+    """The refusal for a flash: its reasons in the reader's language (or its detail)."""
     if error is None:
         return ""
-    reasons = " ".join(r.message for r in error.reasons)
-    return f"{error.detail} {reasons}".strip()
+    lang = request.state.lang
+    if error.reasons:
+        return " ".join(reason_text(r, lang) for r in error.reasons)
+    return i18n.translations(lang).gettext(error.detail)
 
 
 def _with_flash_oob(request: Request, response: Response) -> Response:
@@ -292,7 +298,7 @@ def save_view(
         board_settings.save_view(ctx, name=name, query=query)
         set_flash(request, response, _("View saved."))
     except ServiceError as exc:
-        set_flash(request, response, _error_text(exc), "error")
+        set_flash(request, response, _error_text(exc, request), "error")
     return response
 
 
@@ -304,7 +310,7 @@ def delete_view(request: Request, ctx: PageCtx, view_id: int) -> Response:
         board_settings.delete_view(ctx, view_id)
         set_flash(request, response, _("View deleted."))
     except ServiceError as exc:
-        set_flash(request, response, _error_text(exc), "error")
+        set_flash(request, response, _error_text(exc, request), "error")
     return response
 
 
