@@ -30,7 +30,7 @@ from pdca.engine.definition import WorkflowDefinition, WorkflowError, load_file
 from pdca.engine.machine import diagram
 from pdca.engine.registry import EFFECT_DESCRIPTIONS, GUARD_DESCRIPTIONS
 from pdca.models import Role
-from pdca.services import organisation
+from pdca.services import accounts, organisation
 from pdca.services.catalog import WorkflowCatalog
 from pdca.services.context import Ctx
 from pdca.services.errors import ServiceError
@@ -129,6 +129,8 @@ workflows_app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(workflows_app, name="workflows")
+token_app = typer.Typer(help="API tokens for scripts and monitoring systems.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
 
 
 def main() -> None:
@@ -314,6 +316,45 @@ def user_create(
             )
     where = f", {department.upper()}" if department else ""
     typer.echo(f"Created {user.email} ({user.name}, {user.role}{where}).")
+
+
+# --- tokens ---------------------------------------------------------------------------------
+
+
+@token_app.command("create")
+def token_create(
+    email: Annotated[str, typer.Argument(help="Whose token: the API acts as this person.")],
+    name: Annotated[str, typer.Option("--name", help="What it is for, e.g. 'monitoring'.")] = "cli",
+    days: Annotated[
+        int | None, typer.Option("--days", help="Valid for this many days (omit: 90).")
+    ] = 90,
+    never_expires: Annotated[bool, typer.Option("--never-expires")] = False,
+    signing: Annotated[
+        bool, typer.Option("--signing", help="May sign verifications and closures.")
+    ] = False,
+) -> None:
+    """Create a bearer token and print it once (only its hash is stored)."""
+    settings = _settings()
+    with _engine(settings) as engine:
+        _require_head(settings, engine)
+        with Session(engine, expire_on_commit=False) as session:
+            ctx = Ctx(session=session, actor=None, catalog=WorkflowCatalog({}))
+            user = organisation.user_by_email(ctx, email)
+            if user is None or user.id is None:
+                raise CliError(f"there is no user with the e-mail {email.strip().lower()}")
+            new = accounts.create_token(
+                ctx,
+                user.id,
+                name=name,
+                can_sign=signing,
+                expires_in_days=None if never_expires else days,
+            )
+    expiry = new.token.expires_at.date().isoformat() if new.token.expires_at else "never"
+    typer.echo(
+        f"Token {new.token.name!r} for {user.email} (expires {expiry}"
+        f"{', may sign' if signing else ''}). Store it now; it is not shown again:"
+    )
+    typer.echo(new.secret)
 
 
 # --- workflows ----------------------------------------------------------------------------
