@@ -20,6 +20,9 @@ def normalise_url(url: str) -> str:
     return url
 
 
+SQLITE_BEGIN_OPTION = "pdca_sqlite_begin"
+
+
 def make_engine(settings: Settings, **kwargs: Any) -> Engine:
     url = normalise_url(settings.database_url)
     if url.startswith("sqlite"):
@@ -49,10 +52,13 @@ def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # IMMEDIATE takes the write lock up front: two racing writers queue on
-        # busy_timeout and the later one then sees the new version (a clean 409)
-        # instead of failing with SQLITE_BUSY_SNAPSHOT half-way through.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Reads begin DEFERRED and block nobody (WAL). A use case's write transaction
+        # asks for IMMEDIATE (see services.context.unit_of_work): it takes the write
+        # lock up front, so two racing writers queue on busy_timeout and the later one
+        # then reads the new version (a clean 409) instead of failing half-way with
+        # SQLITE_BUSY_SNAPSHOT.
+        mode = conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 @contextmanager

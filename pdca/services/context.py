@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
+from pdca.db import SQLITE_BEGIN_OPTION
 from pdca.models import User
 from pdca.services.catalog import WorkflowCatalog
 from pdca.services.errors import Unavailable
@@ -42,8 +43,15 @@ class Ctx:
 
 @contextmanager
 def unit_of_work(ctx: Ctx) -> Iterator[None]:
-    """One use case, one transaction: commit on success, roll back on any error."""
+    """One use case, one transaction: commit on success, roll back on any error.
+
+    What the session read before is committed away first (it wrote nothing), so the
+    use case's transaction begins as a write transaction: IMMEDIATE on SQLite.
+    """
     try:
+        if ctx.session.in_transaction() and not ctx.session.in_nested_transaction():
+            ctx.session.commit()
+        ctx.session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
         yield
         ctx.session.commit()
     except OperationalError as exc:

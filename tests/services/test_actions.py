@@ -3,7 +3,12 @@
 from datetime import timedelta
 
 import pytest
-from builders_services import (
+
+from pdca.models import ActionDependency, ActionStatus, Event
+from pdca.services import actions, cycles
+from pdca.services.errors import Conflict, Forbidden, Invalid, Refused
+from pdca.services.keys import key
+from tests.services.builders_services import (
     a_closed_cycle,
     a_colleague,
     a_cycle_in_do,
@@ -13,11 +18,6 @@ from builders_services import (
     fresh,
     signed,
 )
-
-from pdca.models import ActionDependency, ActionStatus, Event
-from pdca.services import actions, cycles
-from pdca.services.errors import Conflict, Forbidden, Invalid, Refused
-from pdca.services.keys import key
 
 EFFECTIVE, NOT_EFFECTIVE = signed("verified effective"), signed("verified not effective")
 

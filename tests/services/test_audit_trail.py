@@ -3,7 +3,6 @@
 from datetime import UTC, timedelta
 
 import pytest
-from builders_services import a_cycle_in_do, a_planned_cycle, a_problem, count, events_of
 from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
@@ -11,6 +10,13 @@ from pdca.models import Action, Cycle, Event, Problem, ProblemStatus
 from pdca.services import actions, cycles, problems
 from pdca.services.audit import AuditTrailIsAppendOnly
 from pdca.services.errors import Conflict, Forbidden, NotFound, Refused
+from tests.services.builders_services import (
+    a_cycle_in_do,
+    a_planned_cycle,
+    a_problem,
+    count,
+    events_of,
+)
 
 # --- append-only --------------------------------------------------------------------
 

@@ -10,7 +10,6 @@ import threading
 from collections.abc import Callable
 
 import pytest
-from builders_services import a_planned_cycle, events_of
 from sqlmodel import Session
 
 from pdca.db import make_engine
@@ -18,6 +17,7 @@ from pdca.models import Cycle, User
 from pdca.services import cycles
 from pdca.services.context import Ctx
 from pdca.services.errors import Conflict
+from tests.services.builders_services import a_planned_cycle, events_of
 
 TIMEOUT = 30  # seconds; a deadlock fails the test instead of hanging the suite
 

@@ -3,7 +3,12 @@
 from datetime import timedelta
 
 import pytest
-from builders_services import (
+
+from pdca.models import Cycle, Effectiveness, Event, ProblemStatus
+from pdca.services import actions, cycles, problems
+from pdca.services.errors import Conflict, Forbidden, Invalid, Refused
+from pdca.services.keys import key
+from tests.services.builders_services import (
     a_cycle_in_check,
     a_cycle_in_do,
     a_planned_cycle,
@@ -13,11 +18,6 @@ from builders_services import (
     fresh,
     signed,
 )
-
-from pdca.models import Cycle, Effectiveness, Event, ProblemStatus
-from pdca.services import actions, cycles, problems
-from pdca.services.errors import Conflict, Forbidden, Invalid, Refused
-from pdca.services.keys import key
 
 
 def messages(exc_info: pytest.ExceptionInfo) -> list[str]:

@@ -9,13 +9,6 @@ the guard itself at the end.
 from datetime import timedelta
 
 import pytest
-from builders_services import (
-    PLAN_FIELDS,
-    a_cycle_in_check,
-    a_cycle_in_do,
-    a_planned_cycle,
-    a_problem,
-)
 from sqlmodel import delete
 
 from pdca.engine.facts import ActionFact, CycleFacts
@@ -24,6 +17,13 @@ from pdca.models import CycleProblem
 from pdca.services import actions, cycles
 from pdca.services.errors import Forbidden, Refused
 from tests.personas import APPROVED_CLOSURE, VERIFIED_EFFECTIVE
+from tests.services.builders_services import (
+    PLAN_FIELDS,
+    a_cycle_in_check,
+    a_cycle_in_do,
+    a_planned_cycle,
+    a_problem,
+)
 
 # --- helpers --------------------------------------------------------------------
 

@@ -1,11 +1,11 @@
 """Problems: anyone but a viewer reports what they see; facilitators triage it."""
 
 import pytest
-from builders_services import a_problem, count, events_of, fresh
 
 from pdca.models import Event, Problem, ProblemStatus
 from pdca.services import cycles, problems
 from pdca.services.errors import Conflict, Forbidden, Invalid, NotFound
+from tests.services.builders_services import a_problem, count, events_of, fresh
 
 
 def messages(exc_info: pytest.ExceptionInfo) -> list[str]:

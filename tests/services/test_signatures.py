@@ -1,13 +1,13 @@
 """Signed acts: a wrong password is counted like a failed sign-in, even though the act is not."""
 
 import pytest
-from builders_services import a_cycle_in_do, fresh
 
 from pdca.models import SignInFailure
 from pdca.services import actions
 from pdca.services.accounts import Signature, Throttled
 from pdca.services.errors import Forbidden
 from tests.personas import PASSWORD
+from tests.services.builders_services import a_cycle_in_do, fresh
 
 
 def test_guessing_a_signature_password_is_throttled_like_signing_in(org, as_user, clock, session):

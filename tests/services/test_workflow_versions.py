@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from builders_services import PLAN_FIELDS, a_problem
 from sqlmodel import select
 
 from pdca.engine.definition import load_file
@@ -22,6 +21,7 @@ from pdca.services.catalog import WorkflowCatalog
 from pdca.services.context import Ctx
 from pdca.services.errors import Invalid, Refused
 from pdca.settings import REPO_ROOT
+from tests.services.builders_services import PLAN_FIELDS, a_problem
 
 WORKFLOWS = REPO_ROOT / "workflows"
 

@@ -8,12 +8,18 @@ the lead never confirms her own cycle.
 from datetime import timedelta
 
 import pytest
-from builders_services import PLAN_FIELDS, a_cycle_in_check, a_cycle_in_do, a_problem, events_of
 
 from pdca.models import ProblemStatus
 from pdca.services import actions, cycles, problems
 from pdca.services.errors import Conflict, Refused
 from tests.personas import APPROVED_CLOSURE, VERIFIED_EFFECTIVE
+from tests.services.builders_services import (
+    PLAN_FIELDS,
+    a_cycle_in_check,
+    a_cycle_in_do,
+    a_problem,
+    events_of,
+)
 
 # --- helpers --------------------------------------------------------------------
 

@@ -1,0 +1,231 @@
+"""The action board as the people in a review meeting use it."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event
+
+from pdca.models import Action, ActionStatus
+from pdca.services import board_settings
+from tests.pages.conftest import csrf_of
+from tests.services.builders_services import a_cycle_in_do
+
+
+def count_queries(engine, run):
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        run()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return statements
+
+
+def add_many_actions(session, cycle_id: int, org, n: int, today) -> None:
+    # The rules for adding actions are tested elsewhere; here we only need many rows.
+    statuses = [ActionStatus.open, ActionStatus.in_progress, ActionStatus.done]
+    session.add_all(
+        [
+            Action(
+                cycle_id=cycle_id,
+                title=f"Bulk action {i}",
+                department_id=(org.cs, org.it)[i % 2],
+                owner_id=(org.mia.id, org.max.id)[i % 2],
+                status=statuses[i % 3],
+                deadline=today + timedelta(days=i % 20 - 5),
+            )
+            for i in range(n)
+        ]
+    )
+    session.commit()
+
+
+@pytest.mark.parametrize("persona", ["fiona", "mia"])
+def test_a_board_page_costs_the_same_number_of_queries_for_10_or_1000_cards(
+    org, as_user, clock, session, app, client_for, persona
+):
+    built = a_cycle_in_do(org, as_user, clock)
+    me = client_for(persona, next="/board")
+    add_many_actions(session, built.cycle.id, org, 8, clock.today())
+    few = count_queries(app.state.engine, lambda: me.client.get("/board"))
+    add_many_actions(session, built.cycle.id, org, 990, clock.today())
+
+    response = None
+
+    def load() -> None:
+        nonlocal response
+        response = me.client.get("/board")
+
+    many = count_queries(app.state.engine, load)
+    assert response is not None and response.status_code == 200
+    assert response.text.count('class="card-item') >= 1000
+    assert len(many) == len(few), "the board's queries grow with its cards"
+
+
+def test_filters_live_in_the_url_so_a_board_can_be_shared(org, as_user, clock, client_for):
+    built = a_cycle_in_do(org, as_user, clock)
+    fiona = client_for("fiona")
+
+    it_only = fiona.client.get("/board", params={"dept": "IT"})
+
+    assert it_only.status_code == 200
+    assert f'id="card-{built.ivr.id}"' in it_only.text
+    assert f'id="card-{built.rota.id}"' not in it_only.text
+    assert 'id="lane-CS"' not in it_only.text
+
+
+def test_the_search_box_understands_the_query_language(org, as_user, clock, client_for):
+    built = a_cycle_in_do(org, as_user, clock)
+    clock.advance(days=30)  # both deadlines are now past
+    mia = client_for("mia")
+
+    mine_overdue = mia.client.get("/board", params={"q": "owner:me overdue"})
+
+    assert f'id="card-{built.rota.id}"' in mine_overdue.text  # Mia's
+    assert f'id="card-{built.ivr.id}"' not in mine_overdue.text  # Max's
+    assert "overdue" in mine_overdue.text
+
+
+def test_a_search_it_cannot_understand_is_a_422_with_the_reason_next_to_the_box(
+    org, as_user, clock, client_for
+):
+    a_cycle_in_do(org, as_user, clock)
+    fiona = client_for("fiona")
+
+    response = fiona.client.get("/board", params={"q": "colour:red dept:NOPE"})
+
+    assert response.status_code == 422
+    assert 'id="q-error"' in response.text
+    assert "Unknown filter &#39;colour:&#39;" in response.text
+    assert "No department has the code NOPE." in response.text
+    assert 'value="colour:red dept:NOPE"' in response.text  # what was typed is kept
+
+
+def test_an_htmx_refresh_gets_only_the_board_block(org, as_user, clock, client_for):
+    a_cycle_in_do(org, as_user, clock)
+    fiona = client_for("fiona")
+
+    page = fiona.client.get("/board")
+    block = fiona.client.get("/board", headers={"HX-Request": "true"})
+
+    assert "<html" in page.text and "<html" not in block.text
+    assert block.text.lstrip().startswith('<div id="board"')
+    assert 'hx-trigger="every 60s' in block.text  # it keeps refreshing itself
+    assert block.headers["Vary"] == "HX-Request"
+
+
+def test_buttons_appear_only_for_those_allowed(org, as_user, clock, client_for):
+    built = a_cycle_in_do(org, as_user, clock)
+    mia = client_for("mia").client.get("/board").text
+    start_mine = f'action="/board/actions/{built.rota.id}/start"'
+    start_maxs = f'action="/board/actions/{built.ivr.id}/start"'
+
+    assert start_mine in mia and start_maxs not in mia
+    hanna = client_for("hanna").client.get("/board").text  # head of CS
+    assert f'action="/board/actions/{built.rota.id}/edit"' in hanna
+    assert f'action="/board/actions/{built.ivr.id}/edit"' not in hanna
+    vera = client_for("vera").client.get("/board").text  # viewer
+    assert "/board/actions/" not in vera
+
+
+def test_a_member_starts_their_card_without_javascript(org, as_user, clock, client_for, session):
+    built = a_cycle_in_do(org, as_user, clock)
+    mia = client_for("mia", next="/board?dept=CS")
+
+    response = mia.client.post(
+        f"/board/actions/{built.rota.id}/start",
+        data={"csrf_token": mia.csrf, "version": built.rota.version, "return_to": "/board?dept=CS"},
+        follow_redirects=False,
+    )
+
+    assert response.status_code == 303
+    assert response.headers["location"] == "/board?dept=CS"
+    session.refresh(built.rota)
+    assert built.rota.status == ActionStatus.in_progress
+    after = mia.client.get("/board?dept=CS")
+    assert f"A-{built.rota.id}: Start" in after.text  # the flash, shown once
+    assert f"A-{built.rota.id}: Start" not in mia.client.get("/board?dept=CS").text
+
+
+def test_with_htmx_the_board_and_its_counts_come_back_in_place(org, as_user, clock, client_for):
+    built = a_cycle_in_do(org, as_user, clock)
+    mia = client_for("mia")
+
+    response = mia.client.post(
+        f"/board/actions/{built.rota.id}/complete",
+        data={"csrf_token": mia.csrf, "version": built.rota.version, "return_to": "/board"},
+        headers={"HX-Request": "true"},
+    )
+
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith('<div id="board"')
+    assert 'data-testid="count-done">1<' in response.text
+    assert 'id="flash"' in response.text and 'hx-swap-oob="true"' in response.text
+
+
+def test_a_move_without_the_csrf_token_is_refused(org, as_user, clock, client_for, session):
+    built = a_cycle_in_do(org, as_user, clock)
+    mia = client_for("mia")
+
+    response = mia.client.post(
+        f"/board/actions/{built.rota.id}/start",
+        data={"csrf_token": "forged", "version": built.rota.version},
+    )
+
+    assert response.status_code == 403
+    session.refresh(built.rota)
+    assert built.rota.status == ActionStatus.open
+
+
+def test_a_hard_wip_limit_refuses_the_move_and_says_why(org, as_user, clock, client_for, session):
+    built = a_cycle_in_do(org, as_user, clock)
+    board_settings.set_wip_limit(
+        as_user(org.fiona), status="in_progress", department_id=org.cs, max_cards=0 + 1, hard=True
+    )
+    hanna = as_user(org.hanna)
+    from pdca.services import actions
+
+    extra = actions.add_action(
+        hanna,
+        built.cycle.id,
+        title="Another CS job",
+        department_id=org.cs,
+        owner_id=org.mia.id,
+        deadline=clock.today() + timedelta(days=3),
+    )
+    actions.fire_action(
+        as_user(org.mia), built.rota.id, trigger="start", version=built.rota.version
+    )
+    mia = client_for("mia")
+
+    response = mia.client.post(
+        f"/board/actions/{extra.id}/start",
+        data={"csrf_token": mia.csrf, "version": extra.version, "return_to": "/board"},
+        headers={"HX-Request": "true"},
+    )
+
+    assert response.status_code == 409
+    assert "allows at most 1 cards on this department" in response.text
+    session.refresh(extra)
+    assert extra.status == ActionStatus.open
+
+
+def test_a_person_saves_a_view_and_finds_it_again(org, as_user, clock, client_for):
+    a_cycle_in_do(org, as_user, clock)
+    fiona = client_for("fiona")
+
+    saved = fiona.client.post(
+        "/board/views",
+        data={"csrf_token": fiona.csrf, "name": "IT overdue", "query": "dept=IT&overdue=1"},
+        follow_redirects=True,
+    )
+
+    assert saved.status_code == 200
+    assert 'href="/board?dept=IT&amp;overdue=1">IT overdue</a>' in saved.text
+    other = client_for("frank").client.get("/board").text
+    assert "IT overdue" not in other  # views are personal
+    assert csrf_of(saved.text)
