@@ -72,6 +72,7 @@ def cycle_board(request: Request, ctx: PageCtx, workflow: str = "pdca", dept: st
             "dept": department.code if department else "",
             "today": ctx.today(),
             "can_open": policy.can_open_cycle(ctx.actor) is None,
+            "workflows": ctx.catalog.definitions,
         },
         block="cycle_board",
     )
