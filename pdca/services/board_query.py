@@ -113,7 +113,7 @@ def parse_board_query(ctx: Ctx, text: str | None, base: ActionFilter | None = No
 def _owner(ctx: Ctx, value: str) -> int | None:
     if value.lower() == "me":
         return ctx.actor_id
-    if value.isdigit():
+    if value.isascii() and value.isdigit() and len(value) <= 9:
         return int(value)
     query = select(User.id).where(
         (col(User.email) == value.lower()) | (col(User.email).startswith(value.lower() + "@"))

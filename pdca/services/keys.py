@@ -5,7 +5,7 @@ import re
 from pdca.services.errors import Invalid
 
 PREFIXES = {"problem": "P", "cycle": "C", "action": "A"}
-_KEY = re.compile(r"^([PCA])-?(\d+)$", re.IGNORECASE)
+_KEY = re.compile(r"^([PCA])-?([0-9]{1,9})$", re.IGNORECASE)
 
 
 def key(entity_type: str, entity_id: int | None) -> str:
@@ -15,7 +15,7 @@ def key(entity_type: str, entity_id: int | None) -> str:
 def parse(text: str, entity_type: str) -> int:
     """'A-12', 'a12' or '12' → 12, checking the prefix matches."""
     text = text.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit() and len(text) <= 9:
         return int(text)
     match = _KEY.match(text)
     if not match or match.group(1).upper() != PREFIXES[entity_type]:

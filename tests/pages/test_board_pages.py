@@ -229,3 +229,14 @@ def test_a_person_saves_a_view_and_finds_it_again(org, as_user, clock, client_fo
     other = client_for("frank").client.get("/board").text
     assert "IT overdue" not in other  # views are personal
     assert csrf_of(saved.text)
+
+
+@pytest.mark.parametrize("odd", ["²", "99999999999999999999", "-1", "1e3"])
+def test_odd_numbers_in_the_url_are_ignored_not_a_server_error(client_for, odd):
+    fiona = client_for("fiona")
+
+    response = fiona.client.get("/board", params={"cycle": odd, "due": odd, "owner": odd})
+
+    assert response.status_code == 200
+    by_key = fiona.client.get("/board", params={"q": f"cycle:C-{odd}"})
+    assert by_key.status_code == 422

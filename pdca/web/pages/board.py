@@ -16,7 +16,7 @@ from pdca.services.board_query import parse_board_query
 from pdca.services.context import Ctx
 from pdca.services.errors import Invalid, ServiceError
 from pdca.services.queries import ActionFilter
-from pdca.web.pages.common import PageCtx, safe_next, set_flash
+from pdca.web.pages.common import PageCtx, safe_next, set_flash, whole_number
 from pdca.web.render import is_htmx, reason_text, render
 
 router = APIRouter(include_in_schema=False)
@@ -66,16 +66,16 @@ def _board_filter(ctx: Ctx, form: dict[str, Any]) -> ActionFilter:
     owner_id = None
     if form["owner"] == "me":
         owner_id = ctx.actor_id
-    elif form["owner"].isdigit():
-        owner_id = int(form["owner"])
+    elif whole_number(form["owner"]) is not None:
+        owner_id = whole_number(form["owner"])
     return ActionFilter(
         department_ids=department_ids,
         owner_id=owner_id,
-        cycle_id=int(form["cycle"]) if form["cycle"].isdigit() else None,
+        cycle_id=whole_number(form["cycle"]),
         workflow=form["workflow"] or None,
         kind=tuple(form["kind"]),
         overdue=True if form["overdue"] else None,
-        due_within_days=int(form["due"]) if form["due"].isdigit() else None,
+        due_within_days=whole_number(form["due"], maximum=3650),
     )
 
 

@@ -24,6 +24,21 @@ class LoginRequired(Exception):
         self.next_url = next_url
 
 
+MAX_ID = 2**31 - 1  # PostgreSQL's integer: a larger id can only be a typo or a probe
+
+
+def whole_number(text: object, *, maximum: int = MAX_ID) -> int | None:
+    """A non-negative whole number typed in a form or URL, or None.
+
+    Only ASCII digits: "²".isdigit() is true, yet int("²") fails.
+    """
+    value = str(text or "").strip()
+    if not value or not value.isascii() or not value.isdigit():
+        return None
+    number = int(value)
+    return number if number <= maximum else None
+
+
 def safe_next(url: str | None) -> str:
     """Only local paths: never redirect a user to another site after signing in."""
     if not url:

@@ -17,7 +17,7 @@ from pdca.services.errors import Invalid, ServiceError
 from pdca.services.queries import ActionFilter, EventFilter, Paging
 from pdca.web.diagram_svg import workflow_svg
 from pdca.web.pages.board import kind_titles, status_titles
-from pdca.web.pages.common import PageCtx, set_flash
+from pdca.web.pages.common import PageCtx, set_flash, whole_number
 from pdca.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -163,8 +163,7 @@ async def open_cycle(request: Request, ctx: PageCtx) -> Response:
 
 
 def _int(value: Any) -> int | None:
-    text = str(value or "").strip()
-    return int(text) if text.isdigit() else None
+    return whole_number(value)
 
 
 def _message(exc: ServiceError) -> str:

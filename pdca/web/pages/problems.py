@@ -34,6 +34,7 @@ TITLE_LIMIT = 300  # the column's width
 TEXT_LIMIT = 10_000  # description and evidence, as the API allows
 REASON_LIMIT = 2000
 HISTORY_LIMIT = 500
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in both databases
 # Problems a cycle may still be opened on (a rejected, duplicate or resolved one may not).
 OPEN_STATUSES = (ProblemStatus.new, ProblemStatus.accepted)
 FILTER_FIELDS = ("q", "status", "source", "severity", "dept")
@@ -139,7 +140,8 @@ def _all_departments(ctx: Ctx) -> list[Department]:
 
 
 def _int(text: str | None, default: int) -> int:
-    return int(text) if text and text.isdigit() else default
+    # isascii: "²".isdigit() is true, yet int("²") fails.
+    return int(text) if text and text.isascii() and text.isdigit() else default
 
 
 def _list_form(request: Request, departments: list[Department]) -> dict[str, Any]:
@@ -159,7 +161,7 @@ def _list_form(request: Request, departments: list[Department]) -> dict[str, Any
         "dept": dept if dept in {d.code for d in departments} else "",
         "sort": sort if sort in SORTS else DEFAULT_SORT,
         "limit": min(max(_int(params.get("limit"), DEFAULT_LIMIT), 1), max(PAGE_SIZES)),
-        "offset": _int(params.get("offset"), 0),
+        "offset": min(_int(params.get("offset"), 0), MAX_ID),
     }
 
 
@@ -204,7 +206,7 @@ def list_context(request: Request, ctx: Ctx) -> dict[str, Any]:
         "department_codes": {d.id: d.code for d in departments},
         "labels": labels(_),
         "sorts": sort_titles(_),
-        "page_sizes": PAGE_SIZES,
+        "page_sizes": sorted({*PAGE_SIZES, form["limit"]}),
         "first": offset + 1 if page.items else 0,
         "last": offset + len(page.items),
         "previous_url": list_url(form, offset=max(offset - limit, 0)) if offset else None,
@@ -225,12 +227,11 @@ def problem_list(request: Request, ctx: PageCtx) -> Response:
 
 def _report_page(
     request: Request,
-    ctx: Ctx,
+    departments: list[Department],
     form: dict[str, str],
     errors: dict[str, str],
     status_code: int = 200,
 ) -> Response:
-    departments = _all_departments(ctx)
     context = {
         "form": form,
         "errors": errors,
@@ -259,10 +260,12 @@ def report_form(request: Request, ctx: PageCtx) -> Response:
         "description": "",
         "evidence": "",
     }
-    return _report_page(request, ctx, form, {})
+    return _report_page(request, _all_departments(ctx), form, {})
 
 
-def _report_errors(request: Request, ctx: Ctx, form: dict[str, str]) -> dict[str, str]:
+def _report_errors(
+    request: Request, departments: list[Department], form: dict[str, str]
+) -> dict[str, str]:
     """Field → message for what cannot be right whatever the rules (the service checks too)."""
     _ = _gettext(request)
     errors = {}
@@ -278,12 +281,8 @@ def _report_errors(request: Request, ctx: Ctx, form: dict[str, str]) -> dict[str
         errors["source"] = _("Choose where the problem was found.")
     if form["severity"] not in Severity.__members__:
         errors["severity"] = _("Choose how severe the problem is.")
-    if form["department"]:
-        known = ctx.session.exec(
-            select(Department.id).where(Department.id == _int(form["department"], 0))
-        ).first()
-        if known is None:
-            errors["department"] = _("Choose a department from the list.")
+    if form["department"] and form["department"] not in {str(d.id) for d in departments}:
+        errors["department"] = _("Choose a department from the list.")
     for name in ("description", "evidence"):
         if len(form[name]) > TEXT_LIMIT:
             errors[name] = _("At most %(n)s characters, please.") % {
@@ -313,7 +312,8 @@ def report(
         "description": description,
         "evidence": evidence,
     }
-    errors = _report_errors(request, ctx, form)
+    departments = _all_departments(ctx)
+    errors = _report_errors(request, departments, form)
     if not errors:
         try:
             problem = problems.report_problem(
@@ -337,7 +337,7 @@ def report(
                 response = RedirectResponse(target, status_code=303)
             set_flash(request, response, message)
             return response
-    return _report_page(request, ctx, form, errors, status_code=422)
+    return _report_page(request, departments, form, errors, status_code=422)
 
 
 # --- one problem --------------------------------------------------------------------
@@ -460,7 +460,9 @@ def problem_page(request: Request, ctx: PageCtx, problem_id: int) -> Response:
     return _problem_page(request, ctx, problem_id)
 
 
-def _triage_errors(request: Request, triage: dict[str, str]) -> tuple[dict[str, str], int | None]:
+def _triage_errors(
+    request: Request, problem_id: int, triage: dict[str, str]
+) -> tuple[dict[str, str], int | None]:
     _ = _gettext(request)
     errors: dict[str, str] = {}
     original_id = None
@@ -484,6 +486,11 @@ def _triage_errors(request: Request, triage: dict[str, str]) -> tuple[dict[str, 
                 errors["duplicate_of"] = _("%(text)s is not a problem key like P-12.") % {
                     "text": text
                 }
+            else:
+                if original_id == problem_id:
+                    errors["duplicate_of"] = _("A problem cannot duplicate itself.")
+                elif original_id > MAX_ID:
+                    errors["duplicate_of"] = _("There is no problem %(key)s.") % {"key": text}
     return errors, original_id
 
 
@@ -502,7 +509,7 @@ def triage(
     policy.require(policy.can_triage(ctx.actor))
     problem = problems.get_problem(ctx, problem_id)  # an unknown problem is a 404
     form = {"decision": decision, "reason": reason, "duplicate_of": duplicate_of}
-    errors, original_id = _triage_errors(request, form)
+    errors, original_id = _triage_errors(request, problem_id, form)
     if errors:
         return _problem_page(request, ctx, problem_id, status_code=422, triage=form, errors=errors)
     try:
@@ -524,10 +531,13 @@ def triage(
             triage=form,
             alert=f"{alert} {exc.detail}",
         )
-    except (Invalid, NotFound) as exc:
-        # What only the service can know: the original is missing or itself a duplicate.
-        field = "duplicate_of" if decision == "duplicate" else "decision"
-        errors = {field: _error_text(exc)}
+    except NotFound:
+        # The problem itself was found above: what is missing is the original.
+        errors = {"duplicate_of": _("There is no problem %(key)s.") % {"key": duplicate_of}}
+        return _problem_page(request, ctx, problem_id, status_code=422, triage=form, errors=errors)
+    except Invalid as exc:
+        # What only the service can know, e.g. that the original is itself a duplicate.
+        errors = {"duplicate_of" if decision == "duplicate" else "decision": _error_text(exc)}
         return _problem_page(request, ctx, problem_id, status_code=422, triage=form, errors=errors)
     message = _("%(key)s: %(decision)s.") % {
         "key": keys.key("problem", problem.id),
