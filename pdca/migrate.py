@@ -23,7 +23,7 @@ def upgrade(settings: Settings, engine: Engine | None = None, revision: str = "h
     if engine is None:
         command.upgrade(config, revision)
         return
-    with engine.begin() as connection:
+    with engine.connect() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 

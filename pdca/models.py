@@ -179,6 +179,12 @@ class Problem(SQLModel, table=True):
     rejection_reason: str | None = _text()
     duplicate_of_id: int | None = Field(default=None, foreign_key="problems.id")
     resolved_at: datetime | None = _at(nullable=True)
+    # Raised by KPI monitoring: which indicator and rule, and when it last fired.
+    kpi_id: int | None = Field(default=None, foreign_key="kpis.id", index=True)
+    detection_rule: str | None = Field(default=None, sa_type=String(40))
+    last_occurrence_at: datetime | None = _at(nullable=True)
+    # A breach after a cycle on this KPI closed as effective: its standardisation did not hold.
+    recurrence_of_cycle_id: int | None = Field(default=None, foreign_key="cycles.id")
     version: int = 1
 
 
@@ -210,6 +216,8 @@ class Cycle(SQLModel, table=True):
     effectiveness_at: datetime | None = _at(nullable=True)
     effectiveness_note: str | None = _text()
     standardisation: str | None = _text()
+    # The KPI the cycle aims to move: its baseline and result come from the measurements.
+    kpi_id: int | None = Field(default=None, foreign_key="kpis.id", index=True)
     # Fields a workflow file declares beyond the common ones (8D's D-steps, DMAIC's control plan).
     extra: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _at()
@@ -361,3 +369,87 @@ class SavedView(SQLModel, table=True):
     name: str = Field(sa_type=String(100))
     query: str = Field(sa_type=String(2000))
     created_at: datetime = _at()
+
+
+class Perspective(StrEnum):
+    """The balanced scorecard's four perspectives."""
+
+    financial = "financial"
+    customer = "customer"
+    internal_process = "internal_process"
+    learning_growth = "learning_growth"
+
+
+class DetectionRule(StrEnum):
+    limit_breach = "limit_breach"
+    warnings_in_a_row = "warnings_in_a_row"
+    spc_beyond_3_sigma = "spc_beyond_3_sigma"
+    spc_2_of_3_beyond_2_sigma = "spc_2_of_3_beyond_2_sigma"
+    spc_4_of_5_beyond_1_sigma = "spc_4_of_5_beyond_1_sigma"
+    spc_8_on_one_side = "spc_8_on_one_side"
+    missing_data = "missing_data"
+
+
+class Kpi(SQLModel, table=True):
+    """An indicator: what is measured, what good looks like, and which rules watch it."""
+
+    __tablename__ = "kpis"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_type=String(30), unique=True, index=True)
+    name: str = Field(sa_type=String(200))
+    name_zh: str | None = Field(default=None, sa_type=String(200))
+    description: str | None = _text()
+    unit: str = Field(default="", sa_type=String(30))
+    department_id: int = Field(foreign_key="departments.id", index=True)
+    owner_id: int | None = Field(default=None, foreign_key="users.id")
+    perspective: str = Field(sa_type=String(30), default=Perspective.customer)
+    direction: str = Field(sa_type=String(10), default=Direction.higher)
+    target: float
+    # Past the warning limit is a warning; past the breach limit, a breach (direction-aware).
+    warning_limit: float | None = None
+    breach_limit: float | None = None
+    # How often a point is expected; no point for longer raises "missing data".
+    interval_hours: int = 24
+    rules: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    warnings_in_a_row: int = 3
+    # Control limits (SPC) come from this baseline period's points.
+    baseline_start: datetime | None = _at(nullable=True)
+    baseline_end: datetime | None = _at(nullable=True)
+    # Periods within limits after which an open KPI problem offers to be resolved.
+    recovery_periods: int = 7
+    active: bool = True
+    created_at: datetime = _at()
+    version: int = 1
+
+
+class Measurement(SQLModel, table=True):
+    """One point of a KPI; the same KPI and time twice is one point."""
+
+    __tablename__ = "measurements"
+    __table_args__ = (UniqueConstraint("kpi_id", "at", name="uq_measurements_kpi_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kpi_id: int = Field(foreign_key="kpis.id", index=True)
+    at: datetime = _at(index=True)
+    value: float
+    received_at: datetime = _at()
+
+
+class ProblemOccurrence(SQLModel, table=True):
+    """A detection rule firing for a problem: the first time and every time again."""
+
+    __tablename__ = "problem_occurrences"
+    id: int | None = Field(default=None, primary_key=True)
+    problem_id: int = Field(foreign_key="problems.id", index=True)
+    kpi_id: int = Field(foreign_key="kpis.id", index=True)
+    rule: str = Field(sa_type=String(40))
+    at: datetime = _at()
+    evidence: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Lease(SQLModel, table=True):
+    """Who runs a scheduled job now: taken by compare-and-set, so several workers never both do."""
+
+    __tablename__ = "leases"
+    name: str = Field(sa_type=String(50), primary_key=True)
+    holder: str = Field(sa_type=String(100))
+    until: datetime = _at()
