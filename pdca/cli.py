@@ -6,6 +6,8 @@ database, a broken workflow file, a missing secret) print one line on stderr
 and exit non-zero; `_Commands.invoke` is the one place that turns them into it.
 """
 
+import os
+import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -30,10 +32,10 @@ from pdca.engine.definition import WorkflowDefinition, WorkflowError, load_file
 from pdca.engine.machine import diagram
 from pdca.engine.registry import EFFECT_DESCRIPTIONS, GUARD_DESCRIPTIONS
 from pdca.models import Role
-from pdca.services import accounts, organisation
+from pdca.services import accounts, kpis, monitor, organisation
 from pdca.services.catalog import WorkflowCatalog
 from pdca.services.context import Ctx
-from pdca.services.errors import ServiceError
+from pdca.services.errors import Invalid, ServiceError
 from pdca.settings import Settings, SettingsError, get_settings
 
 
@@ -131,6 +133,12 @@ app.add_typer(user_app, name="user")
 app.add_typer(workflows_app, name="workflows")
 token_app = typer.Typer(help="API tokens for scripts and monitoring systems.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+kpi_app = typer.Typer(
+    help="Key performance indicators and their measurements.", no_args_is_help=True
+)
+app.add_typer(kpi_app, name="kpi")
+monitor_app = typer.Typer(help="KPI monitoring on a schedule.", no_args_is_help=True)
+app.add_typer(monitor_app, name="monitor")
 
 
 def main() -> None:
@@ -263,6 +271,12 @@ def demo(
         f"{summary.actions} actions ({summary.overdue} overdue, {summary.due_this_week} due "
         f"within 7 days), {summary.comments} comments."
     )
+    if summary.kpis is not None:
+        k = summary.kpis
+        typer.echo(
+            f"KPIs: {k.kpis} KPIs with {k.points:,} points over a year; monitoring raised "
+            f"{k.problems} problems ({k.open_problems} open, {k.occurrences} occurrences in all)."
+        )
     typer.echo("")
     typer.echo(
         f"Sign in at http://{settings.host}:{settings.port} with any of these accounts; "
@@ -355,6 +369,57 @@ def token_create(
         f"{', may sign' if signing else ''}). Store it now; it is not shown again:"
     )
     typer.echo(new.secret)
+
+
+# --- KPIs and monitoring ---------------------------------------------------------------------
+
+
+def read_csv_rows(path: Path) -> list[kpis.RowIn]:
+    try:
+        return kpis.rows_from_csv(path.read_text(encoding="utf-8-sig"))
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise CliError(f"{path} is not UTF-8 text") from exc
+
+
+@kpi_app.command("import")
+def kpi_import(
+    file: Annotated[Path, typer.Argument(help="CSV with the header kpi,at,value.")],
+) -> None:
+    """Import measurements from CSV: all or nothing; bad lines are listed and nothing is stored."""
+    settings = _settings()
+    rows = read_csv_rows(file)
+    with _engine(settings) as engine:
+        _require_head(settings, engine)
+        with Session(engine, expire_on_commit=False) as session:
+            ctx = Ctx(session=session, actor=None, catalog=WorkflowCatalog({}))
+            try:
+                result = kpis.ingest(ctx, rows)
+            except Invalid as exc:
+                for reason in exc.reasons:
+                    typer.echo(f"{file}: {reason.message}", err=True)
+                raise CliError(exc.detail) from exc
+    typer.echo(
+        f"Stored {result.stored} points ({result.duplicates} already there); "
+        f"{len(result.problems_raised)} problems raised, "
+        f"{result.occurrences_added} occurrences added."
+    )
+
+
+@monitor_app.command("run")
+def monitor_run() -> None:
+    """Run the scheduled checks once (missing data); skips if another worker is running them."""
+    settings = _settings()
+    with _engine(settings) as engine:
+        _require_head(settings, engine)
+        with Session(engine, expire_on_commit=False) as session:
+            ctx = Ctx(session=session, actor=None, catalog=WorkflowCatalog({}))
+            run = monitor.run_once(ctx, holder=f"cli:{socket.gethostname()}:{os.getpid()}")
+    if not run.ran:
+        typer.echo("Another worker is running the monitor now; nothing done.")
+        return
+    typer.echo(f"Checked the KPIs: {len(run.problems)} missing-data problems raised or repeated.")
 
 
 # --- workflows ----------------------------------------------------------------------------

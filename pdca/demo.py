@@ -15,12 +15,13 @@ effectiveness judgement by someone other than the lead.
 
 import random
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlmodel import Session, func, select
 
+from pdca.demo_kpis import KpiSummary, load_kpis
 from pdca.engine.definition import TransitionDef, WorkflowDefinition
 from pdca.models import (
     Action,
@@ -1169,6 +1170,7 @@ class DemoSummary:
     comments: int
     password: str
     sign_ins: tuple[SignIn, ...]
+    kpis: KpiSummary | None = None
 
 
 def existing_rows(session: Session) -> dict[str, int]:
@@ -1192,7 +1194,8 @@ def load_demo(session: Session, catalog: WorkflowCatalog, now: datetime) -> Demo
     for spec in CYCLES:
         player.play(spec)
     player.loose_problems()
-    return player.summary()
+    kpi_summary = load_kpis(player)
+    return replace(player.summary(), kpis=kpi_summary)
 
 
 class _Player:

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     # A card that stays this many days in one column turns amber, then red.
     card_age_amber_days: int = 5
     card_age_red_days: int = 10
+    # Minutes between scheduled KPI checks (missing data) inside `pdca serve`; 0 turns them off.
+    monitor_every_minutes: int = 15
     # Send cookies only over HTTPS (set in production behind TLS).
     secure_cookies: bool = False
     # Seconds a SQLite writer waits for a lock before the request fails with 503.

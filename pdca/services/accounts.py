@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlmodel import col, delete, func, select
 
+from pdca.engine.facts import N_
 from pdca.models import ApiToken, SignInFailure, User, WebSession
 from pdca.services import audit
 from pdca.services.context import Ctx, unit_of_work
@@ -23,12 +24,12 @@ FAILURE_WINDOW = timedelta(minutes=15)
 
 class NotAuthenticated(ServiceError):
     status_hint = 401
-    title = "Not authenticated"
+    title = N_("Not authenticated")
 
 
 class Throttled(ServiceError):
     status_hint = 429
-    title = "Too many attempts"
+    title = N_("Too many attempts")
 
 
 def _digest(secret: str) -> str:
@@ -56,9 +57,9 @@ def create_token(
     if ctx.actor is not None and ctx.actor.id != user_id and can_manage_organisation(ctx.actor):
         raise Forbidden("You can only create tokens for yourself.")
     if not name.strip() or len(name) > 100:
-        raise Invalid("Give the token a name of 1 to 100 characters (e.g. 'monitoring').")
+        raise Invalid(N_("Give the token a name of 1 to 100 characters (e.g. 'monitoring')."))
     if expires_in_days is not None and not 1 <= expires_in_days <= 3650:
-        raise Invalid("A token expires after 1 to 3650 days (or never).")
+        raise Invalid(N_("A token expires after 1 to 3650 days (or never)."))
     with unit_of_work(ctx):
         user = ctx.session.get(User, user_id)
         if user is None:
@@ -238,15 +239,15 @@ def check_signature(ctx: Ctx, signature: Signature | None, expected: tuple[str, 
     if signature.password:
         email, now = ctx.actor.email, ctx.now()
         if _recent_failures(ctx, email) >= MAX_FAILURES:
-            raise Throttled("Too many wrong passwords; wait 15 minutes and try again.")
+            raise Throttled(N_("Too many wrong passwords; wait 15 minutes and try again."))
         if not password_matches(ctx.actor, signature.password):
             # Counted like a failed sign-in, so a stolen session cannot guess the password.
             ctx.after_rollback.append(lambda s: s.add(SignInFailure(email=email, at=now)))
-            raise Forbidden("The password is wrong; the act was not signed.")
+            raise Forbidden(N_("The password is wrong; the act was not signed."))
         return "password"
     if ctx.signing_token:
         return "token"
     raise Invalid(
-        "Re-enter your password to sign (or use an API token made for signing).",
-        ["The signature needs your password."],
+        N_("Re-enter your password to sign (or use an API token made for signing)."),
+        [N_("The signature needs your password.")],
     )

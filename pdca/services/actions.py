@@ -6,7 +6,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from pdca.engine.action_lifecycle import ACTION_LIFECYCLE, ActionFacts, ActionRefused
-from pdca.engine.facts import Reason
+from pdca.engine.facts import N_, Reason
 from pdca.models import (
     Action,
     ActionDependency,
@@ -83,11 +83,11 @@ def add_action(
 ) -> Action:
     reasons = []
     if not title.strip():
-        reasons.append("Give the action a title.")
+        reasons.append(N_("Give the action a title."))
     if kind not in ActionKind.__members__:
         reasons.append(f"Unknown kind {kind!r}; one of: {', '.join(ActionKind.__members__)}.")
     if reasons:
-        raise Invalid("The action cannot be added.", reasons)
+        raise Invalid(N_("The action cannot be added."), reasons)
     with unit_of_work(ctx):
         cycle = get_or_404(ctx, Cycle, cycle_id, "Cycle", lock=True)
         require(can_plan_action(ctx.actor, cycle, department_id))
@@ -151,7 +151,7 @@ def update_action(
     if "kind" in changes and changes["kind"] not in ActionKind.__members__:
         raise Invalid(f"Unknown kind {changes['kind']!r}.")
     if "title" in changes and not str(changes["title"] or "").strip():
-        raise Invalid("An action needs a title.")
+        raise Invalid(N_("An action needs a title."))
     with unit_of_work(ctx):
         action = get_action(ctx, action_id)
         cycle = get_or_404(ctx, Cycle, action.cycle_id, "Cycle", lock=True)
@@ -251,7 +251,7 @@ def verify_action(
                 f"{label} cannot be verified.", [f"{label} is {action.status}, not done."]
             )
         if not effective and not (note or "").strip():
-            raise Invalid("Say why the action was not effective.", ["A note is required."])
+            raise Invalid(N_("Say why the action was not effective."), [N_("A note is required.")])
         meaning = "verified effective" if effective else "verified not effective"
         method = check_signature(ctx, signature, (meaning,))
         verification = {

@@ -14,6 +14,7 @@ from datetime import date
 
 from sqlmodel import col, select
 
+from pdca.engine.facts import N_
 from pdca.models import ActionKind, ActionStatus, Department, User
 from pdca.services.context import Ctx
 from pdca.services.errors import Invalid
@@ -33,7 +34,7 @@ def parse_board_query(ctx: Ctx, text: str | None, base: ActionFilter | None = No
     try:
         terms = shlex.split(text)
     except ValueError:
-        raise Invalid("The search has an unclosed quote.") from None
+        raise Invalid(N_("The search has an unclosed quote.")) from None
     departments: list[int] = list(f.department_ids)
     kinds: list[str] = list(f.kind)
     statuses: list[str] = list(f.status)
@@ -99,7 +100,7 @@ def parse_board_query(ctx: Ctx, text: str | None, base: ActionFilter | None = No
         elif name == "workflow":
             f = replace(f, workflow=value.lower())
     if problems:
-        raise Invalid("The search could not be understood.", problems)
+        raise Invalid(N_("The search could not be understood."), problems)
     text_query = " ".join(words) or f.q
     return replace(
         f,

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from sqlmodel import col, func, select
 
+from pdca.engine.facts import N_
 from pdca.models import Action, ActionStatus, Department, SavedView, WipLimit
 from pdca.services import audit
 from pdca.services.context import Ctx, unit_of_work
@@ -50,7 +51,7 @@ def set_wip_limit(
     if status not in BOARD_STATUSES:
         raise Invalid(f"WIP limits apply to the board's columns: {', '.join(BOARD_STATUSES)}.")
     if max_cards is not None and not 1 <= max_cards <= 1000:
-        raise Invalid("A WIP limit is between 1 and 1000 cards.")
+        raise Invalid(N_("A WIP limit is between 1 and 1000 cards."))
     with unit_of_work(ctx):
         if department_id is not None and ctx.session.get(Department, department_id) is None:
             raise NotFound(f"Department {department_id} does not exist.")
@@ -105,7 +106,7 @@ def check_wip(ctx: Ctx, action: Action, status: str, department_id: int) -> None
                 f"(hard WIP limit); it already holds {count}. Finish or move a card first."
             )
     if reasons:
-        raise Refused("The move would break a hard WIP limit.", reasons)
+        raise Refused(N_("The move would break a hard WIP limit."), reasons)
 
 
 # --- saved views ----------------------------------------------------------------
@@ -123,9 +124,9 @@ def save_view(ctx: Ctx, *, name: str, query: str) -> SavedView:
         raise Forbidden("Sign in to save views.")
     name = name.strip()
     if not name or len(name) > 100:
-        raise Invalid("Name the view (1 to 100 characters).")
+        raise Invalid(N_("Name the view (1 to 100 characters)."))
     if len(query) > 2000:
-        raise Invalid("The view's filters are too long to save.")
+        raise Invalid(N_("The view's filters are too long to save."))
     with unit_of_work(ctx):
         existing = ctx.session.exec(
             select(SavedView).where(SavedView.user_id == ctx.actor_id, SavedView.name == name)
@@ -142,5 +143,5 @@ def delete_view(ctx: Ctx, view_id: int) -> None:
     with unit_of_work(ctx):
         view = ctx.session.get(SavedView, view_id)
         if view is None or view.user_id != ctx.actor_id:
-            raise NotFound("That saved view does not exist.")
+            raise NotFound(N_("That saved view does not exist."))
         ctx.session.delete(view)

@@ -2,6 +2,7 @@
 
 from sqlmodel import select
 
+from pdca.engine.facts import N_
 from pdca.models import Action, Comment, Cycle, Problem
 from pdca.services import audit
 from pdca.services.context import Ctx, unit_of_work
@@ -17,9 +18,9 @@ def add_comment(ctx: Ctx, entity_type: str, entity_id: int, body: str) -> Commen
     if entity_type not in COMMENTABLE:
         raise Invalid(f"Comments go on a problem, a cycle or an action, not {entity_type!r}.")
     if not body.strip():
-        raise Invalid("A comment cannot be empty.")
+        raise Invalid(N_("A comment cannot be empty."))
     if len(body) > 10_000:
-        raise Invalid("A comment has at most 10,000 characters.")
+        raise Invalid(N_("A comment has at most 10,000 characters."))
     if ctx.actor is None:
         raise Invalid("Comments need an author.")
     with unit_of_work(ctx):

@@ -9,6 +9,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from pdca.db import SQLITE_BEGIN_OPTION
+from pdca.engine.facts import N_
 from pdca.models import User
 from pdca.services.catalog import WorkflowCatalog
 from pdca.services.errors import Unavailable
@@ -57,7 +58,7 @@ def unit_of_work(ctx: Ctx) -> Iterator[None]:
     except OperationalError as exc:
         ctx.session.rollback()
         if "locked" in str(exc).lower() or "busy" in str(exc).lower():
-            raise Unavailable("The database is busy; try again in a moment.") from exc
+            raise Unavailable(N_("The database is busy; try again in a moment.")) from exc
         raise
     except BaseException:
         ctx.session.rollback()

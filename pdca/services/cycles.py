@@ -1,6 +1,6 @@
 """Cycles: open, edit phase fields, list and fire transitions, judge effectiveness."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlmodel import col, func, select
@@ -18,6 +18,8 @@ from pdca.models import (
     Department,
     Direction,
     Effectiveness,
+    Kpi,
+    Measurement,
     Problem,
     ProblemStatus,
     User,
@@ -106,6 +108,13 @@ def open_cycle(
             state_entered_at=now,
         )
         values, extra = _coerce_fields(definition, fields or {})
+        # Problems raised by one KPI: the cycle aims at that KPI, starting from its numbers.
+        kpi_ids = {p.kpi_id for p in problems}
+        if len(kpi_ids) == 1 and None not in kpi_ids:
+            kpi_id = kpi_ids.pop()
+            assert kpi_id is not None
+            cycle.kpi_id = kpi_id
+            values = {**_kpi_defaults(ctx, kpi_id, now), **values}
         for name, value in values.items():
             setattr(cycle, name, value)
         cycle.extra = extra
@@ -164,6 +173,22 @@ def open_cycle(
         for name, value in {**values, **extra}.items():
             audit.record(ctx, "cycle", cycle.id, "field_changed", field=name, new=value)
     return cycle
+
+
+def _kpi_defaults(ctx: Ctx, kpi_id: int, now: datetime) -> dict[str, Any]:
+    """Target, direction and unit of the KPI, and its mean over the last 30 days as baseline."""
+    kpi = get_or_404(ctx, Kpi, kpi_id, "KPI")
+    mean = ctx.session.exec(
+        select(func.avg(Measurement.value)).where(
+            Measurement.kpi_id == kpi_id,
+            col(Measurement.at) < now,
+            col(Measurement.at) >= now - timedelta(days=30),
+        )
+    ).one()
+    values: dict[str, Any] = {"target": kpi.target, "direction": kpi.direction, "unit": kpi.unit}
+    if mean is not None:
+        values["baseline"] = round(float(mean), 4)
+    return values
 
 
 # --- fields -----------------------------------------------------------------

@@ -2,12 +2,12 @@
 
 from collections.abc import Sequence
 
-from pdca.engine.facts import Reason
+from pdca.engine.facts import N_, Reason
 
 
 class ServiceError(Exception):
     status_hint = 400
-    title = "Bad request"
+    title = N_("Bad request")
 
     def __init__(self, detail: str, reasons: Sequence[Reason | str] = ()) -> None:
         super().__init__(detail)
@@ -19,33 +19,33 @@ class ServiceError(Exception):
 
 class NotFound(ServiceError):
     status_hint = 404
-    title = "Not found"
+    title = N_("Not found")
 
 
 class Forbidden(ServiceError):
     status_hint = 403
-    title = "Forbidden"
+    title = N_("Forbidden")
 
 
 class Conflict(ServiceError):
     status_hint = 409
-    title = "Conflict"
+    title = N_("Conflict")
 
 
 class Invalid(ServiceError):
     status_hint = 422
-    title = "Invalid input"
+    title = N_("Invalid input")
 
 
 class Refused(ServiceError):
     """A transition whose guards said no; `reasons` says every one of them."""
 
     status_hint = 409
-    title = "Transition refused"
+    title = N_("Transition refused")
 
 
 class Unavailable(ServiceError):
     """The database is busy (a SQLite lock held too long); try again."""
 
     status_hint = 503
-    title = "Service unavailable"
+    title = N_("Service unavailable")

@@ -7,7 +7,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import col, delete, select
 
-from pdca.engine.facts import Reason
+from pdca.engine.facts import N_, Reason
 from pdca.models import Department, Role, User, WebSession
 from pdca.services import audit
 from pdca.services.context import Ctx, unit_of_work
@@ -191,7 +191,7 @@ def set_active(ctx: Ctx, user_id: int, *, active: bool, version: int | None) -> 
     are refused) or reactivate them. Nobody deactivates themself: it would lock them out."""
     require(can_manage_organisation(ctx.actor))
     if not active and ctx.actor is not None and ctx.actor.id == user_id:
-        raise Forbidden("You cannot deactivate yourself; ask another administrator.")
+        raise Forbidden(N_("You cannot deactivate yourself; ask another administrator."))
     with unit_of_work(ctx):
         user = get_or_404(ctx, User, user_id, "User")
         label = f"User {user.email}"
@@ -231,7 +231,7 @@ def update_user(
     actor = ctx.actor
     if actor is not None and actor.id == user_id and changes.get("role", actor.role) != actor.role:
         # The last administrator could otherwise demote themself and leave nobody in charge.
-        raise Forbidden("You cannot change your own role; ask another administrator.")
+        raise Forbidden(N_("You cannot change your own role; ask another administrator."))
     with unit_of_work(ctx):
         user = get_or_404(ctx, User, user_id, "User")
         label = f"User {user.email}"

@@ -1,8 +1,10 @@
 """The application factory: create_app(settings) builds everything; nothing at import time."""
 
+import os
+import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
@@ -12,18 +14,31 @@ from fastapi.staticfiles import StaticFiles
 from pdca import __version__, migrate
 from pdca.db import database_reachable, make_engine
 from pdca.services.catalog import WorkflowCatalog
+from pdca.services.context import Ctx
+from pdca.services.monitor import Scheduler
 from pdca.settings import Settings
-from pdca.web.api import routes_org, routes_read, routes_work
+from pdca.web.api import routes_kpi, routes_org, routes_read, routes_work
 from pdca.web.api.schemas import ProblemDetail
 from pdca.web.errors import install_error_handlers
+from pdca.web.pages import admin as admin_pages
 from pdca.web.pages import auth as auth_pages
 from pdca.web.pages import board as board_pages
 from pdca.web.pages import cycles as cycle_pages
+from pdca.web.pages import kpis as kpi_pages
 from pdca.web.pages import problems as problem_pages
+from pdca.web.pages import profile as profile_pages
 from pdca.web.render import make_environment
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-PAGE_ROUTERS = (auth_pages.router, board_pages.router, cycle_pages.router, problem_pages.router)
+PAGE_ROUTERS = (
+    auth_pages.router,
+    board_pages.router,
+    cycle_pages.router,
+    problem_pages.router,
+    profile_pages.router,
+    admin_pages.router,
+    kpi_pages.router,
+)
 
 API_ERRORS = {
     status: {
@@ -55,7 +70,18 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> F
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        scheduler = None
+        if settings.monitor_every_minutes > 0:
+            scheduler = Scheduler(
+                lambda session: Ctx(session=session, actor=None, catalog=catalog, clock=clock),
+                engine,
+                holder=f"{socket.gethostname()}:{os.getpid()}",
+                every=timedelta(minutes=settings.monitor_every_minutes),
+            )
+            scheduler.start()
         yield
+        if scheduler is not None:
+            scheduler.stop()
         engine.dispose()
 
     app = FastAPI(
@@ -78,7 +104,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> F
         app.include_router(router)
 
     api = APIRouter(prefix="/api/v1", responses=API_ERRORS)  # type: ignore[arg-type]
-    for module in (routes_org, routes_work, routes_read):
+    for module in (routes_org, routes_work, routes_read, routes_kpi):
         api.include_router(module.router)
     app.include_router(api)
 

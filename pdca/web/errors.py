@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from pdca.engine.facts import N_
 from pdca.services.errors import ServiceError
 from pdca.web.pages.common import LoginRequired, login_redirect
 from pdca.web.render import is_htmx, render
@@ -20,10 +21,10 @@ from pdca.web.render import is_htmx, render
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("pdca")
 HTTP_TITLES = {
-    401: "Not authenticated",
-    403: "Forbidden",
-    404: "Not found",
-    405: "Method not allowed",
+    401: N_("Not authenticated"),
+    403: N_("Forbidden"),
+    404: N_("Not found"),
+    405: N_("Method not allowed"),
 }
 
 
@@ -90,8 +91,8 @@ def install_error_handlers(app: FastAPI) -> None:
             return html_error(
                 request,
                 422,
-                "Invalid input",
-                "The form is not valid.",
+                N_("Invalid input"),
+                N_("The form is not valid."),
                 [r["message"] for r in reasons],
             )
         return problem(422, "Invalid input", "The request is not valid; see the reasons.", reasons)
@@ -101,14 +102,14 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 400:
             # FastAPI's "error parsing the body" (bytes that are not UTF-8): bad input,
             # so a 422 with its reason, like a body that is not JSON at all.
-            message = "The body could not be read: send JSON (or a form) encoded as UTF-8."
+            message = N_("The body could not be read: send JSON (or a form) encoded as UTF-8.")
             if wants_html(request):
                 return html_error(request, 422, "Invalid input", message)
             reasons = [{"code": "invalid", "field": "body", "message": message}]
             return problem(
                 422, "Invalid input", "The request is not valid; see the reasons.", reasons
             )
-        title = HTTP_TITLES.get(exc.status_code, "Error")
+        title = HTTP_TITLES.get(exc.status_code, N_("Error"))
         if wants_html(request):
             return html_error(request, exc.status_code, title, str(exc.detail))
         return problem(
@@ -129,7 +130,7 @@ def install_error_handlers(app: FastAPI) -> None:
         # A NUL character (PostgreSQL) or an id past the integer range (both databases)
         # comes from the client: their input, not our failure.
         log.info("unstorable input: %s", exc)
-        detail = (
+        detail = N_(
             "A value in the request cannot be stored or looked up "
             "(a NUL character, or a number out of range)."
         )

@@ -207,16 +207,23 @@ class ActionCreate(Strict):
     depends_on: list[int] = []
 
 
+def _absent_means_unchanged(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)  # leaving it out keeps the value; null is not one
+
+
 class ActionUpdate(Strict):
     """Only the fields you send change; send null to clear an owner or deadline."""
 
     version: int
-    title: str | None = Field(default=None, min_length=1, max_length=300)
+    # An action always has a title, a department and a kind: these take no null.
+    title: str = Field(
+        default=None, min_length=1, max_length=300, json_schema_extra=_absent_means_unchanged
+    )
     description: str | None = Field(default=None, max_length=10_000)
     owner_id: int | None = None
-    department_id: int | None = None
+    department_id: int = Field(default=None, json_schema_extra=_absent_means_unchanged)
     deadline: date | None = None
-    kind: KindT | None = None
+    kind: KindT = Field(default=None, json_schema_extra=_absent_means_unchanged)
     note: str | None = Field(default=None, max_length=2000, description="Why (kept in the trail).")
 
 
@@ -358,3 +365,121 @@ class SessionIn(Strict):
 class SessionOut(BaseModel):
     user: UserOut
     csrf_token: str
+
+
+# --- KPIs -------------------------------------------------------------------------
+
+PerspectiveT = Literal["financial", "customer", "internal_process", "learning_growth"]
+RuleT = Literal[
+    "limit_breach",
+    "warnings_in_a_row",
+    "spc_beyond_3_sigma",
+    "spc_2_of_3_beyond_2_sigma",
+    "spc_4_of_5_beyond_1_sigma",
+    "spc_8_on_one_side",
+    "missing_data",
+]
+
+
+class KpiCreate(Strict):
+    code: str = Field(min_length=1, max_length=30, examples=["CS-SL"])
+    name: str = Field(
+        min_length=1, max_length=200, examples=["Service level (calls answered in 20 s)"]
+    )
+    name_zh: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=10_000)
+    unit: str = Field(default="", max_length=30, examples=["%"])
+    department_id: int
+    owner_id: int | None = None
+    perspective: PerspectiveT = "customer"
+    direction: Literal["higher", "lower"] = "higher"
+    target: float = Field(allow_inf_nan=False)
+    warning_limit: float | None = Field(default=None, allow_inf_nan=False)
+    breach_limit: float | None = Field(default=None, allow_inf_nan=False)
+    interval_hours: int = Field(default=24, ge=1, le=8784)
+    rules: list[RuleT] = []
+    warnings_in_a_row: int = Field(default=3, ge=2, le=50)
+    baseline_start: datetime | None = None
+    baseline_end: datetime | None = None
+    recovery_periods: int = Field(default=7, ge=1, le=365)
+
+
+class KpiUpdate(Strict):
+    version: int
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name_zh: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=10_000)
+    unit: str | None = Field(default=None, max_length=30)
+    owner_id: int | None = None
+    perspective: PerspectiveT | None = None
+    target: float | None = Field(default=None, allow_inf_nan=False)
+    warning_limit: float | None = Field(default=None, allow_inf_nan=False)
+    breach_limit: float | None = Field(default=None, allow_inf_nan=False)
+    interval_hours: int | None = Field(default=None, ge=1, le=8784)
+    rules: list[RuleT] | None = None
+    warnings_in_a_row: int | None = Field(default=None, ge=2, le=50)
+    recovery_periods: int | None = Field(default=None, ge=1, le=365)
+    active: bool | None = None
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class KpiOut(BaseModel):
+    id: int
+    code: str
+    name: str
+    name_zh: str | None
+    description: str | None
+    unit: str
+    department_id: int
+    owner_id: int | None
+    perspective: str
+    direction: str
+    target: float
+    warning_limit: float | None
+    breach_limit: float | None
+    interval_hours: int
+    rules: list[str]
+    warnings_in_a_row: int
+    baseline_start: datetime | None
+    baseline_end: datetime | None
+    recovery_periods: int
+    active: bool
+    version: int
+
+
+class PointIn(Strict):
+    at: datetime = Field(description="When it was measured, with a time zone (ISO 8601).")
+    value: float = Field(allow_inf_nan=False)
+
+
+class PointOut(BaseModel):
+    at: datetime
+    value: float
+
+
+class FindingOut(BaseModel):
+    kpi: str
+    rule: str
+    at: datetime
+    reason: str
+
+
+class IngestOut(BaseModel):
+    stored: int
+    duplicates: int
+    problems_raised: list[int]
+    occurrences_added: int
+    findings: list[FindingOut]
+
+
+class ScoreLineOut(BaseModel):
+    kpi: KpiOut
+    latest: PointOut | None
+    status: Literal["on_target", "off_target", "warning", "breach", "no_data"]
+    trend: list[float]
+    open_problems: int
+
+
+class ParetoOut(BaseModel):
+    by: str
+    bars: list[tuple[str, int]]

@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import col, select
 
 from pdca import i18n
+from pdca.engine.facts import N_
 from pdca.models import ActionKind, Department, User
 from pdca.services import actions, board_settings, cards, queries
 from pdca.services.accounts import Signature
@@ -62,7 +63,7 @@ def _board_filter(ctx: Ctx, form: dict[str, Any]) -> ActionFilter:
             ).all()
         )  # type: ignore[arg-type]
         if not department_ids:
-            raise Invalid("No department has that code.", [f"dept={','.join(form['dept'])}"])
+            raise Invalid(N_("No department has that code."), [f"dept={','.join(form['dept'])}"])
     owner_id = None
     if form["owner"] == "me":
         owner_id = ctx.actor_id

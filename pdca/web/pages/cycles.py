@@ -1,6 +1,6 @@
 """Cycles: the board by phase, opening a cycle, and the cycle workspace."""
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -9,12 +9,13 @@ from sqlmodel import col, select
 
 from pdca import i18n
 from pdca.engine.definition import BUILTIN_FIELDS
-from pdca.models import Department, Problem, User
-from pdca.services import actions, comments, cycles, policy, queries
+from pdca.models import Department, Kpi, Problem, User
+from pdca.services import actions, comments, cycles, kpis, policy, queries
 from pdca.services.accounts import Signature
 from pdca.services.context import Ctx
 from pdca.services.errors import Invalid, ServiceError
 from pdca.services.queries import ActionFilter, EventFilter, Paging
+from pdca.web import charts
 from pdca.web.diagram_svg import workflow_svg
 from pdca.web.pages.board import kind_titles, status_titles
 from pdca.web.pages.common import PageCtx, set_flash, whole_number
@@ -241,6 +242,24 @@ def workspace_context(
     )
     final = state.final
     window_end = cycles.effectiveness_window_end(ctx, cycle)
+    numbers = kpis.cycle_kpi_numbers(ctx, cycle)
+    kpi_chart = None
+    if numbers is not None:
+        kpi = numbers.kpi
+        points = kpis.series(ctx, kpi.id, cycle.created_at - timedelta(days=60), None)  # type: ignore[arg-type]
+        opened = max((i for i, p in enumerate(points) if p.at < cycle.created_at), default=None)
+        kpi_chart = charts.run_chart(
+            [(p.at, p.value) for p in points],
+            target=kpi.target,
+            warning=kpi.warning_limit,
+            breach=kpi.breach_limit,
+            unit=kpi.unit,
+            label=f"{kpi.code} {kpi.name}",
+            lang=lang,
+            bad_above=kpi.direction == "lower",
+            marked=[opened] if opened is not None else [],
+            empty=_("No data"),
+        )
     return {
         "cycle": cycle,
         "definition": definition,
@@ -269,6 +288,11 @@ def workspace_context(
         ),
         "can_comment": policy.can_comment(ctx.actor) is None,
         "window_end": window_end,
+        "kpi_numbers": numbers,
+        "kpi_chart": kpi_chart,
+        "linkable_kpis": []
+        if numbers is not None or final
+        else list(ctx.session.exec(select(Kpi).where(Kpi.active).order_by(Kpi.code))),
         "today": ctx.today(),
         "status_titles": status_titles(_),
         "kinds": kind_titles(_),
@@ -453,3 +477,17 @@ def comment(
     except ServiceError as exc:
         return _after(request, ctx, cycle_id, "", exc, "comments")
     return _after(request, ctx, cycle_id, _("Comment added."), where="comments")
+
+
+@router.post("/cycles/{cycle_id}/kpi")
+def link_kpi(
+    request: Request, ctx: PageCtx, cycle_id: int, version: Version, kpi_id: Annotated[int, Form()]
+) -> Response:
+    _ = i18n.translations(request.state.lang).gettext
+    try:
+        kpis.link_cycle_to_kpi(ctx, cycle_id, kpi_id, version=version)
+    except ServiceError as exc:
+        return _after(request, ctx, cycle_id, "", exc, "effectiveness")
+    return _after(
+        request, ctx, cycle_id, _("The cycle now aims at this KPI."), where="effectiveness"
+    )

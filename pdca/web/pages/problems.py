@@ -14,8 +14,18 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import col, select
 
 from pdca import i18n
-from pdca.models import Cycle, Department, Problem, ProblemSource, ProblemStatus, Severity, User
-from pdca.services import keys, policy, problems, queries
+from pdca.models import (
+    Cycle,
+    Department,
+    Kpi,
+    Problem,
+    ProblemOccurrence,
+    ProblemSource,
+    ProblemStatus,
+    Severity,
+    User,
+)
+from pdca.services import keys, kpis, policy, problems, queries
 from pdca.services.context import Ctx
 from pdca.services.errors import Conflict, Invalid, NotFound, ServiceError
 from pdca.services.problems import TRIAGE_DECISIONS
@@ -419,6 +429,28 @@ def detail_context(
         "errors": errors or {},
         "alert": alert,
         "reason_limit": REASON_LIMIT,
+        **_monitoring(ctx, problem, may_triage),
+    }
+
+
+def _monitoring(ctx: Ctx, problem: Problem, may_triage: bool) -> dict[str, Any]:
+    """For a problem raised by a KPI: the KPI, each time the rule fired, and recovery."""
+    if problem.kpi_id is None:
+        return {"kpi": None, "occurrences": [], "recovery": None, "may_resolve": False}
+    occurrences = list(
+        ctx.session.exec(
+            select(ProblemOccurrence)
+            .where(ProblemOccurrence.problem_id == problem.id)
+            .order_by(col(ProblemOccurrence.at).desc())
+            .limit(50)
+        )
+    )
+    recovery = kpis.recovery_of(ctx, problem)
+    return {
+        "kpi": ctx.session.get(Kpi, problem.kpi_id),
+        "occurrences": occurrences,
+        "recovery": recovery,
+        "may_resolve": may_triage and recovery is not None and recovery.recovered,
     }
 
 
@@ -547,4 +579,20 @@ def triage(
         return _problem_page(request, ctx, problem_id, flash=("ok", message))
     response = RedirectResponse(f"/problems/{problem_id}", status_code=303)
     set_flash(request, response, message)
+    return response
+
+
+@router.post("/problems/{problem_id:int}/resolve-recovered")
+def resolve_recovered(
+    request: Request, ctx: PageCtx, problem_id: int, version: Annotated[int, Form(ge=1)]
+) -> Response:
+    _ = _gettext(request)
+    try:
+        kpis.resolve_recovered(ctx, problem_id, version=version)
+    except ServiceError as exc:
+        return _problem_page(
+            request, ctx, problem_id, status_code=exc.status_hint, flash=("error", _error_text(exc))
+        )
+    response = RedirectResponse(f"/problems/{problem_id}", status_code=303)
+    set_flash(request, response, _("Resolved: the KPI stayed within its limits."))
     return response

@@ -19,7 +19,7 @@ from pdca.services.context import Ctx
 from pdca.services.errors import Invalid, NotFound, ServiceError
 from pdca.services.policy import can_manage_organisation, can_triage
 from pdca.web.pages.common import LANG_COOKIE, PageCtx, set_flash
-from pdca.web.render import is_htmx, render
+from pdca.web.render import is_htmx, reason_text, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -62,30 +62,41 @@ def reason_texts(_: Gettext) -> dict[str, str]:
         "new_password_too_short": _("A password needs at least 8 characters."),
         "new_password_unchanged": _("Choose a password other than your current one."),
         "new_password_again_different": _("The two new passwords are not the same."),
+        "max_cards_invalid": _("Give the limit as a number of cards, 1 to 1000."),
     }
 
 
-def error_text(_: Gettext, exc: ServiceError) -> str:
-    """The whole error in one line (a flash, or the top of a form)."""
-    texts = reason_texts(_)
-    reasons = " ".join(texts.get(r.code, r.message) for r in exc.reasons)
-    if exc.reasons and all(r.code in texts for r in exc.reasons):
-        return reasons  # the detail would only repeat the reasons, in English
-    return f"{exc.detail} {reasons}".strip() if reasons not in exc.detail else exc.detail
+def _reason(request: Request, reason: Reason) -> str:
+    known = reason_texts(gettext_for(request)).get(reason.code)
+    return known or reason_text(reason, request.state.lang)
 
 
-def field_errors(_: Gettext, exc: ServiceError, fields: Iterable[str]) -> dict[str, list[str]]:
+def error_text(request: Request, exc: ServiceError) -> str:
+    """The refusal in one line, in the reader's language (a flash, or the top of a form)."""
+    if exc.reasons:
+        return " ".join(_reason(request, r) for r in exc.reasons)
+    return gettext_for(request)(exc.detail)
+
+
+def field_errors(
+    request: Request, exc: ServiceError, fields: Iterable[str]
+) -> dict[str, list[str]]:
     """The reasons of a refused form, by field (a reason's code starts with its field's
     name); whatever belongs to no field goes under "" and shows at the top of the form."""
-    texts = reason_texts(_)
     by_length = sorted(fields, key=len, reverse=True)
     errors: dict[str, list[str]] = {}
     for reason in exc.reasons:
         field = next((f for f in by_length if reason.code.startswith(f + "_")), "")
-        errors.setdefault(field, []).append(texts.get(reason.code, reason.message))
+        errors.setdefault(field, []).append(_reason(request, reason))
     if not exc.reasons:
-        errors[""] = [exc.detail]
+        errors[""] = [error_text(request, exc)]
     return errors
+
+
+def form_status(exc: ServiceError) -> int:
+    """The status of a form shown again with its errors: 409 for a stale version, else 422
+    (the statuses htmx is configured to swap, so the errors show up in place too)."""
+    return 409 if exc.status_hint == 409 else 422
 
 
 def with_flash_oob(request: Request, response: Response) -> Response:
@@ -166,7 +177,7 @@ def change_language(
         return after_post(
             request,
             "/profile",
-            error_text(_, exc),
+            error_text(request, exc),
             lambda: _page(request, ctx, "language"),
             "error",
         )
@@ -212,8 +223,8 @@ def change_password(
             keep_session_id=request.state.auth.web_session.id,
         )
     except ServiceError as exc:
-        errors = field_errors(_, exc, fields)
-        return _page(request, ctx, "password", status_code=exc.status_hint, password_errors=errors)
+        errors = field_errors(request, exc, fields)
+        return _page(request, ctx, "password", status_code=form_status(exc), password_errors=errors)
     message = _("Your password is changed. Your other browsers were signed out.")
     return after_post(request, "/profile", message, lambda: _page(request, ctx, "password"))
 
@@ -232,7 +243,7 @@ def create_token(
     assert ctx.actor is not None and ctx.actor.id is not None
     try:
         if expires not in TOKEN_EXPIRY_CHOICES:
-            raise Invalid("Choose when the token expires.")
+            raise Invalid(_("Choose when the token expires."))
         new = accounts.create_token(
             ctx,
             ctx.actor.id,
@@ -241,8 +252,8 @@ def create_token(
             can_sign=form["can_sign"],
         )
     except ServiceError as exc:
-        errors = {"": [error_text(_, exc)]}
-        return _page(request, ctx, "tokens", exc.status_hint, token_form=form, token_errors=errors)
+        errors = {"": [error_text(request, exc)]}
+        return _page(request, ctx, "tokens", form_status(exc), token_form=form, token_errors=errors)
     response = _page(request, ctx, "tokens", new_token=new)
     # The secret is in this page only: keep it out of every cache and the history.
     response.headers["Cache-Control"] = "no-store"
@@ -274,7 +285,11 @@ def revoke_token(request: Request, ctx: PageCtx, token_id: int) -> Response:
         accounts.revoke_token(ctx, token_id)
     except ServiceError as exc:
         return after_post(
-            request, "/profile", error_text(_, exc), lambda: _page(request, ctx, "tokens"), "error"
+            request,
+            "/profile",
+            error_text(request, exc),
+            lambda: _page(request, ctx, "tokens"),
+            "error",
         )
     message = _("The token “%(name)s” is revoked; it no longer works.") % {"name": token.name}
     return after_post(request, "/profile#tokens", message, lambda: _page(request, ctx, "tokens"))

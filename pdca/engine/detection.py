@@ -1,0 +1,439 @@
+"""Detection: pure rules over one KPI's series of measurements.
+
+Nothing here touches the database. The services layer loads a KPI's points,
+builds a `KpiSpec`, calls `evaluate` (on ingest) or `missing_data` (on a
+schedule), and turns each `Finding` into a Problem or an occurrence of an open
+one. Rule names are the values of `pdca.models.DetectionRule`, repeated here as
+strings because the engine may not import the models (see pyproject's
+import-linter contracts); a unit test keeps the two lists equal.
+
+Semantics, and why:
+
+- **Each point is judged only against the points before it.** `evaluate(spec,
+  series, new_from, limits)` walks `series` (history, then the new points,
+  sorted by time) and returns the findings *completed* by each point at index
+  ``>= new_from``. What a point completes depends on that point and its
+  predecessors only, so the same findings come out whether points arrive one
+  by one (``new_from = len(series) - 1`` each time) or in one batch. That is
+  what makes ingest order-free (the issue's "Done when"). The history passed in
+  must reach back far enough: 7 points for the SPC rules, and the whole current
+  run of warning-level points for `warnings_in_a_row` (counting is from the
+  start of `series`). Passing every point since the baseline is always enough.
+
+- **limit_breach**: a point strictly past the breach limit on the bad side
+  (below it when higher is better, above it when lower is better). A point
+  exactly on a limit is not past it: a limit is the last acceptable value.
+  Every breaching point is a finding; the services add repeats to the open
+  problem as occurrences.
+
+- **warnings_in_a_row**: a point fires when the run of consecutive points at
+  warning level or worse (`status` is warning or breach) reaches a multiple of
+  `spec.warnings_in_a_row`: with 3, the 3rd, 6th, 9th… point of a run. A long
+  bad run thus keeps reporting itself without firing on every point. The
+  evidence is the last `warnings_in_a_row` points of the run.
+
+- **SPC** on an individuals chart (skipped when `limits` is None: too few
+  baseline points or no spread). The usual Western Electric / Nelson rules,
+  each firing at the point that completes the pattern, the point itself being
+  part of it:
+    * `spc_beyond_3_sigma`: the point is beyond 3σ;
+    * `spc_2_of_3_beyond_2_sigma`: it is beyond 2σ, and so is at least one
+      other of the last 3 points, on the same side;
+    * `spc_4_of_5_beyond_1_sigma`: it is beyond 1σ, and at least 4 of the last
+      5 points are beyond 1σ on that side;
+    * `spc_8_on_one_side`: it and the 7 points before it are all strictly on
+      one side of the centre line (a point on the line breaks the run).
+  "Beyond" is strict, as for limits. A run that goes on keeps completing the
+  pattern (the 9th point on one side is again 8 in a row), as SPC software
+  marks it. `evaluate` raises only signals on the **bad side** for the KPI's
+  direction: a shift for the better is not a quality problem.
+  `spc_signals` reports both sides, because a control chart marks every point
+  that broke a rule, good or bad.
+
+- **missing_data**: no point within `spec.interval` before `now`, i.e. more
+  than `interval` has passed since the last point (exactly `interval` is still
+  on time), or no point ever. The finding is dated `now`; its evidence is the
+  last point when the caller passes it.
+
+- Only rules named in `spec.rules` fire.
+
+Every finding carries a `Reason` built with `because`/`because_n` so pages can
+show it in the reader's language; numbers are already formatted in the params.
+"""
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+
+from pdca.engine.facts import Reason, because, because_n
+
+LIMIT_BREACH = "limit_breach"
+WARNINGS_IN_A_ROW = "warnings_in_a_row"
+SPC_BEYOND_3_SIGMA = "spc_beyond_3_sigma"
+SPC_2_OF_3_BEYOND_2_SIGMA = "spc_2_of_3_beyond_2_sigma"
+SPC_4_OF_5_BEYOND_1_SIGMA = "spc_4_of_5_beyond_1_sigma"
+SPC_8_ON_ONE_SIDE = "spc_8_on_one_side"
+MISSING_DATA = "missing_data"
+
+# In the order findings for one point are listed.
+RULES = (
+    LIMIT_BREACH,
+    WARNINGS_IN_A_ROW,
+    SPC_BEYOND_3_SIGMA,
+    SPC_2_OF_3_BEYOND_2_SIGMA,
+    SPC_4_OF_5_BEYOND_1_SIGMA,
+    SPC_8_ON_ONE_SIDE,
+    MISSING_DATA,
+)
+SPC_RULES = frozenset(
+    {SPC_BEYOND_3_SIGMA, SPC_2_OF_3_BEYOND_2_SIGMA, SPC_4_OF_5_BEYOND_1_SIGMA, SPC_8_ON_ONE_SIDE}
+)
+
+ON_TARGET = "on_target"
+OFF_TARGET = "off_target"
+WARNING = "warning"
+BREACH = "breach"
+NO_DATA = "no_data"
+
+HIGHER = "higher"
+LOWER = "lower"
+
+# Individuals chart: sigma is estimated as the mean moving range over d2 (n = 2).
+D2 = 1.128
+MIN_BASELINE_POINTS = 8
+# How many points before a new one the SPC rules look at (8 in a row).
+SPC_LOOKBACK = 7
+
+ABOVE, BELOW = 1, -1
+
+
+@dataclass(frozen=True)
+class Point:
+    at: datetime  # UTC-aware
+    value: float
+
+
+@dataclass(frozen=True)
+class KpiSpec:
+    direction: str  # "higher" or "lower" is better
+    target: float
+    warning_limit: float | None  # past it (on the bad side) is a warning
+    breach_limit: float | None  # past it (on the bad side) is a breach
+    interval: timedelta  # a point is expected at least this often
+    rules: frozenset[str]  # DetectionRule values
+    warnings_in_a_row: int = 3
+
+    def __post_init__(self) -> None:
+        if self.direction not in (HIGHER, LOWER):
+            raise ValueError(f"direction must be 'higher' or 'lower', not {self.direction!r}")
+        if self.warnings_in_a_row < 1:
+            raise ValueError("warnings_in_a_row must be at least 1")
+        if self.interval <= timedelta(0):
+            raise ValueError("interval must be positive")
+
+    @property
+    def bad_side(self) -> int:
+        """ABOVE (+1) when lower is better, BELOW (-1) when higher is better."""
+        return BELOW if self.direction == HIGHER else ABOVE
+
+
+@dataclass(frozen=True)
+class ControlLimits:
+    centre: float
+    sigma: float  # individuals chart: mean moving range / 1.128
+
+    def line(self, k: float) -> float:
+        """The line k sigma from the centre (k < 0 is below it)."""
+        return self.centre + k * self.sigma
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str  # the DetectionRule value
+    at: datetime  # the point that completed the signal (or `now` for missing data)
+    points: tuple[Point, ...]  # the evidence: the points that form the signal
+    reason: Reason
+
+
+def _past(value: float, limit: float, side: int) -> bool:
+    """Strictly beyond `limit` on `side` (ABOVE or BELOW)."""
+    return value > limit if side == ABOVE else value < limit
+
+
+def status(spec: KpiSpec, value: float | None) -> str:
+    """Where one value stands: on_target, off_target, warning or breach (no_data for None).
+
+    Direction-aware: past a limit means on the bad side of it, strictly. A value
+    that meets the target (equal counts) is on_target; one within the limits but
+    short of the target is off_target.
+    """
+    if value is None:
+        return NO_DATA
+    bad = spec.bad_side
+    if spec.breach_limit is not None and _past(value, spec.breach_limit, bad):
+        return BREACH
+    if spec.warning_limit is not None and _past(value, spec.warning_limit, bad):
+        return WARNING
+    if _past(value, spec.target, bad):
+        return OFF_TARGET
+    return ON_TARGET
+
+
+def control_limits(baseline: Sequence[float]) -> ControlLimits | None:
+    """Centre and sigma of an individuals chart from a baseline period's values.
+
+    None with fewer than 8 points (too few to estimate a spread) or when every
+    value is the same (sigma would be 0 and every later point a signal).
+    """
+    values = [float(v) for v in baseline]
+    if len(values) < MIN_BASELINE_POINTS or not all(math.isfinite(v) for v in values):
+        return None
+    centre = math.fsum(values) / len(values)
+    moving_ranges = [abs(b - a) for a, b in pairwise(values)]
+    sigma = math.fsum(moving_ranges) / len(moving_ranges) / D2
+    if not sigma > 0:
+        return None
+    return ControlLimits(centre=centre, sigma=sigma)
+
+
+# --- SPC ------------------------------------------------------------------------
+
+
+def _spc_at(values: Sequence[float], i: int, limits: ControlLimits) -> list[tuple[str, int, int]]:
+    """The SPC patterns point i completes: (rule, side, index of the first point)."""
+    found: list[tuple[str, int, int]] = []
+    value = values[i]
+    for side in (ABOVE, BELOW):
+        if not _past(value, limits.centre, side):
+            continue
+        if _past(value, limits.line(3 * side), side):
+            found.append((SPC_BEYOND_3_SIGMA, side, i))
+        if _past(value, limits.line(2 * side), side):
+            start = max(0, i - 2)
+            line = limits.line(2 * side)
+            if sum(_past(v, line, side) for v in values[start : i + 1]) >= 2:
+                found.append((SPC_2_OF_3_BEYOND_2_SIGMA, side, start))
+        if _past(value, limits.line(side), side):
+            start = max(0, i - 4)
+            line = limits.line(side)
+            if sum(_past(v, line, side) for v in values[start : i + 1]) >= 4:
+                found.append((SPC_4_OF_5_BEYOND_1_SIGMA, side, start))
+        if i >= SPC_LOOKBACK and all(
+            _past(v, limits.centre, side) for v in values[i - SPC_LOOKBACK : i]
+        ):
+            found.append((SPC_8_ON_ONE_SIDE, side, i - SPC_LOOKBACK))
+        break  # a point is on one side only
+    return found
+
+
+def spc_signals(
+    series: Sequence[Point], limits: ControlLimits | None, direction: str | None = None
+) -> dict[int, list[str]]:
+    """Index → SPC rules broken at that point, on either side, for marking a control chart.
+
+    Each signal is marked on the point that completed it. `direction` is accepted
+    for symmetry with `evaluate` but filters nothing: the chart marks good-side
+    shifts too (a lasting improvement is worth seeing).
+    """
+    if direction is not None and direction not in (HIGHER, LOWER):
+        raise ValueError(f"direction must be 'higher' or 'lower', not {direction!r}")
+    if limits is None:
+        return {}
+    values = [p.value for p in series]
+    marks: dict[int, list[str]] = {}
+    for i in range(len(values)):
+        rules = [rule for rule, _side, _start in _spc_at(values, i, limits)]
+        if rules:
+            marks[i] = rules
+    return marks
+
+
+# --- Evaluation -----------------------------------------------------------------
+
+
+def evaluate(
+    spec: KpiSpec, series: Sequence[Point], new_from: int, limits: ControlLimits | None
+) -> list[Finding]:
+    """Findings completed by each point of `series` at index >= `new_from`.
+
+    `series` is sorted by time (history first); each point is judged against
+    the points before it only, so batches and single points give the same
+    findings. Listed by point, then in the order of `RULES`.
+    """
+    for a, b in pairwise(series):
+        if b.at < a.at:
+            raise ValueError("series must be sorted by time")
+    start = max(new_from, 0)
+    if start >= len(series):
+        return []
+    rules = spec.rules
+    values = [p.value for p in series]
+    findings: list[Finding] = []
+    streak = 0
+    for i, point in enumerate(series):
+        level = status(spec, point.value)
+        streak = streak + 1 if level in (WARNING, BREACH) else 0
+        if i < start:
+            continue
+        if LIMIT_BREACH in rules and level == BREACH:
+            findings.append(_breach(spec, point))
+        n = spec.warnings_in_a_row
+        if WARNINGS_IN_A_ROW in rules and streak and streak % n == 0:
+            findings.append(_warnings(spec, tuple(series[i - n + 1 : i + 1])))
+        if limits is not None and not SPC_RULES.isdisjoint(rules):
+            for rule, side, first in _spc_at(values, i, limits):
+                if side == spec.bad_side and rule in rules:
+                    findings.append(_spc(rule, side, series, first, i, limits))
+    return findings
+
+
+def missing_data(spec: KpiSpec, last_at: datetime | Point | None, now: datetime) -> Finding | None:
+    """A finding at `now` when no point came within `spec.interval` before it.
+
+    `last_at` is the time of the KPI's last point, or that point itself (then it
+    is the evidence), or None when the KPI was never measured.
+    """
+    if MISSING_DATA not in spec.rules:
+        return None
+    interval = _hours(spec.interval)
+    if last_at is None:
+        reason = because(
+            MISSING_DATA,
+            "No measurement yet (one is expected every %(interval)s h).",
+            interval=interval,
+        )
+        return Finding(MISSING_DATA, now, (), reason)
+    last = last_at if isinstance(last_at, Point) else None
+    at = last_at.at if isinstance(last_at, Point) else last_at
+    elapsed = now - at
+    if elapsed <= spec.interval:
+        return None
+    reason = because_n(
+        MISSING_DATA,
+        "No measurement for %(count)d hour (one is expected every %(interval)s h); "
+        "the last was at %(last)s.",
+        "No measurement for %(count)d hours (one is expected every %(interval)s h); "
+        "the last was at %(last)s.",
+        int(elapsed.total_seconds() // 3600),
+        interval=interval,
+        last=at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+    return Finding(MISSING_DATA, now, (last,) if last is not None else (), reason)
+
+
+# --- Reasons ----------------------------------------------------------------------
+# Templates are literal so `pybabel extract -k because:2 -k because_n:2,3` finds them.
+
+
+def _num(value: float) -> str:
+    """92.1, 0.0125, 12500: readable, without float noise or exponents."""
+    if value == 0:
+        return "0"
+    if abs(value) >= 1000:
+        return f"{value:.0f}"
+    # Four significant digits: 80.49, not the 80.4884 of a computed sigma line.
+    return f"{value:.4g}"
+
+
+def _hours(interval: timedelta) -> str:
+    return _num(interval.total_seconds() / 3600)
+
+
+def _breach(spec: KpiSpec, point: Point) -> Finding:
+    params = {"value": _num(point.value), "limit": _num(spec.breach_limit or 0.0)}
+    if spec.bad_side == BELOW:
+        reason = because(LIMIT_BREACH, "%(value)s is below the breach limit (%(limit)s).", **params)
+    else:
+        reason = because(LIMIT_BREACH, "%(value)s is above the breach limit (%(limit)s).", **params)
+    return Finding(LIMIT_BREACH, point.at, (point,), reason)
+
+
+def _warnings(spec: KpiSpec, points: tuple[Point, ...]) -> Finding:
+    limit = spec.warning_limit if spec.warning_limit is not None else spec.breach_limit
+    count, shown = len(points), _num(limit if limit is not None else 0.0)
+    if spec.bad_side == BELOW:
+        reason = because_n(
+            WARNINGS_IN_A_ROW,
+            "%(count)d point in a row below the warning limit (%(limit)s).",
+            "%(count)d points in a row below the warning limit (%(limit)s).",
+            count,
+            limit=shown,
+        )
+    else:
+        reason = because_n(
+            WARNINGS_IN_A_ROW,
+            "%(count)d point in a row above the warning limit (%(limit)s).",
+            "%(count)d points in a row above the warning limit (%(limit)s).",
+            count,
+            limit=shown,
+        )
+    return Finding(WARNINGS_IN_A_ROW, points[-1].at, points, reason)
+
+
+def _spc(
+    rule: str, side: int, series: Sequence[Point], first: int, i: int, limits: ControlLimits
+) -> Finding:
+    window = series[first : i + 1]
+    centre = _num(limits.centre)
+    below = side == BELOW
+    if rule == SPC_BEYOND_3_SIGMA:
+        points: tuple[Point, ...] = (series[i],)
+        params = {"value": _num(series[i].value), "limit": _num(limits.line(3 * side))}
+        if below:
+            reason = because(
+                rule, "%(value)s is below the lower control limit (%(limit)s, 3σ).", **params
+            )
+        else:
+            reason = because(
+                rule, "%(value)s is above the upper control limit (%(limit)s, 3σ).", **params
+            )
+    elif rule == SPC_2_OF_3_BEYOND_2_SIGMA:
+        line = limits.line(2 * side)
+        points = tuple(p for p in window if _past(p.value, line, side))
+        params = {"count": len(points), "limit": _num(line), "centre": centre}
+        if below:
+            reason = because(
+                rule,
+                "%(count)d of 3 points in a row more than 2σ below the centre line "
+                "(under %(limit)s).",
+                **params,
+            )
+        else:
+            reason = because(
+                rule,
+                "%(count)d of 3 points in a row more than 2σ above the centre line "
+                "(over %(limit)s).",
+                **params,
+            )
+    elif rule == SPC_4_OF_5_BEYOND_1_SIGMA:
+        line = limits.line(side)
+        points = tuple(p for p in window if _past(p.value, line, side))
+        params = {"count": len(points), "limit": _num(line), "centre": centre}
+        if below:
+            reason = because(
+                rule,
+                "%(count)d of 5 points in a row more than 1σ below the centre line "
+                "(under %(limit)s).",
+                **params,
+            )
+        else:
+            reason = because(
+                rule,
+                "%(count)d of 5 points in a row more than 1σ above the centre line "
+                "(over %(limit)s).",
+                **params,
+            )
+    else:
+        points = tuple(window)
+        params = {"count": len(points), "centre": centre}
+        if below:
+            reason = because(
+                rule, "%(count)d points in a row below the centre line (%(centre)s).", **params
+            )
+        else:
+            reason = because(
+                rule, "%(count)d points in a row above the centre line (%(centre)s).", **params
+            )
+    return Finding(rule, series[i].at, points, reason)

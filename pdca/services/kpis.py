@@ -1,0 +1,889 @@
+"""KPIs: manage indicators, ingest measurements, and raise problems when rules fire.
+
+Ingest is all or nothing: every row is checked first, and one bad row stores
+nothing of its batch. A point already stored (same KPI, same time) is counted as
+a duplicate, not stored twice; a different value for a stored time is refused,
+never silently replaced. Detection runs in the same transaction, so the points
+and the problems they raise land together.
+"""
+
+import csv
+import io
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert
+from sqlmodel import col, func, select
+
+from pdca.engine import detection
+from pdca.engine.detection import ControlLimits, Finding, KpiSpec, Point
+from pdca.models import (
+    Action,
+    ActionStatus,
+    Cycle,
+    Department,
+    DetectionRule,
+    Direction,
+    Kpi,
+    Measurement,
+    Perspective,
+    Problem,
+    ProblemOccurrence,
+    ProblemSource,
+    ProblemStatus,
+    Role,
+    Severity,
+    User,
+)
+from pdca.services import audit
+from pdca.services.context import Ctx, unit_of_work
+from pdca.services.cycles import get_cycle
+from pdca.services.errors import Conflict, Forbidden, Invalid, NotFound
+from pdca.services.keys import key
+from pdca.services.policy import can_run_cycle, can_triage, require
+from pdca.services.store import check_version, compare_and_set, get_or_404
+
+OPEN_PROBLEM = (ProblemStatus.new, ProblemStatus.accepted)
+RULE_SEVERITY = {
+    DetectionRule.limit_breach: Severity.high,
+    DetectionRule.missing_data: Severity.low,
+}
+SPC_BASELINE_POINTS = 20  # without a baseline period, the first points set the control limits
+LOOKBACK_POINTS = 60  # enough history before new points for every run rule
+MAX_BATCH = 100_000
+FUTURE_TOLERANCE = timedelta(hours=1)
+
+
+# --- permissions ------------------------------------------------------------------
+
+
+def can_manage_kpi(user: User | None, department_id: int) -> str | None:
+    if user is None or user.role in (Role.admin, Role.facilitator):
+        return None
+    if user.role == Role.head and user.department_id == department_id:
+        return None
+    return "Only facilitators, administrators and the department's head manage its KPIs."
+
+
+def can_record(user: User | None, kpi: Kpi) -> str | None:
+    if user is None or user.role in (Role.admin, Role.facilitator):
+        return None
+    if not user.active or user.role == Role.viewer:
+        return "Viewers have read-only access."
+    if user.id == kpi.owner_id or user.department_id == kpi.department_id:
+        return None
+    return "Only the KPI's owner, its department, facilitators and administrators record points."
+
+
+# --- managing KPIs ------------------------------------------------------------------
+
+KPI_FIELDS = {
+    "code",
+    "name",
+    "name_zh",
+    "description",
+    "unit",
+    "department_id",
+    "owner_id",
+    "perspective",
+    "direction",
+    "target",
+    "warning_limit",
+    "breach_limit",
+    "interval_hours",
+    "rules",
+    "warnings_in_a_row",
+    "baseline_start",
+    "baseline_end",
+    "recovery_periods",
+    "active",
+}
+
+
+def _validate(values: dict[str, Any]) -> list[str]:
+    reasons = []
+    if not str(values.get("code") or "").strip() or len(str(values.get("code"))) > 30:
+        reasons.append("code: 1 to 30 characters, e.g. CS-SL.")
+    if not str(values.get("name") or "").strip():
+        reasons.append("name: give the KPI a name.")
+    if values.get("perspective") not in Perspective.__members__:
+        reasons.append(f"perspective: one of {', '.join(Perspective.__members__)}.")
+    if values.get("direction") not in Direction.__members__:
+        reasons.append("direction: 'higher' or 'lower' is better.")
+    numbers = {k: values.get(k) for k in ("target", "warning_limit", "breach_limit")}
+    for name, number in numbers.items():
+        if number is not None and (
+            not isinstance(number, int | float) or not math.isfinite(number)
+        ):
+            reasons.append(f"{name}: must be a finite number.")
+    if numbers["target"] is None:
+        reasons.append("target: give the target value.")
+    unknown = [r for r in values.get("rules") or [] if r not in DetectionRule.__members__]
+    if unknown:
+        reasons.append(
+            f"rules: unknown {', '.join(unknown)} (known: {', '.join(DetectionRule.__members__)})."
+        )
+    if not 1 <= int(values.get("interval_hours") or 0) <= 24 * 366:
+        reasons.append("interval_hours: between 1 and 8784.")
+    if not 2 <= int(values.get("warnings_in_a_row") or 0) <= 50:
+        reasons.append("warnings_in_a_row: between 2 and 50.")
+    if not 1 <= int(values.get("recovery_periods") or 0) <= 365:
+        reasons.append("recovery_periods: between 1 and 365.")
+    if not reasons:
+        # Limits lie on the bad side of the target, the breach beyond the warning.
+        target, warn, breach = (
+            numbers["target"],
+            numbers["warning_limit"],
+            numbers["breach_limit"],
+        )
+        worse = (lambda a, b: a < b) if values["direction"] == "higher" else (lambda a, b: a > b)
+        word = "below" if values["direction"] == "higher" else "above"
+        if warn is not None and not worse(warn, target):
+            reasons.append(
+                f"warning_limit: must be {word} the target when {values['direction']} is better."
+            )
+        if breach is not None and not worse(breach, warn if warn is not None else target):
+            reasons.append(f"breach_limit: must be {word} the warning limit (and the target).")
+    start, end = values.get("baseline_start"), values.get("baseline_end")
+    if (start is None) != (end is None) or (start and end and start >= end):
+        reasons.append("baseline: give both start and end, start before end.")
+    return reasons
+
+
+def create_kpi(ctx: Ctx, **values: Any) -> Kpi:
+    unknown = sorted(set(values) - KPI_FIELDS)
+    if unknown:
+        raise Invalid(f"Unknown KPI fields: {', '.join(unknown)}.")
+    values = {
+        "unit": "",
+        "perspective": Perspective.customer,
+        "direction": Direction.higher,
+        "interval_hours": 24,
+        "rules": [],
+        "warnings_in_a_row": 3,
+        "recovery_periods": 7,
+        **values,
+    }
+    values["code"] = str(values.get("code") or "").strip().upper()
+    if department_id := values.get("department_id"):
+        require(can_manage_kpi(ctx.actor, department_id))
+    reasons = _validate(values)
+    if reasons:
+        raise Invalid("The KPI cannot be created.", reasons)
+    with unit_of_work(ctx):
+        get_or_404(ctx, Department, values["department_id"], "Department")
+        if values.get("owner_id") is not None:
+            get_or_404(ctx, User, values["owner_id"], "User")
+        if ctx.session.exec(select(Kpi).where(Kpi.code == values["code"])).first():
+            raise Conflict(f"A KPI with the code {values['code']} already exists.")
+        kpi = Kpi(**values, created_at=ctx.now())
+        ctx.session.add(kpi)
+        ctx.session.flush()
+        assert kpi.id is not None
+        audit.record(
+            ctx,
+            "kpi",
+            kpi.id,
+            "created",
+            data={k: v.isoformat() if isinstance(v, datetime) else v for k, v in values.items()},
+        )
+    return kpi
+
+
+def update_kpi(
+    ctx: Ctx, kpi_id: int, *, version: int | None, changes: dict[str, Any], note: str | None = None
+) -> Kpi:
+    unknown = sorted(set(changes) - KPI_FIELDS)
+    if unknown:
+        raise Invalid(f"Unknown KPI fields: {', '.join(unknown)}.")
+    with unit_of_work(ctx):
+        kpi = get_or_404(ctx, Kpi, kpi_id, "KPI")
+        require(can_manage_kpi(ctx.actor, kpi.department_id))
+        check_version(kpi, version, f"KPI {kpi.code}")
+        if "code" in changes:
+            changes = {**changes, "code": str(changes["code"] or "").strip().upper()}
+        merged = {**kpi.model_dump(), **changes}
+        reasons = _validate(merged)
+        if reasons:
+            raise Invalid("The KPI cannot be changed.", reasons)
+        if "department_id" in changes:
+            get_or_404(ctx, Department, changes["department_id"], "Department")
+            require(can_manage_kpi(ctx.actor, changes["department_id"]))
+        before = {k: getattr(kpi, k) for k in changes}
+        changed = {k: v for k, v in changes.items() if before[k] != v}
+        if changed:
+            compare_and_set(ctx, kpi, f"KPI {kpi.code}", changed)
+            audit.record_changes(ctx, "kpi", kpi_id, before, changed, note=note)
+    return kpi
+
+
+def get_kpi(ctx: Ctx, kpi_id: int) -> Kpi:
+    return get_or_404(ctx, Kpi, kpi_id, "KPI")
+
+
+def kpi_by_code(ctx: Ctx, code: str) -> Kpi:
+    kpi = ctx.session.exec(select(Kpi).where(Kpi.code == code.strip().upper())).first()
+    if kpi is None:
+        raise NotFound(f"There is no KPI with the code {code.strip().upper()}.")
+    return kpi
+
+
+def spec_of(kpi: Kpi) -> KpiSpec:
+    return KpiSpec(
+        direction=kpi.direction,
+        target=kpi.target,
+        warning_limit=kpi.warning_limit,
+        breach_limit=kpi.breach_limit,
+        interval=timedelta(hours=kpi.interval_hours),
+        rules=frozenset(kpi.rules),
+        warnings_in_a_row=kpi.warnings_in_a_row,
+    )
+
+
+# --- ingest ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowIn:
+    """One point as a client sent it; `line` names it in error messages (CSV line, list index)."""
+
+    line: int
+    kpi: str | int  # a KPI code or id
+    at: Any
+    value: Any
+
+
+@dataclass
+class IngestResult:
+    stored: int = 0
+    duplicates: int = 0
+    findings: list[tuple[str, Finding]] = field(default_factory=list)  # (kpi code, finding)
+    problems_raised: list[int] = field(default_factory=list)
+    occurrences_added: int = 0
+
+
+def rows_from_csv(text: str) -> list[RowIn]:
+    """Rows of a `kpi,at,value` CSV (header first); line numbers as an editor shows them."""
+    reader = csv.reader(io.StringIO(text))
+    header = [h.strip().lower() for h in next(reader, [])]
+    if header[:3] != ["kpi", "at", "value"]:
+        raise Invalid(
+            "The first line must be the header kpi,at,value.",
+            ["line 1: expected the header kpi,at,value."],
+        )
+    rows = []
+    for line, cells in enumerate(reader, start=2):
+        if not any(c.strip() for c in cells):
+            continue
+        cells = [*cells, "", "", ""][:3]
+        rows.append(RowIn(line, cells[0].strip(), cells[1].strip(), cells[2].strip()))
+    if not rows:
+        raise Invalid("The file holds no measurement.", ["The file holds no measurement."])
+    return rows
+
+
+def _parse_time(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        text = str(value).strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        raise ValueError("has no time zone (add Z or +08:00)")
+    return parsed.astimezone(UTC)
+
+
+def ingest(ctx: Ctx, rows: Sequence[RowIn]) -> IngestResult:
+    """Store a batch of points (all or nothing) and run detection on them."""
+    if not rows:
+        raise Invalid("The batch holds no point.")
+    if len(rows) > MAX_BATCH:
+        raise Invalid(f"A batch holds at most {MAX_BATCH:,} points; split it.")
+    with unit_of_work(ctx):
+        kpis = _kpis_for(ctx, rows)
+        parsed, reasons = _check_rows(ctx, rows, kpis)
+        by_kpi: dict[int, dict[datetime, tuple[int, float]]] = defaultdict(dict)
+        for line, kpi, at, value in parsed:
+            seen = by_kpi[kpi.id].get(at)  # type: ignore[index]
+            if seen is not None and seen[1] != value:
+                reasons.append(
+                    f"line {line}: line {seen[0]} gives another value for "
+                    f"{kpi.code} at {at.isoformat()}."
+                )
+            by_kpi[kpi.id][at] = (line, value)  # type: ignore[index]
+        result = IngestResult()
+        stored_values = _stored_values(ctx, by_kpi)
+        new_rows = []
+        for kpi_id, points in by_kpi.items():
+            for at, (line, value) in sorted(points.items()):
+                existing = stored_values.get((kpi_id, at))
+                if existing is None:
+                    new_rows.append(
+                        {"kpi_id": kpi_id, "at": at, "value": value, "received_at": ctx.now()}
+                    )
+                elif existing == value:
+                    result.duplicates += 1
+                else:
+                    code = next(k.code for k in kpis.values() if k.id == kpi_id)
+                    reasons.append(
+                        f"line {line}: {code} already has {existing:g} at "
+                        f"{at.isoformat()}; a stored point is never replaced."
+                    )
+        if reasons:
+            raise Invalid(f"Nothing was stored: {len(reasons)} line(s) are wrong.", reasons[:200])
+        if new_rows:
+            ctx.session.execute(insert(Measurement), new_rows)
+        result.stored = len(new_rows)
+        new_by_kpi: dict[int, list[datetime]] = defaultdict(list)
+        for row in new_rows:
+            new_by_kpi[row["kpi_id"]].append(row["at"])
+        for kpi in {k.id: k for k in kpis.values()}.values():
+            if kpi.id in new_by_kpi:
+                _detect(ctx, kpi, sorted(new_by_kpi[kpi.id]), result)  # type: ignore[index]
+        for kpi_id, times in new_by_kpi.items():
+            audit.record(
+                ctx,
+                "kpi",
+                kpi_id,
+                "measurements_ingested",
+                data={
+                    "stored": len(times),
+                    "from": min(times).isoformat(),
+                    "to": max(times).isoformat(),
+                },
+            )
+    return result
+
+
+def _kpis_for(ctx: Ctx, rows: Sequence[RowIn]) -> dict[str | int, Kpi]:
+    refs = {r.kpi for r in rows}
+    codes = {str(r).strip().upper() for r in refs if not isinstance(r, int)}
+    ids = {r for r in refs if isinstance(r, int)}
+    found = list(
+        ctx.session.exec(select(Kpi).where(col(Kpi.code).in_(codes) | col(Kpi.id).in_(ids)))
+    )
+    result: dict[str | int, Kpi] = {}
+    for ref in refs:
+        for kpi in found:
+            if (isinstance(ref, int) and kpi.id == ref) or (
+                not isinstance(ref, int) and kpi.code == str(ref).strip().upper()
+            ):
+                result[ref] = kpi
+    return result
+
+
+def _check_rows(
+    ctx: Ctx, rows: Sequence[RowIn], kpis: dict[str | int, Kpi]
+) -> tuple[list[tuple[int, Kpi, datetime, float]], list[str]]:
+    reasons: list[str] = []
+    parsed = []
+    allowed: dict[int, str | None] = {}
+    latest_allowed = ctx.now() + FUTURE_TOLERANCE
+    for row in rows:
+        kpi = kpis.get(row.kpi)
+        if kpi is None:
+            reasons.append(f"line {row.line}: there is no KPI {row.kpi!r}.")
+            continue
+        if kpi.id not in allowed:
+            allowed[kpi.id] = can_record(ctx.actor, kpi)  # type: ignore[index]
+        if allowed[kpi.id]:  # type: ignore[index]
+            raise Forbidden(str(allowed[kpi.id]))  # type: ignore[index]
+        try:
+            at = _parse_time(row.at)
+        except (TypeError, ValueError) as exc:
+            detail = str(exc) if "time zone" in str(exc) else "is not a date and time (ISO 8601)"
+            reasons.append(f"line {row.line}: time {row.at!r} {detail}.")
+            continue
+        try:
+            value = float(row.value)
+            if not math.isfinite(value):
+                raise ValueError
+        except (TypeError, ValueError):
+            reasons.append(f"line {row.line}: value {row.value!r} is not a number.")
+            continue
+        if at > latest_allowed:
+            reasons.append(f"line {row.line}: {at.isoformat()} is in the future.")
+            continue
+        parsed.append((row.line, kpi, at, value))
+    return parsed, reasons
+
+
+def _stored_values(
+    ctx: Ctx, by_kpi: dict[int, dict[datetime, tuple[int, float]]]
+) -> dict[tuple[int, datetime], float]:
+    result: dict[tuple[int, datetime], float] = {}
+    for kpi_id, points in by_kpi.items():
+        if not points:
+            continue
+        times = list(points)
+        rows = ctx.session.exec(
+            select(Measurement.at, Measurement.value).where(
+                Measurement.kpi_id == kpi_id,
+                col(Measurement.at) >= min(times),
+                col(Measurement.at) <= max(times),
+            )
+        )
+        wanted = set(times)
+        for at, value in rows:
+            if at in wanted:
+                result[(kpi_id, at)] = value
+    return result
+
+
+def control_limits_of(ctx: Ctx, kpi: Kpi) -> ControlLimits | None:
+    query = select(Measurement.value).where(Measurement.kpi_id == kpi.id)
+    if kpi.baseline_start and kpi.baseline_end:
+        query = query.where(
+            col(Measurement.at) >= kpi.baseline_start, col(Measurement.at) <= kpi.baseline_end
+        )
+    else:
+        query = query.order_by(col(Measurement.at)).limit(SPC_BASELINE_POINTS)
+    return detection.control_limits(list(ctx.session.exec(query)))
+
+
+def _detect(ctx: Ctx, kpi: Kpi, new_times: list[datetime], result: IngestResult) -> None:
+    earliest = new_times[0]
+    history = list(
+        ctx.session.exec(
+            select(Measurement.at, Measurement.value)
+            .where(Measurement.kpi_id == kpi.id, col(Measurement.at) < earliest)
+            .order_by(col(Measurement.at).desc())
+            .limit(LOOKBACK_POINTS)
+        )
+    )[::-1]
+    rest = list(
+        ctx.session.exec(
+            select(Measurement.at, Measurement.value)
+            .where(Measurement.kpi_id == kpi.id, col(Measurement.at) >= earliest)
+            .order_by(col(Measurement.at))
+        )
+    )
+    series = [Point(at, value) for at, value in [*history, *rest]]
+    limits = control_limits_of(ctx, kpi) if any(r.startswith("spc") for r in kpi.rules) else None
+    fresh = set(new_times)
+    findings = [
+        f for f in detection.evaluate(spec_of(kpi), series, len(history), limits) if f.at in fresh
+    ]
+    for finding in findings:
+        result.findings.append((kpi.code, finding))
+        problem_id, raised = raise_or_recur(ctx, kpi, finding)
+        if raised:
+            result.problems_raised.append(problem_id)
+        else:
+            result.occurrences_added += 1
+
+
+def raise_or_recur(ctx: Ctx, kpi: Kpi, finding: Finding) -> tuple[int, bool]:
+    """A new problem for the rule, or one more occurrence of the one still open."""
+    evidence = {
+        "rule": finding.rule,
+        "reason": finding.reason.message,
+        "points": [{"at": p.at.isoformat(), "value": p.value} for p in finding.points],
+    }
+    open_problem = ctx.session.exec(
+        select(Problem)
+        .where(
+            Problem.kpi_id == kpi.id,
+            Problem.detection_rule == finding.rule,
+            col(Problem.status).in_(OPEN_PROBLEM),
+        )
+        .order_by(col(Problem.id).desc())
+    ).first()
+    if open_problem is not None:
+        assert open_problem.id is not None
+        compare_and_set(
+            ctx,
+            open_problem,
+            key("problem", open_problem.id),
+            {"occurrences": open_problem.occurrences + 1, "last_occurrence_at": finding.at},
+        )
+        ctx.session.add(
+            ProblemOccurrence(
+                problem_id=open_problem.id,
+                kpi_id=kpi.id,  # type: ignore[arg-type]
+                rule=finding.rule,
+                at=finding.at,
+                evidence=evidence,
+            )
+        )
+        audit.record(
+            ctx,
+            "problem",
+            open_problem.id,
+            "occurred",
+            field="occurrences",
+            old=open_problem.occurrences - 1,
+            new=open_problem.occurrences,
+            data=evidence,
+        )
+        return open_problem.id, False
+    earlier = ctx.session.exec(
+        select(Cycle)
+        .where(Cycle.kpi_id == kpi.id, Cycle.state == "closed", Cycle.effectiveness == "effective")
+        .order_by(col(Cycle.closed_at).desc())
+    ).first()
+    description = finding.reason.message
+    if earlier is not None:
+        description += (
+            f"\nThis KPI was improved by {key('cycle', earlier.id)} "
+            f"({earlier.title}), closed as effective: its standardisation did not hold."
+        )
+    points = "\n".join(f"{p.at.isoformat()}  {p.value:g} {kpi.unit}" for p in finding.points)
+    problem = Problem(
+        title=f"{kpi.code} {kpi.name}: {finding.reason.message}"[:300],
+        description=description,
+        source=ProblemSource.kpi,
+        severity=RULE_SEVERITY.get(finding.rule, Severity.medium),  # type: ignore[call-overload]
+        department_id=kpi.department_id,
+        reported_by_id=ctx.actor_id,
+        reported_at=ctx.now(),
+        evidence=f"Rule: {finding.rule}\n{points}",
+        kpi_id=kpi.id,
+        detection_rule=finding.rule,
+        last_occurrence_at=finding.at,
+        recurrence_of_cycle_id=earlier.id if earlier is not None else None,
+    )
+    ctx.session.add(problem)
+    ctx.session.flush()
+    assert problem.id is not None
+    ctx.session.add(
+        ProblemOccurrence(
+            problem_id=problem.id,
+            kpi_id=kpi.id,  # type: ignore[arg-type]
+            rule=finding.rule,
+            at=finding.at,
+            evidence=evidence,
+        )
+    )
+    audit.record(
+        ctx,
+        "problem",
+        problem.id,
+        "reported",
+        new=ProblemStatus.new,
+        data={
+            "title": problem.title,
+            "source": "kpi",
+            "kpi": kpi.code,
+            **evidence,
+            "recurrence_of_cycle_id": problem.recurrence_of_cycle_id,
+        },
+    )
+    return problem.id, True
+
+
+# --- missing data (on a schedule) ---------------------------------------------------------
+
+
+def check_missing_data(ctx: Ctx) -> list[int]:
+    """Raise or repeat a missing-data problem for each KPI gone quiet; at most once an interval."""
+    now = ctx.now()
+    touched = []
+    with unit_of_work(ctx):
+        kpis = [
+            k
+            for k in ctx.session.exec(select(Kpi).where(Kpi.active))
+            if DetectionRule.missing_data in k.rules
+        ]
+        last = (
+            dict(
+                ctx.session.exec(
+                    select(Measurement.kpi_id, func.max(Measurement.at))
+                    .where(col(Measurement.kpi_id).in_([k.id for k in kpis]))
+                    .group_by(col(Measurement.kpi_id))
+                ).all()
+            )
+            if kpis
+            else {}
+        )
+        for kpi in kpis:
+            finding = detection.missing_data(spec_of(kpi), last.get(kpi.id), now)
+            if finding is None:
+                continue
+            open_problem = ctx.session.exec(
+                select(Problem).where(
+                    Problem.kpi_id == kpi.id,
+                    Problem.detection_rule == DetectionRule.missing_data,
+                    col(Problem.status).in_(OPEN_PROBLEM),
+                )
+            ).first()
+            interval = timedelta(hours=kpi.interval_hours)
+            recent = (
+                open_problem is not None
+                and open_problem.last_occurrence_at is not None
+                and open_problem.last_occurrence_at > now - interval
+            )
+            if recent:
+                continue  # already said within this interval
+            problem_id, _raised = raise_or_recur(ctx, kpi, finding)
+            touched.append(problem_id)
+    return touched
+
+
+# --- recovery ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recovery:
+    periods_within: int
+    needed: int
+
+    @property
+    def recovered(self) -> bool:
+        return self.periods_within >= self.needed
+
+
+def recovery_of(ctx: Ctx, problem: Problem) -> Recovery | None:
+    """How many latest points since the problem last fired are within limits."""
+    if problem.kpi_id is None or problem.status not in OPEN_PROBLEM:
+        return None
+    kpi = get_kpi(ctx, problem.kpi_id)
+    since = problem.last_occurrence_at or problem.reported_at
+    values = list(
+        ctx.session.exec(
+            select(Measurement.value)
+            .where(Measurement.kpi_id == kpi.id, col(Measurement.at) > since)
+            .order_by(col(Measurement.at).desc())
+            .limit(kpi.recovery_periods)
+        )
+    )
+    spec = spec_of(kpi)
+    within = 0
+    for value in values:
+        if detection.status(spec, value) in ("warning", "breach"):
+            break
+        within += 1
+    if problem.detection_rule == DetectionRule.missing_data and values:
+        within = max(within, len(values))
+    return Recovery(within, kpi.recovery_periods)
+
+
+def resolve_recovered(
+    ctx: Ctx, problem_id: int, *, version: int | None, note: str | None = None
+) -> Problem:
+    require(can_triage(ctx.actor))
+    with unit_of_work(ctx):
+        problem = get_or_404(ctx, Problem, problem_id, "Problem")
+        label = key("problem", problem_id)
+        check_version(problem, version, label)
+        recovery = recovery_of(ctx, problem)
+        if recovery is None:
+            raise Conflict(f"{label} is not an open problem raised by a KPI.")
+        if not recovery.recovered:
+            raise Conflict(
+                f"{label}: only {recovery.periods_within} of the {recovery.needed} "
+                "latest periods are within limits."
+            )
+        old = problem.status
+        compare_and_set(
+            ctx, problem, label, {"status": ProblemStatus.resolved, "resolved_at": ctx.now()}
+        )
+        audit.record(
+            ctx,
+            "problem",
+            problem_id,
+            "resolved",
+            field="status",
+            old=old,
+            new=ProblemStatus.resolved,
+            note=note or "The KPI recovered.",
+            data={"periods_within_limits": recovery.periods_within},
+        )
+    return problem
+
+
+# --- reading: series, scorecard, Pareto, cycle numbers --------------------------------------
+
+
+def series(
+    ctx: Ctx,
+    kpi_id: int,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: int = 5000,
+) -> list[Point]:
+    query = select(Measurement.at, Measurement.value).where(Measurement.kpi_id == kpi_id)
+    if start is not None:
+        query = query.where(col(Measurement.at) >= start)
+    if end is not None:
+        query = query.where(col(Measurement.at) < end)
+    rows = list(ctx.session.exec(query.order_by(col(Measurement.at).desc()).limit(limit)))
+    return [Point(at, value) for at, value in reversed(rows)]
+
+
+@dataclass(frozen=True)
+class ScoreLine:
+    kpi: Kpi
+    latest: Point | None
+    status: str  # on_target | off_target | warning | breach | no_data
+    trend: list[float]
+    open_problems: int
+
+
+def scorecard(
+    ctx: Ctx, department_id: int | None = None, trend_days: int = 30
+) -> dict[str, list[ScoreLine]]:
+    """KPIs by perspective with status, latest value and trend: four queries in all."""
+    query = select(Kpi).where(Kpi.active).order_by(Kpi.code)
+    if department_id is not None:
+        query = query.where(Kpi.department_id == department_id)
+    kpis = list(ctx.session.exec(query))
+    ids = [k.id for k in kpis]
+    since = ctx.now() - timedelta(days=trend_days)
+    recent: dict[int, list[Point]] = defaultdict(list)
+    latest: dict[int, Point] = {}
+    if ids:
+        for kpi_id, at, value in ctx.session.exec(
+            select(Measurement.kpi_id, Measurement.at, Measurement.value)
+            .where(col(Measurement.kpi_id).in_(ids), col(Measurement.at) >= since)
+            .order_by(col(Measurement.at))
+        ):
+            recent[kpi_id].append(Point(at, value))
+        stale = [i for i in ids if i not in recent]
+        if stale:
+            newest = dict(
+                ctx.session.exec(
+                    select(Measurement.kpi_id, func.max(Measurement.at))
+                    .where(col(Measurement.kpi_id).in_(stale))
+                    .group_by(col(Measurement.kpi_id))
+                ).all()
+            )
+            for kpi_id, at in newest.items():
+                value = ctx.session.exec(
+                    select(Measurement.value).where(
+                        Measurement.kpi_id == kpi_id, Measurement.at == at
+                    )
+                ).one()
+                latest[kpi_id] = Point(at, value)
+        open_counts = dict(
+            ctx.session.exec(
+                select(Problem.kpi_id, func.count())
+                .where(col(Problem.kpi_id).in_(ids), col(Problem.status).in_(OPEN_PROBLEM))
+                .group_by(col(Problem.kpi_id))
+            ).all()
+        )
+    else:
+        open_counts = {}
+    result: dict[str, list[ScoreLine]] = {p: [] for p in Perspective.__members__}
+    for kpi in kpis:
+        points = recent.get(kpi.id, [])  # type: ignore[arg-type]
+        last = points[-1] if points else latest.get(kpi.id)  # type: ignore[arg-type]
+        overdue = last is None or last.at < ctx.now() - timedelta(hours=kpi.interval_hours) * 2
+        state = "no_data" if last is None or overdue else detection.status(spec_of(kpi), last.value)
+        result[kpi.perspective].append(
+            ScoreLine(kpi, last, state, [p.value for p in points], open_counts.get(kpi.id, 0))
+        )
+    return result
+
+
+def pareto(ctx: Ctx, by: str, since: datetime | None = None) -> list[tuple[str, int]]:
+    """Problems counted by source, department or KPI, most first."""
+    columns = {"source": Problem.source, "department": Department.code, "kpi": Kpi.code}
+    if by not in columns:
+        raise Invalid("Group problems by source, department or kpi.")
+    column = columns[by]
+    query = select(column, func.count()).select_from(Problem)
+    if by == "department":
+        query = query.join(Department, col(Department.id) == Problem.department_id)
+    if by == "kpi":
+        query = query.join(Kpi, col(Kpi.id) == Problem.kpi_id)
+    if since is not None:
+        query = query.where(col(Problem.reported_at) >= since)
+    query = query.where(col(Problem.status) != ProblemStatus.duplicate)
+    rows = ctx.session.exec(query.group_by(column).order_by(func.count().desc(), column))
+    return [(str(label), int(count)) for label, count in rows]
+
+
+@dataclass(frozen=True)
+class CycleKpiNumbers:
+    kpi: Kpi
+    baseline: float | None  # mean of the points before the cycle opened
+    baseline_points: int
+    after: float | None  # mean of the points since the last action of this turn was done
+    after_points: int
+    after_since: datetime | None
+    meets_target: bool | None
+
+
+def cycle_kpi_numbers(ctx: Ctx, cycle: Cycle, window_days: int = 30) -> CycleKpiNumbers | None:
+    """Did the change move the KPI? The baseline before the cycle and the result after Do."""
+    if cycle.kpi_id is None:
+        return None
+    kpi = get_kpi(ctx, cycle.kpi_id)
+    before = list(
+        ctx.session.exec(
+            select(Measurement.value).where(
+                Measurement.kpi_id == kpi.id,
+                col(Measurement.at) < cycle.created_at,
+                col(Measurement.at) >= cycle.created_at - timedelta(days=window_days),
+            )
+        )
+    )
+    done = ctx.session.exec(
+        select(func.max(Action.done_at)).where(
+            Action.cycle_id == cycle.id,
+            Action.iteration == cycle.iteration,
+            col(Action.status).in_([ActionStatus.done, ActionStatus.verified]),
+        )
+    ).one()
+    after: list[float] = []
+    if done is not None:
+        after = list(
+            ctx.session.exec(
+                select(Measurement.value).where(
+                    Measurement.kpi_id == kpi.id, col(Measurement.at) > done
+                )
+            )
+        )
+    mean_after = sum(after) / len(after) if after else None
+    meets = None
+    if mean_after is not None:
+        meets = mean_after >= kpi.target if kpi.direction == "higher" else mean_after <= kpi.target
+    return CycleKpiNumbers(
+        kpi,
+        sum(before) / len(before) if before else None,
+        len(before),
+        mean_after,
+        len(after),
+        done,
+        meets,
+    )
+
+
+def link_cycle_to_kpi(ctx: Ctx, cycle_id: int, kpi_id: int, *, version: int | None) -> Cycle:
+    """Aim a cycle at a KPI: its baseline, target, direction and unit come from the KPI."""
+    with unit_of_work(ctx):
+        cycle = get_cycle(ctx, cycle_id, lock=True)
+        require(can_run_cycle(ctx.actor, cycle))
+        label = key("cycle", cycle_id)
+        check_version(cycle, version, label)
+        kpi = get_kpi(ctx, kpi_id)
+        if cycle.effectiveness is not None:
+            raise Conflict(f"Effectiveness of {label} was already judged; link the KPI before.")
+        before_numbers = list(
+            ctx.session.exec(
+                select(Measurement.value).where(
+                    Measurement.kpi_id == kpi.id,
+                    col(Measurement.at) < cycle.created_at,
+                    col(Measurement.at) >= cycle.created_at - timedelta(days=30),
+                )
+            )
+        )
+        values: dict[str, Any] = {
+            "kpi_id": kpi.id,
+            "target": kpi.target,
+            "direction": kpi.direction,
+            "unit": cycle.unit or kpi.unit,
+        }
+        if before_numbers and cycle.baseline is None:
+            values["baseline"] = round(sum(before_numbers) / len(before_numbers), 4)
+        old = {k: getattr(cycle, k) for k in values}
+        compare_and_set(ctx, cycle, label, values)
+        audit.record_changes(ctx, "cycle", cycle_id, old, values, note=f"linked to KPI {kpi.code}")
+    return cycle

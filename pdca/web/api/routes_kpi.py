@@ -1,0 +1,149 @@
+"""KPIs, their measurements, the scorecard and the Pareto of problems."""
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query
+from sqlmodel import col, select
+
+from pdca.models import Kpi
+from pdca.services import kpis
+from pdca.services.errors import Invalid
+from pdca.services.kpis import RowIn
+from pdca.web.api import schemas as s
+from pdca.web.deps import CtxDep
+
+router = APIRouter(tags=["kpis"])
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+def kpi_out(kpi: Kpi) -> s.KpiOut:
+    return s.KpiOut(**kpi.model_dump())
+
+
+@router.get("/kpis", response_model=s.PageOut[s.KpiOut])
+def list_kpis(
+    ctx: CtxDep,
+    department_id: int | None = None,
+    perspective: s.PerspectiveT | None = None,
+    active: bool | None = True,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> s.PageOut[s.KpiOut]:
+    query = select(Kpi)
+    if department_id is not None:
+        query = query.where(Kpi.department_id == department_id)
+    if perspective:
+        query = query.where(Kpi.perspective == perspective)
+    if active is not None:
+        query = query.where(Kpi.active == active)
+    if q:
+        pattern = f"%{q.lower()}%"
+        query = query.where(col(Kpi.code).ilike(pattern) | col(Kpi.name).ilike(pattern))
+    rows = list(ctx.session.exec(query.order_by(Kpi.code)))
+    return s.PageOut(
+        items=[kpi_out(k) for k in rows[offset : offset + limit]],
+        total=len(rows),
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.post("/kpis", status_code=201, response_model=s.KpiOut)
+def create_kpi(ctx: CtxDep, body: s.KpiCreate) -> s.KpiOut:
+    return kpi_out(kpis.create_kpi(ctx, **body.model_dump()))
+
+
+@router.get("/kpis/{kpi_id}", response_model=s.KpiOut)
+def get_kpi(ctx: CtxDep, kpi_id: int) -> s.KpiOut:
+    return kpi_out(kpis.get_kpi(ctx, kpi_id))
+
+
+@router.patch("/kpis/{kpi_id}", response_model=s.KpiOut)
+def update_kpi(ctx: CtxDep, kpi_id: int, body: s.KpiUpdate) -> s.KpiOut:
+    changes = body.model_dump(exclude_unset=True, exclude={"version", "note"})
+    return kpi_out(
+        kpis.update_kpi(ctx, kpi_id, version=body.version, changes=changes, note=body.note)
+    )
+
+
+@router.post(
+    "/kpis/{kpi_id}/measurements",
+    response_model=s.IngestOut,
+    summary="Record one point or a batch (all or nothing); detection runs on them",
+)
+def record(
+    ctx: CtxDep, kpi_id: int, body: Annotated[s.PointIn | list[s.PointIn], Body()]
+) -> s.IngestOut:
+    points = body if isinstance(body, list) else [body]
+    result = kpis.ingest(ctx, [RowIn(i + 1, kpi_id, p.at, p.value) for i, p in enumerate(points)])
+    return s.IngestOut(
+        stored=result.stored,
+        duplicates=result.duplicates,
+        problems_raised=result.problems_raised,
+        occurrences_added=result.occurrences_added,
+        findings=[
+            s.FindingOut(kpi=code, rule=f.rule, at=f.at, reason=f.reason.message)
+            for code, f in result.findings
+        ],
+    )
+
+
+@router.get(
+    "/kpis/{kpi_id}/measurements",
+    response_model=list[s.PointOut],
+    summary="Points in a time range (from inclusive, to exclusive), oldest first",
+)
+def read_points(
+    ctx: CtxDep,
+    kpi_id: int,
+    start: Annotated[datetime | None, Query(alias="from")] = None,
+    end: Annotated[datetime | None, Query(alias="to")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> list[s.PointOut]:
+    kpis.get_kpi(ctx, kpi_id)
+    if start is not None and end is not None and start >= end:
+        raise Invalid("'from' must be before 'to'.")
+    for moment in (start, end):
+        if moment is not None and moment.tzinfo is None:
+            raise Invalid("Give times with a time zone (e.g. 2026-11-01T00:00:00Z).")
+    return [s.PointOut(at=p.at, value=p.value) for p in kpis.series(ctx, kpi_id, start, end, limit)]
+
+
+@router.get(
+    "/scorecard",
+    response_model=dict[str, list[s.ScoreLineOut]],
+    summary="KPIs by balanced-scorecard perspective with status, latest value, trend",
+)
+def scorecard(ctx: CtxDep, department_id: int | None = None) -> dict[str, list[s.ScoreLineOut]]:
+    return {
+        perspective: [
+            s.ScoreLineOut(
+                kpi=kpi_out(line.kpi),
+                status=line.status,  # type: ignore[arg-type]
+                latest=s.PointOut(at=line.latest.at, value=line.latest.value)
+                if line.latest
+                else None,
+                trend=line.trend,
+                open_problems=line.open_problems,
+            )
+            for line in lines
+        ]
+        for perspective, lines in kpis.scorecard(ctx, department_id).items()
+    }
+
+
+@router.get(
+    "/pareto",
+    response_model=s.ParetoOut,
+    tags=["problems"],
+    summary="Problems counted by source, department or KPI, most first",
+)
+def pareto(
+    ctx: CtxDep,
+    by: Annotated[str, Query(pattern="^(source|department|kpi)$")] = "source",
+    since: datetime | None = None,
+) -> s.ParetoOut:
+    return s.ParetoOut(by=by, bars=kpis.pareto(ctx, by, since))

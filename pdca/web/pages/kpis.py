@@ -1,0 +1,232 @@
+"""KPI pages: the balanced scorecard, one KPI with its charts, CSV upload, and the Pareto."""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import col, select
+
+from pdca import i18n
+from pdca.engine import detection
+from pdca.models import Department, Problem
+from pdca.services import kpis
+from pdca.services.errors import Invalid, ServiceError
+from pdca.web import charts
+from pdca.web.pages.common import PageCtx, set_flash, whole_number
+from pdca.web.render import reason_text, render
+
+router = APIRouter(include_in_schema=False)
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+
+
+def perspective_titles(_: Any) -> dict[str, str]:
+    return {
+        "financial": _("Financial"),
+        "customer": _("Customer"),
+        "internal_process": _("Internal process"),
+        "learning_growth": _("Learning and growth"),
+    }
+
+
+def status_titles(_: Any) -> dict[str, str]:
+    return {
+        "on_target": _("On target"),
+        "off_target": _("Below target"),
+        "warning": _("Warning"),
+        "breach": _("Breach"),
+        "no_data": _("No data"),
+    }
+
+
+def rule_titles(_: Any) -> dict[str, str]:
+    return {
+        "limit_breach": _("Breach of a limit"),
+        "warnings_in_a_row": _("Warnings in a row"),
+        "spc_beyond_3_sigma": _("A point beyond 3 sigma"),
+        "spc_2_of_3_beyond_2_sigma": _("2 of 3 beyond 2 sigma"),
+        "spc_4_of_5_beyond_1_sigma": _("4 of 5 beyond 1 sigma"),
+        "spc_8_on_one_side": _("8 in a row on one side"),
+        "missing_data": _("Missing data"),
+    }
+
+
+@router.get("/kpis")
+def scorecard_page(request: Request, ctx: PageCtx, dept: str = "") -> Response:
+    _ = i18n.translations(request.state.lang).gettext
+    departments = list(ctx.session.exec(select(Department).order_by(Department.code)))
+    department = next((d for d in departments if d.code == dept.upper()), None)
+    card = kpis.scorecard(ctx, department.id if department else None)
+    codes = {d.id: d.code for d in departments}
+    sparks = {
+        line.kpi.id: charts.sparkline(line.trend, label=line.kpi.code)
+        for lines in card.values()
+        for line in lines
+    }
+    return render(
+        request,
+        "kpis/scorecard.html",
+        {
+            "card": card,
+            "departments": departments,
+            "dept": department.code if department else "",
+            "codes": codes,
+            "sparks": sparks,
+            "perspectives": perspective_titles(_),
+            "statuses": status_titles(_),
+        },
+        block="scorecard",
+    )
+
+
+def _period(
+    points: list[detection.Point], start: datetime, end: datetime
+) -> list[tuple[datetime, float]]:
+    return [(p.at, p.value) for p in points if start <= p.at < end]
+
+
+@router.get("/kpis/{kpi_id}")
+def kpi_page(request: Request, ctx: PageCtx, kpi_id: int, days: int = 90) -> Response:
+    lang = request.state.lang
+    _ = i18n.translations(lang).gettext
+    kpi = kpis.get_kpi(ctx, kpi_id)
+    days = days if days in (30, 90, 180, 365) else 90
+    now = ctx.now()
+    year = kpis.series(ctx, kpi_id, now - timedelta(days=365 + days), None, limit=20_000)
+    shown = [p for p in year if p.at >= now - timedelta(days=days)]
+    spec = kpis.spec_of(kpi)
+    limits = kpis.control_limits_of(ctx, kpi)
+    name = kpi.name_zh if lang == "zh_CN" and kpi.name_zh else kpi.name
+    run = charts.run_chart(
+        [(p.at, p.value) for p in shown],
+        target=kpi.target,
+        warning=kpi.warning_limit,
+        breach=kpi.breach_limit,
+        unit=kpi.unit,
+        label=f"{kpi.code} {name}",
+        lang=lang,
+        bad_above=kpi.direction == "lower",
+        empty=_("No data"),
+    )
+    control = None
+    if limits is not None and shown:
+        signals = detection.spc_signals(shown, limits, kpi.direction)
+        control = charts.control_chart(
+            [(p.at, p.value) for p in shown],
+            centre=limits.centre,
+            sigma=limits.sigma,
+            signals=signals,
+            unit=kpi.unit,
+            label=_("Control chart") + f" {kpi.code}",
+            lang=lang,
+        )
+    start = now - timedelta(days=days)
+    comparison = charts.period_comparison(
+        _period(year, start, now),
+        _period(year, start - timedelta(days=days), start),
+        _period(year, start - timedelta(days=365), now - timedelta(days=365)),
+        unit=kpi.unit,
+        labels={
+            "current": _("This period"),
+            "previous": _("Previous period"),
+            "year_ago": _("A year before"),
+        },
+        lang=lang,
+    )
+    problems = list(
+        ctx.session.exec(
+            select(Problem)
+            .where(Problem.kpi_id == kpi_id)
+            .order_by(col(Problem.reported_at).desc())
+            .limit(50)
+        )
+    )
+    latest = shown[-1] if shown else (year[-1] if year else None)
+    return render(
+        request,
+        "kpis/detail.html",
+        {
+            "kpi": kpi,
+            "name": name,
+            "days": days,
+            "run": run,
+            "control": control,
+            "comparison": comparison,
+            "limits": limits,
+            "problems": problems,
+            "latest": latest,
+            "status": detection.status(spec, latest.value) if latest else "no_data",
+            "statuses": status_titles(_),
+            "rules": rule_titles(_),
+            "perspectives": perspective_titles(_),
+            "can_record": kpis.can_record(ctx.actor, kpi) is None,
+            "department": ctx.session.get(Department, kpi.department_id),
+        },
+    )
+
+
+@router.post("/kpis/upload")
+async def upload(request: Request, ctx: PageCtx) -> Response:
+    """CSV upload (kpi,at,value): all or nothing; every bad line is listed."""
+    _ = i18n.translations(request.state.lang).gettext
+    form = await request.form()
+    file = form.get("file")
+    back = str(form.get("back") or "/kpis")
+    back = back if back.startswith("/kpis") else "/kpis"
+    errors: list[str] = []
+    if not isinstance(file, UploadFile) or not file.filename:
+        errors.append(_("Choose a CSV file to upload."))
+    else:
+        data = await file.read(MAX_UPLOAD_BYTES + 1)
+        if len(data) > MAX_UPLOAD_BYTES:
+            errors.append(_("The file is larger than 5 MB; split it."))
+        else:
+            try:
+                rows = kpis.rows_from_csv(data.decode("utf-8-sig"))
+                result = kpis.ingest(ctx, rows)
+            except UnicodeDecodeError:
+                errors.append(_("The file is not UTF-8 text."))
+            except Invalid as exc:
+                errors = [reason_text(r, request.state.lang) for r in exc.reasons] or [exc.detail]
+            except ServiceError as exc:
+                errors = [exc.detail]
+            else:
+                response = RedirectResponse(back, status_code=303)
+                set_flash(
+                    request,
+                    response,
+                    _(
+                        "Stored %(stored)s points (%(dups)s were already there); %(raised)s problems "
+                        "raised."
+                    )
+                    % {
+                        "stored": result.stored,
+                        "dups": result.duplicates,
+                        "raised": len(result.problems_raised),
+                    },
+                )
+                return response
+    return render(
+        request, "kpis/upload_errors.html", {"errors": errors, "back": back}, status_code=422
+    )
+
+
+@router.get("/problems-pareto")
+def pareto_page(request: Request, ctx: PageCtx, by: str = "source", days: str = "365") -> Response:
+    lang = request.state.lang
+    _ = i18n.translations(lang).gettext
+    by = by if by in ("source", "department", "kpi") else "source"
+    window = whole_number(days, maximum=3650) or 365
+    bars = kpis.pareto(ctx, by, ctx.now() - timedelta(days=window))
+    titles = {"source": _("source"), "department": _("department"), "kpi": _("KPI")}
+    chart = charts.pareto(
+        bars,
+        label=_("Problems by %(what)s") % {"what": titles[by]},
+        lang=lang,
+        empty=_("No problem in this period."),
+    )
+    return render(
+        request,
+        "kpis/pareto.html",
+        {"bars": bars, "chart": chart, "by": by, "days": window, "titles": titles},
+    )
