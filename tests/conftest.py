@@ -125,7 +125,9 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def as_user(session: Session, catalog: WorkflowCatalog, clock: Clock) -> Callable[[User | None], Ctx]:
+def as_user(
+    session: Session, catalog: WorkflowCatalog, clock: Clock
+) -> Callable[[User | None], Ctx]:
     """ctx = as_user(alice): the context of a use case run by alice (None: the system)."""
 
     def make(user: User | None) -> Ctx:
@@ -160,12 +162,18 @@ def org(as_user: Callable[[User | None], Ctx]) -> Org:
 
     def user(email: str, name: str, role: Role, dept: str) -> User:
         return organisation.create_user(
-            system, email=email, name=name, role=role, department_code=dept,
+            system,
+            email=email,
+            name=name,
+            role=role,
+            department_code=dept,
             password=PASSWORD,
         )
 
     return Org(
-        cs=cs.id, it=it.id, billing=billing.id,  # type: ignore[arg-type]
+        cs=cs.id,
+        it=it.id,
+        billing=billing.id,  # type: ignore[arg-type]
         admin=user("admin@example.com", "Ada Admin", Role.admin, "CS"),
         fiona=user("fiona@example.com", "Fiona Facilitator", Role.facilitator, "CS"),
         frank=user("frank@example.com", "Frank Facilitator", Role.facilitator, "IT"),
