@@ -114,7 +114,7 @@ def open_cycle(
             kpi_id = kpi_ids.pop()
             assert kpi_id is not None
             cycle.kpi_id = kpi_id
-            values = {**_kpi_defaults(ctx, kpi_id, now), **values}
+            values = {**kpi_defaults(ctx, kpi_id, now), **values}
         for name, value in values.items():
             setattr(cycle, name, value)
         cycle.extra = extra
@@ -175,8 +175,9 @@ def open_cycle(
     return cycle
 
 
-def _kpi_defaults(ctx: Ctx, kpi_id: int, now: datetime) -> dict[str, Any]:
-    """Target, direction and unit of the KPI, and its mean over the last 30 days as baseline."""
+def kpi_defaults(ctx: Ctx, kpi_id: int, now: datetime) -> dict[str, Any]:
+    """Target, direction and unit of the KPI, and its mean over the 30 days before `now`
+    as the baseline: what a cycle aimed at the KPI starts from."""
     kpi = get_or_404(ctx, Kpi, kpi_id, "KPI")
     mean = ctx.session.exec(
         select(func.avg(Measurement.value)).where(

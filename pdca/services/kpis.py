@@ -41,7 +41,7 @@ from pdca.models import (
 )
 from pdca.services import audit
 from pdca.services.context import Ctx, unit_of_work
-from pdca.services.cycles import get_cycle
+from pdca.services.cycles import get_cycle, kpi_defaults
 from pdca.services.errors import Conflict, Forbidden, Invalid, NotFound
 from pdca.services.keys import key
 from pdca.services.policy import can_run_cycle, can_triage, require
@@ -479,6 +479,20 @@ def _detect(ctx: Ctx, kpi: Kpi, new_times: list[datetime], result: IngestResult)
             result.occurrences_added += 1
 
 
+def _add_occurrence(
+    ctx: Ctx, problem_id: int, kpi: Kpi, finding: Finding, evidence: dict[str, Any]
+) -> None:
+    ctx.session.add(
+        ProblemOccurrence(
+            problem_id=problem_id,
+            kpi_id=kpi.id,  # type: ignore[arg-type]
+            rule=finding.rule,
+            at=finding.at,
+            evidence=evidence,
+        )
+    )
+
+
 def raise_or_recur(ctx: Ctx, kpi: Kpi, finding: Finding) -> tuple[int, bool]:
     """A new problem for the rule, or one more occurrence of the one still open."""
     evidence = {
@@ -503,15 +517,7 @@ def raise_or_recur(ctx: Ctx, kpi: Kpi, finding: Finding) -> tuple[int, bool]:
             key("problem", open_problem.id),
             {"occurrences": open_problem.occurrences + 1, "last_occurrence_at": finding.at},
         )
-        ctx.session.add(
-            ProblemOccurrence(
-                problem_id=open_problem.id,
-                kpi_id=kpi.id,  # type: ignore[arg-type]
-                rule=finding.rule,
-                at=finding.at,
-                evidence=evidence,
-            )
-        )
+        _add_occurrence(ctx, open_problem.id, kpi, finding, evidence)
         audit.record(
             ctx,
             "problem",
@@ -552,15 +558,7 @@ def raise_or_recur(ctx: Ctx, kpi: Kpi, finding: Finding) -> tuple[int, bool]:
     ctx.session.add(problem)
     ctx.session.flush()
     assert problem.id is not None
-    ctx.session.add(
-        ProblemOccurrence(
-            problem_id=problem.id,
-            kpi_id=kpi.id,  # type: ignore[arg-type]
-            rule=finding.rule,
-            at=finding.at,
-            evidence=evidence,
-        )
-    )
+    _add_occurrence(ctx, problem.id, kpi, finding, evidence)
     audit.record(
         ctx,
         "problem",
@@ -866,23 +864,16 @@ def link_cycle_to_kpi(ctx: Ctx, cycle_id: int, kpi_id: int, *, version: int | No
         kpi = get_kpi(ctx, kpi_id)
         if cycle.effectiveness is not None:
             raise Conflict(f"Effectiveness of {label} was already judged; link the KPI before.")
-        before_numbers = list(
-            ctx.session.exec(
-                select(Measurement.value).where(
-                    Measurement.kpi_id == kpi.id,
-                    col(Measurement.at) < cycle.created_at,
-                    col(Measurement.at) >= cycle.created_at - timedelta(days=30),
-                )
-            )
-        )
+        defaults = kpi_defaults(ctx, kpi.id, cycle.created_at)  # type: ignore[arg-type]
+        # What the team already wrote stays: the KPI only fills what is empty.
         values: dict[str, Any] = {
             "kpi_id": kpi.id,
-            "target": kpi.target,
-            "direction": kpi.direction,
-            "unit": cycle.unit or kpi.unit,
+            "target": defaults["target"],
+            "direction": defaults["direction"],
         }
-        if before_numbers and cycle.baseline is None:
-            values["baseline"] = round(sum(before_numbers) / len(before_numbers), 4)
+        for name in ("unit", "baseline"):
+            if getattr(cycle, name) in (None, "") and defaults.get(name) is not None:
+                values[name] = defaults[name]
         old = {k: getattr(cycle, k) for k in values}
         compare_and_set(ctx, cycle, label, values)
         audit.record_changes(ctx, "cycle", cycle_id, old, values, note=f"linked to KPI {kpi.code}")

@@ -96,3 +96,13 @@ def base_context(request: Request) -> dict[str, Any]:
         "htmx_sri": settings.htmx_sri,
         "flash": getattr(request.state, "flash", None),
     }
+
+
+def with_flash_oob(request: Request, response: HTMLResponse) -> HTMLResponse:
+    """Append the flash region as an out-of-band swap, so a message shows with the block."""
+    env: Environment = request.app.state.templates
+    flash = getattr(request.state, "flash", None)
+    html = env.get_template("partials/flash.html").render(flash=flash, oob=True)
+    response.body = bytes(response.body) + html.encode()
+    response.headers["content-length"] = str(len(response.body))
+    return response

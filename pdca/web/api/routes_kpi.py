@@ -146,4 +146,5 @@ def pareto(
     by: Annotated[str, Query(pattern="^(source|department|kpi)$")] = "source",
     since: datetime | None = None,
 ) -> s.ParetoOut:
-    return s.ParetoOut(by=by, bars=kpis.pareto(ctx, by, since))
+    bars = [s.ParetoBarOut(label=label, count=n) for label, n in kpis.pareto(ctx, by, since)]
+    return s.ParetoOut(by=by, bars=bars)

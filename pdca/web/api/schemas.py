@@ -480,6 +480,13 @@ class ScoreLineOut(BaseModel):
     open_problems: int
 
 
+class ParetoBarOut(BaseModel):
+    label: str
+    count: int
+
+
 class ParetoOut(BaseModel):
+    # Bars as objects, not [label, count] pairs: a tuple's `prefixItems` schema trips
+    # some OpenAPI tools (Schemathesis among them), and names read better in clients.
     by: str
-    bars: list[tuple[str, int]]
+    bars: list[ParetoBarOut]

@@ -18,7 +18,7 @@ from pdca.services.context import Ctx
 from pdca.services.errors import Invalid, ServiceError
 from pdca.services.queries import ActionFilter
 from pdca.web.pages.common import PageCtx, safe_next, set_flash, whole_number
-from pdca.web.render import is_htmx, reason_text, render
+from pdca.web.render import is_htmx, reason_text, render, with_flash_oob
 
 router = APIRouter(include_in_schema=False)
 
@@ -184,7 +184,7 @@ def _back_to_board(
             status_code=error.status_hint if error else 200,
         )
         response.headers["HX-Trigger"] = "pdca:board-changed"
-        return _with_flash_oob(request, response)
+        return with_flash_oob(request, response)
     response = RedirectResponse(target, status_code=303)
     set_flash(
         request,
@@ -203,16 +203,6 @@ def _error_text(error: ServiceError | None, request: Request) -> str:
     if error.reasons:
         return " ".join(reason_text(r, lang) for r in error.reasons)
     return i18n.translations(lang).gettext(error.detail)
-
-
-def _with_flash_oob(request: Request, response: Response) -> Response:
-    """Append the flash region as an out-of-band swap, so the message shows up too."""
-    env = request.app.state.templates
-    flash = request.state.flash
-    html = env.get_template("partials/flash.html").render(flash=flash, oob=True)
-    response.body = response.body + html.encode()  # type: ignore[operator]
-    response.headers["content-length"] = str(len(response.body))
-    return response
 
 
 Version = Annotated[int, Form(ge=1)]

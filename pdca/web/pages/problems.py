@@ -31,7 +31,7 @@ from pdca.services.errors import Conflict, Invalid, NotFound, ServiceError
 from pdca.services.problems import TRIAGE_DECISIONS
 from pdca.services.queries import EventFilter, Paging, ProblemFilter
 from pdca.web.pages.common import PageCtx, set_flash
-from pdca.web.render import is_htmx, render
+from pdca.web.render import is_htmx, render, with_flash_oob
 
 router = APIRouter(include_in_schema=False)
 
@@ -470,16 +470,8 @@ def _problem_page(
         request, "problems/detail.html", context, block="problem", status_code=status_code
     )
     if flash is not None and is_htmx(request):
-        _append_flash_oob(request, response)
+        with_flash_oob(request, response)
     return response
-
-
-def _append_flash_oob(request: Request, response: Response) -> None:
-    """The flash region as an out-of-band swap, so a message shows with the swapped block."""
-    env = request.app.state.templates
-    html = env.get_template("partials/flash.html").render(flash=request.state.flash, oob=True)
-    response.body = bytes(response.body) + html.encode()
-    response.headers["content-length"] = str(len(response.body))
 
 
 def _error_text(error: ServiceError) -> str:

@@ -19,7 +19,7 @@ from pdca.services.context import Ctx
 from pdca.services.errors import Invalid, NotFound, ServiceError
 from pdca.services.policy import can_manage_organisation, can_triage
 from pdca.web.pages.common import LANG_COOKIE, PageCtx, set_flash
-from pdca.web.render import is_htmx, reason_text, render
+from pdca.web.render import is_htmx, reason_text, render, with_flash_oob
 
 router = APIRouter(include_in_schema=False)
 
@@ -97,15 +97,6 @@ def form_status(exc: ServiceError) -> int:
     """The status of a form shown again with its errors: 409 for a stale version, else 422
     (the statuses htmx is configured to swap, so the errors show up in place too)."""
     return 409 if exc.status_hint == 409 else 422
-
-
-def with_flash_oob(request: Request, response: Response) -> Response:
-    """Append the flash region as an out-of-band swap, so an htmx answer shows it too."""
-    env = request.app.state.templates
-    html = env.get_template("partials/flash.html").render(flash=request.state.flash, oob=True)
-    response.body = response.body + html.encode()  # type: ignore[operator]
-    response.headers["content-length"] = str(len(response.body))
-    return response
 
 
 def after_post(
