@@ -26,6 +26,13 @@ def translations(lang: str) -> gettext.NullTranslations:
     po_file = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
     with po_file.open("rb") as handle:
         catalog = read_po(handle, locale=lang)
+    # An untranslated entry must fall back to the English source. Babel would write an
+    # empty plural as if translated, and Chinese's one plural form would then show the
+    # English singular ("39 day").
+    for message in list(catalog):
+        parts = message.string if isinstance(message.string, tuple) else (message.string,)
+        if message.id and (message.fuzzy or not all(parts)):
+            catalog.delete(message.id, context=message.context)
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)
