@@ -12,37 +12,38 @@ import sys
 
 from playwright.sync_api import sync_playwright
 
-base = os.environ.get("PDCA_URL", "http://127.0.0.1:8000")
-email = sys.argv[1]
-lang = sys.argv[2]
-pages = sys.argv[3:]
-with sync_playwright() as p:
-    b = p.chromium.launch(
-        executable_path="/usr/bin/chromium",
-        args=[
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-        ],
-    )
-    ctx = b.new_context(viewport={"width": 1440, "height": 900}, locale="en-US")
-    pg = ctx.new_page()
-    pg.goto(base + "/login")
-    pg.fill("#email", email)
-    pg.fill("#password", "demo-pass-123")
-    pg.click("button[type=submit]")
-    pg.wait_for_load_state()
-    pg.select_option("#lang-switch", lang)
-    pg.wait_for_load_state("networkidle")
-    for spec in pages:
-        path, out = spec.rsplit("=", 1)
-        pg.goto(base + path)
-        pg.wait_for_load_state("networkidle")
-        if "#" in path:
-            pg.evaluate("document.getElementById(location.hash.slice(1)).scrollIntoView()")
-        pg.screenshot(path=out)
-        print(out, pg.title())
-    b.close()
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def main(email: str, lang: str, shots: list[str]) -> None:
+    base = os.environ.get("PDCA_URL", "http://127.0.0.1:8000")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
+        page.goto(base + "/login")
+        page.fill("#email", email)
+        page.fill("#password", "demo-pass-123")
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        page.select_option("#lang-switch", lang)
+        page.wait_for_load_state("networkidle")
+        for shot in shots:
+            path, out = shot.rsplit("=", 1)
+            page.goto(base + path)
+            page.wait_for_load_state("networkidle")
+            page.screenshot(path=out)
+            print(out, page.title())
+        browser.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2], sys.argv[3:])
