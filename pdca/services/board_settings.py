@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from sqlmodel import col, func, select
 
-from pdca.engine.facts import N_
+from pdca.engine.facts import N_, because
 from pdca.models import Action, ActionStatus, Department, SavedView, WipLimit
 from pdca.services import audit
 from pdca.services.context import Ctx, unit_of_work
@@ -17,11 +17,11 @@ BOARD_STATUSES = (
     ActionStatus.done,
     ActionStatus.verified,
 )
-STATUS_TITLES = {
-    "open": "Open",
-    "in_progress": "In progress",
-    "done": "Done, awaiting verification",
-    "verified": "Verified",
+STATUS_TITLE_LANGS = {
+    "open": {"en": "Open", "zh_CN": "待办"},
+    "in_progress": {"en": "In progress", "zh_CN": "进行中"},
+    "done": {"en": "Done, awaiting verification", "zh_CN": "已完成待验证"},
+    "verified": {"en": "Verified", "zh_CN": "已验证"},
 }
 
 
@@ -100,10 +100,25 @@ def check_wip(ctx: Ctx, action: Action, status: str, department_id: int) -> None
             query = query.where(Action.department_id == scope)
         count = int(ctx.session.exec(query).one())
         if count + 1 > limit.max_cards:
-            where = "the board" if scope is None else "this department's lane"
+            if scope is None:
+                template = N_(
+                    "'%(column)s' allows at most %(max)s cards on the board (hard WIP "
+                    "limit); it already holds %(count)s. Finish or move a card first."
+                )
+            else:
+                template = N_(
+                    "'%(column)s' allows at most %(max)s cards on this department's "
+                    "lane (hard WIP limit); it already holds %(count)s. Finish or move "
+                    "a card first."
+                )
             reasons.append(
-                f"'{STATUS_TITLES[status]}' allows at most {limit.max_cards} cards on {where} "
-                f"(hard WIP limit); it already holds {count}. Finish or move a card first."
+                because(
+                    "wip_limit",
+                    template,
+                    column=STATUS_TITLE_LANGS[status],
+                    max=limit.max_cards,
+                    count=count,
+                )
             )
     if reasons:
         raise Refused(N_("The move would break a hard WIP limit."), reasons)

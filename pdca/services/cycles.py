@@ -6,7 +6,7 @@ from typing import Any
 from sqlmodel import col, func, select
 
 from pdca.engine.definition import BUILTIN_FIELDS, WorkflowDefinition
-from pdca.engine.facts import ActionFact, CycleFacts
+from pdca.engine.facts import ActionFact, CycleFacts, because
 from pdca.engine.machine import TransitionOption, TransitionRefused, UnknownTrigger, WorkflowMachine
 from pdca.engine.registry import EFFECTS
 from pdca.models import (
@@ -424,7 +424,17 @@ def fire_transition(
             possible = ", ".join(exc.available) or "nothing"
             raise Refused(str(exc), [f"Possible now: {possible}."]) from exc
         except TransitionRefused as exc:
-            raise Refused(f"{label} cannot {trigger.replace('_', ' ')}.", exc.reasons) from exc
+            step = machine.definition.transition(trigger, cycle.state)
+            titles = dict(step.titles) if step else {"en": trigger, "zh_CN": trigger}
+            raise Refused(
+                because(
+                    "refused",
+                    "%(label)s: “%(step)s” is not possible yet.",
+                    label=label,
+                    step=titles,
+                ),
+                exc.reasons,
+            ) from exc
         transition = machine.definition.transition(trigger, cycle.state)
         assert transition is not None  # machine.fire found it
         signed = None

@@ -9,9 +9,11 @@ class ServiceError(Exception):
     status_hint = 400
     title = N_("Bad request")
 
-    def __init__(self, detail: str, reasons: Sequence[Reason | str] = ()) -> None:
-        super().__init__(detail)
-        self.detail = detail
+    def __init__(self, detail: str | Reason, reasons: Sequence[Reason | str] = ()) -> None:
+        # A Reason as detail carries its template, so pages can say it in their language.
+        self.summary = detail if isinstance(detail, Reason) else None
+        self.detail = detail.message if isinstance(detail, Reason) else detail
+        super().__init__(self.detail)
         self.reasons: list[Reason] = [
             r if isinstance(r, Reason) else Reason("invalid", r) for r in reasons
         ]

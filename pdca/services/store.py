@@ -6,6 +6,7 @@ from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import SQLModel
 
+from pdca.engine.facts import because
 from pdca.services.errors import Conflict, NotFound
 
 Row = TypeVar("Row", bound=SQLModel)
@@ -24,8 +25,14 @@ def get_or_404(ctx: Any, model: type[Row], row_id: int, label: str, *, lock: boo
 def check_version(row: Any, expected: int | None, label: str) -> None:
     if expected is not None and row.version != expected:
         raise Conflict(
-            f"{label} was changed by someone else (you read version {expected}, it is now "
-            f"version {row.version}). Reload and try again."
+            because(
+                "stale_version",
+                "%(label)s was changed by someone else (you read version "
+                "%(read)s, it is now version %(now)s). Reload and try again.",
+                label=label,
+                read=expected,
+                now=row.version,
+            )
         )
 
 
@@ -45,7 +52,13 @@ def compare_and_set(ctx: Any, row: Any, label: str, values: dict[str, Any]) -> N
     )
     if result.rowcount != 1:
         # Nothing got updated: another request changed the row since we read it.
-        raise Conflict(f"{label} was changed by someone else just now. Reload and try again.")
+        raise Conflict(
+            because(
+                "changed_meanwhile",
+                "%(label)s was changed by someone else just now. Reload and try again.",
+                label=label,
+            )
+        )
     # Mirror the write on the loaded row without marking it dirty (no second UPDATE).
     for key, value in {**values, "version": read_version + 1}.items():
         set_committed_value(row, key, value)

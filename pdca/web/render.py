@@ -74,6 +74,21 @@ def reason_text(reason: Reason | str, lang: str) -> str:
     return translations.gettext(str(reason))
 
 
+def error_text(error: Any, lang: str) -> str:
+    """A service error's summary in the reader's language (falls back to its detail)."""
+    summary = getattr(error, "summary", None)
+    if summary is not None:
+        return reason_text(summary, lang)
+    detail = getattr(error, "detail", "") or ""
+    return i18n.translations(lang).gettext(detail) if detail else ""
+
+
+def error_message(error: Any, lang: str) -> str:
+    """One line for a flash or a form: the summary, then every reason, all translated."""
+    reasons = [reason_text(r, lang) for r in getattr(error, "reasons", [])]
+    return " ".join([error_text(error, lang), *reasons]).strip()
+
+
 def base_context(request: Request) -> dict[str, Any]:
     lang = getattr(request.state, "lang", i18n.DEFAULT_LANGUAGE)
     translations = i18n.translations(lang)
@@ -90,6 +105,7 @@ def base_context(request: Request) -> dict[str, Any]:
         "fmt_number": lambda n: i18n.format_number(n, lang),
         "title_of": lambda titles: titles.get(lang) or titles.get("en", ""),
         "reason_text": lambda reason: reason_text(reason, lang),
+        "error_text": lambda error: error_text(error, lang),
         "me": auth.user if auth else None,
         "csrf_token": auth.web_session.csrf_token if auth and auth.web_session else "",
         "htmx_url": settings.htmx_url,

@@ -115,7 +115,7 @@ def test_a_complaint_goes_from_report_to_resolved_through_a_pdca_cycle(people: P
         409,
     )
     why = messages(body)
-    assert "cannot start do" in body["detail"]
+    assert body["detail"] == f"C-{cycle_id}: “Start Do” is not possible yet."
     assert "Objective is missing" in why
     assert "Baseline is missing" in why
     assert "Target is missing" in why

@@ -68,7 +68,7 @@ def test_trying_a_step_that_became_impossible_shows_the_refusal_and_its_reasons(
     assert answer.value.request.headers.get("hx-request") == ("true" if js else None)
     refusal = fiona.get_by_test_id("refusal")
     expect(refusal).to_be_visible()
-    expect(refusal).to_contain_text(f"C-{story.cycle_id} cannot start check.")
+    expect(refusal).to_contain_text(f"C-{story.cycle_id}: “Start Check” is not possible yet.")
     expect(refusal.locator("li")).to_have_text([f"1 action is not done: A-{story.ivr}"])
     # The workspace is current again: still in Do, and Check is refused for the same reason.
     expect(fiona.get_by_test_id("cycle-state")).to_have_text("Do")

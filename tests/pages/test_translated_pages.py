@@ -77,3 +77,24 @@ def test_the_sign_in_page_follows_the_browsers_language(anonymous):
 
     assert '<html lang="zh-CN">' in page.text
     assert "<h1>登录 pdca</h1>" in page.text
+
+
+def test_the_refusal_heading_and_a_stale_form_read_in_chinese(org, as_user, clock, client_for):
+    built = a_cycle_in_do(org, as_user, clock)
+    fiona = client_for("fiona")
+    _switch_to_chinese(fiona)
+    url = f"/cycles/{built.cycle.id}"
+
+    refused = fiona.client.post(
+        f"{url}/transitions",
+        data={"csrf_token": fiona.csrf, "trigger": "start_check", "version": built.cycle.version},
+    )
+    stale = fiona.client.post(
+        f"{url}/fields",
+        data={"csrf_token": fiona.csrf, "version": built.cycle.version - 1 or 99, "result": "70"},
+    )
+
+    assert refused.status_code == 409
+    assert f"C-{built.cycle.id}：暂时无法执行“开始检查”。" in refused.text
+    assert stale.status_code == 409
+    assert "已被他人修改" in stale.text

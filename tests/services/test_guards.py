@@ -193,7 +193,7 @@ def test_a_cycle_cannot_leave_do_while_an_action_is_open(org, as_user, clock):
 
     with pytest.raises(Refused) as refusal:
         cycles.fire_transition(fiona, cycle.id, trigger="start_check", version=cycle.version)
-    assert refusal.value.detail == f"C-{cycle.id} cannot start check."
+    assert refusal.value.detail == f"C-{cycle.id}: “Start Check” is not possible yet."
     assert refused(fiona, cycle, "start_check") == [
         f"2 actions are not done: {key(rota)}, {key(ivr)}"
     ]

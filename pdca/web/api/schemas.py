@@ -405,21 +405,35 @@ class KpiCreate(Strict):
 
 
 class KpiUpdate(Strict):
+    """Only the fields you send change; null clears the ones that may be empty."""
+
     version: int
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    # Every KPI has these: they take no null (leave them out to keep them).
+    name: str = Field(
+        default=None, min_length=1, max_length=200, json_schema_extra=_absent_means_unchanged
+    )
+    unit: str = Field(default=None, max_length=30, json_schema_extra=_absent_means_unchanged)
+    perspective: PerspectiveT = Field(default=None, json_schema_extra=_absent_means_unchanged)
+    target: float = Field(
+        default=None, allow_inf_nan=False, json_schema_extra=_absent_means_unchanged
+    )
+    interval_hours: int = Field(
+        default=None, ge=1, le=8784, json_schema_extra=_absent_means_unchanged
+    )
+    rules: list[RuleT] = Field(default=None, json_schema_extra=_absent_means_unchanged)
+    warnings_in_a_row: int = Field(
+        default=None, ge=2, le=50, json_schema_extra=_absent_means_unchanged
+    )
+    recovery_periods: int = Field(
+        default=None, ge=1, le=365, json_schema_extra=_absent_means_unchanged
+    )
+    active: bool = Field(default=None, json_schema_extra=_absent_means_unchanged)
+    # These may be cleared with null.
     name_zh: str | None = Field(default=None, max_length=200)
     description: str | None = Field(default=None, max_length=10_000)
-    unit: str | None = Field(default=None, max_length=30)
     owner_id: int | None = None
-    perspective: PerspectiveT | None = None
-    target: float | None = Field(default=None, allow_inf_nan=False)
     warning_limit: float | None = Field(default=None, allow_inf_nan=False)
     breach_limit: float | None = Field(default=None, allow_inf_nan=False)
-    interval_hours: int | None = Field(default=None, ge=1, le=8784)
-    rules: list[RuleT] | None = None
-    warnings_in_a_row: int | None = Field(default=None, ge=2, le=50)
-    recovery_periods: int | None = Field(default=None, ge=1, le=365)
-    active: bool | None = None
     note: str | None = Field(default=None, max_length=2000)
 
 

@@ -18,7 +18,7 @@ from pdca.services.context import Ctx
 from pdca.services.errors import Invalid, ServiceError
 from pdca.services.queries import ActionFilter
 from pdca.web.pages.common import PageCtx, safe_next, set_flash, whole_number
-from pdca.web.render import is_htmx, reason_text, render, with_flash_oob
+from pdca.web.render import error_message, is_htmx, render, with_flash_oob
 
 router = APIRouter(include_in_schema=False)
 
@@ -175,7 +175,9 @@ def _back_to_board(
         query = target.partition("?")[2]
         request.scope["query_string"] = query.encode()
         context = board_context(request, ctx, _form_from_query(request))
-        request.state.flash = ("error", _error_text(error, request)) if error else ("ok", message)
+        request.state.flash = (
+            ("error", error_message(error, request.state.lang)) if error else ("ok", message)
+        )
         response = render(
             request,
             "board/page.html",
@@ -189,20 +191,10 @@ def _back_to_board(
     set_flash(
         request,
         response,
-        _error_text(error, request) if error else str(message),
+        error_message(error, request.state.lang) if error else str(message),
         "error" if error else "ok",
     )
     return response
-
-
-def _error_text(error: ServiceError | None, request: Request) -> str:
-    """The refusal for a flash: its reasons in the reader's language (or its detail)."""
-    if error is None:
-        return ""
-    lang = request.state.lang
-    if error.reasons:
-        return " ".join(reason_text(r, lang) for r in error.reasons)
-    return i18n.translations(lang).gettext(error.detail)
 
 
 Version = Annotated[int, Form(ge=1)]
@@ -289,7 +281,7 @@ def save_view(
         board_settings.save_view(ctx, name=name, query=query)
         set_flash(request, response, _("View saved."))
     except ServiceError as exc:
-        set_flash(request, response, _error_text(exc, request), "error")
+        set_flash(request, response, error_message(exc, request.state.lang), "error")
     return response
 
 
@@ -301,7 +293,7 @@ def delete_view(request: Request, ctx: PageCtx, view_id: int) -> Response:
         board_settings.delete_view(ctx, view_id)
         set_flash(request, response, _("View deleted."))
     except ServiceError as exc:
-        set_flash(request, response, _error_text(exc, request), "error")
+        set_flash(request, response, error_message(exc, request.state.lang), "error")
     return response
 
 

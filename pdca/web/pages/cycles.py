@@ -19,7 +19,7 @@ from pdca.web import charts
 from pdca.web.diagram_svg import workflow_svg
 from pdca.web.pages.board import kind_titles, status_titles
 from pdca.web.pages.common import PageCtx, set_flash, whole_number
-from pdca.web.render import render
+from pdca.web.render import error_message, render
 
 router = APIRouter(include_in_schema=False)
 Version = Annotated[int, Form(ge=1)]
@@ -155,7 +155,7 @@ async def open_cycle(request: Request, ctx: PageCtx) -> Response:
                 fields={"objective": form["objective"]} if form["objective"].strip() else None,
             )
         except ServiceError as exc:
-            errors["form"] = _message(exc)
+            errors["form"] = error_message(exc, request.state.lang)
         else:
             response = RedirectResponse(f"/cycles/{cycle.id}", status_code=303)
             set_flash(request, response, _("Cycle %(key)s opened.") % {"key": f"C-{cycle.id}"})
@@ -165,11 +165,6 @@ async def open_cycle(request: Request, ctx: PageCtx) -> Response:
 
 def _int(value: Any) -> int | None:
     return whole_number(value)
-
-
-def _message(exc: ServiceError) -> str:
-    reasons = " ".join(r.message for r in exc.reasons)
-    return f"{exc.detail} {reasons}".strip()
 
 
 # --- the workspace ----------------------------------------------------------------

@@ -31,7 +31,7 @@ from pdca.services.errors import Conflict, Invalid, NotFound, ServiceError
 from pdca.services.problems import TRIAGE_DECISIONS
 from pdca.services.queries import EventFilter, Paging, ProblemFilter
 from pdca.web.pages.common import PageCtx, set_flash
-from pdca.web.render import is_htmx, render, with_flash_oob
+from pdca.web.render import error_message, is_htmx, render, with_flash_oob
 
 router = APIRouter(include_in_schema=False)
 
@@ -336,7 +336,7 @@ def report(
                 evidence=evidence.strip() or None,
             )
         except (Invalid, NotFound) as exc:
-            errors["form"] = _error_text(exc)
+            errors["form"] = error_message(exc, request.state.lang)
         else:
             target = f"/problems/{problem.id}"
             message = _("%(key)s reported. Thank you.") % {"key": keys.key("problem", problem.id)}
@@ -474,11 +474,6 @@ def _problem_page(
     return response
 
 
-def _error_text(error: ServiceError) -> str:
-    reasons = " ".join(r.message for r in error.reasons)
-    return f"{error.detail} {reasons}".strip()
-
-
 @router.get("/problems/{problem_id:int}")
 def problem_page(request: Request, ctx: PageCtx, problem_id: int) -> Response:
     return _problem_page(request, ctx, problem_id)
@@ -561,7 +556,11 @@ def triage(
         return _problem_page(request, ctx, problem_id, status_code=422, triage=form, errors=errors)
     except Invalid as exc:
         # What only the service can know, e.g. that the original is itself a duplicate.
-        errors = {"duplicate_of" if decision == "duplicate" else "decision": _error_text(exc)}
+        errors = {
+            "duplicate_of" if decision == "duplicate" else "decision": error_message(
+                exc, request.state.lang
+            )
+        }
         return _problem_page(request, ctx, problem_id, status_code=422, triage=form, errors=errors)
     message = _("%(key)s: %(decision)s.") % {
         "key": keys.key("problem", problem.id),
@@ -583,7 +582,11 @@ def resolve_recovered(
         kpis.resolve_recovered(ctx, problem_id, version=version)
     except ServiceError as exc:
         return _problem_page(
-            request, ctx, problem_id, status_code=exc.status_hint, flash=("error", _error_text(exc))
+            request,
+            ctx,
+            problem_id,
+            status_code=exc.status_hint,
+            flash=("error", error_message(exc, request.state.lang)),
         )
     response = RedirectResponse(f"/problems/{problem_id}", status_code=303)
     set_flash(request, response, _("Resolved: the KPI stayed within its limits."))
