@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 PDCA_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export PDCA_TEST_POSTGRES_URL
 
-.PHONY: install run test test-sqlite test-postgres lint lock i18n
+.PHONY: install run test test-sqlite test-postgres lint lock i18n bench
 
 install: $(VENV)/.installed
 
@@ -39,6 +39,14 @@ test-postgres: install
 	$(BIN)/python -m pytest --db=postgres
 
 test: lint test-sqlite test-postgres
+
+# The ingest benchmark (tests/bench, not part of `make test`): points per second of
+# kpis.ingest beside a raw insert, on each database of BENCH_DBS, printed as a table.
+BENCH_DBS ?= sqlite postgres
+bench: install
+	@for db in $(BENCH_DBS); do \
+	  $(BIN)/python -m pytest tests/bench -p no:cacheprovider -q -s -o python_files='bench_*.py' --db=$$db || exit 1; \
+	done
 
 # Refresh the pins after changing dependencies in pyproject.toml.
 lock:

@@ -308,6 +308,7 @@ def ingest(ctx: Ctx, rows: Sequence[RowIn]) -> IngestResult:
     with unit_of_work(ctx):
         kpis = _kpis_for(ctx, rows)
         parsed, reasons = _check_rows(ctx, rows, kpis)
+        result = IngestResult()
         by_kpi: dict[int, dict[datetime, tuple[int, float]]] = defaultdict(dict)
         for line, kpi, at, value in parsed:
             seen = by_kpi[kpi.id].get(at)  # type: ignore[index]
@@ -316,8 +317,9 @@ def ingest(ctx: Ctx, rows: Sequence[RowIn]) -> IngestResult:
                     f"line {line}: line {seen[0]} gives another value for "
                     f"{kpi.code} at {at.isoformat()}."
                 )
+            elif seen is not None:
+                result.duplicates += 1  # the same point twice in one batch counts once
             by_kpi[kpi.id][at] = (line, value)  # type: ignore[index]
-        result = IngestResult()
         stored_values = _stored_values(ctx, by_kpi)
         new_rows = []
         for kpi_id, points in by_kpi.items():
@@ -398,7 +400,8 @@ def _check_rows(
             at = _parse_time(row.at)
         except (TypeError, ValueError) as exc:
             detail = str(exc) if "time zone" in str(exc) else "is not a date and time (ISO 8601)"
-            reasons.append(f"line {row.line}: time {row.at!r} {detail}.")
+            shown = row.at.isoformat() if isinstance(row.at, datetime) else row.at
+            reasons.append(f"line {row.line}: time {shown!r} {detail}.")
             continue
         try:
             value = float(row.value)
@@ -447,16 +450,46 @@ def control_limits_of(ctx: Ctx, kpi: Kpi) -> ControlLimits | None:
     return detection.control_limits(list(ctx.session.exec(query)))
 
 
+def _history(ctx: Ctx, kpi: Kpi, before: datetime) -> list[tuple[datetime, float]]:
+    """The points before `before` that the rules look back on: LOOKBACK_POINTS, and further
+    back to the start of the current run of warnings (warnings_in_a_row counts all of it)."""
+    spec, history = spec_of(kpi), []
+    while True:
+        page = list(
+            ctx.session.exec(
+                select(Measurement.at, Measurement.value)
+                .where(Measurement.kpi_id == kpi.id, col(Measurement.at) < before)
+                .order_by(col(Measurement.at).desc())
+                .limit(LOOKBACK_POINTS)
+            )
+        )
+        history = page[::-1] + history
+        if (
+            len(page) < LOOKBACK_POINTS
+            or DetectionRule.warnings_in_a_row not in kpi.rules
+            or any(detection.status(spec, v) not in ("warning", "breach") for _, v in page)
+        ):
+            return history
+        before = page[-1][0]
+
+
+def _spc_judges_after(ctx: Ctx, kpi: Kpi) -> datetime | None:
+    """SPC judges only the points after the baseline that sets its limits, so that limits
+    never shift under the points they judge (None: the baseline is not complete yet)."""
+    if kpi.baseline_start and kpi.baseline_end:
+        return kpi.baseline_end
+    return ctx.session.exec(
+        select(Measurement.at)
+        .where(Measurement.kpi_id == kpi.id)
+        .order_by(col(Measurement.at))
+        .offset(SPC_BASELINE_POINTS - 1)
+        .limit(1)
+    ).first()
+
+
 def _detect(ctx: Ctx, kpi: Kpi, new_times: list[datetime], result: IngestResult) -> None:
     earliest = new_times[0]
-    history = list(
-        ctx.session.exec(
-            select(Measurement.at, Measurement.value)
-            .where(Measurement.kpi_id == kpi.id, col(Measurement.at) < earliest)
-            .order_by(col(Measurement.at).desc())
-            .limit(LOOKBACK_POINTS)
-        )
-    )[::-1]
+    history = _history(ctx, kpi, earliest)
     rest = list(
         ctx.session.exec(
             select(Measurement.at, Measurement.value)
@@ -466,9 +499,15 @@ def _detect(ctx: Ctx, kpi: Kpi, new_times: list[datetime], result: IngestResult)
     )
     series = [Point(at, value) for at, value in [*history, *rest]]
     limits = control_limits_of(ctx, kpi) if any(r.startswith("spc") for r in kpi.rules) else None
+    judged_after = _spc_judges_after(ctx, kpi) if limits is not None else None
     fresh = set(new_times)
     findings = [
-        f for f in detection.evaluate(spec_of(kpi), series, len(history), limits) if f.at in fresh
+        f
+        for f in detection.evaluate(spec_of(kpi), series, len(history), limits)
+        if f.at in fresh
+        and (
+            f.rule not in detection.SPC_RULES or (judged_after is not None and f.at > judged_after)
+        )
     ]
     for finding in findings:
         result.findings.append((kpi.code, finding))

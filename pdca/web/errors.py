@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import DataError, OperationalError, StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pdca.engine.facts import N_
@@ -138,8 +138,17 @@ def install_error_handlers(app: FastAPI) -> None:
             return html_error(request, 422, "Invalid input", detail)
         return problem(422, "Invalid input", detail)
 
+    async def _unconvertible(request: Request, exc: Exception) -> Response:
+        # SQLAlchemy wraps what it could not convert for the database, such as a time that
+        # falls before year 1 once shifted to UTC: the client's input again. Anything else
+        # it wraps (an IntegrityError…) is our failure and goes on to the 500 below.
+        if isinstance(getattr(exc, "orig", None), OverflowError):
+            return await _unstorable(request, exc)
+        raise exc
+
     app.add_exception_handler(DataError, _unstorable)
     app.add_exception_handler(OverflowError, _unstorable)
+    app.add_exception_handler(StatementError, _unconvertible)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

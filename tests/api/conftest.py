@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from pdca.models import User
-from pdca.services import accounts, actions, cycles, problems
+from pdca.services import accounts, actions, cycles, kpis, problems
 from pdca.services.context import Ctx
 from pdca.web.app import create_app
 from tests.conftest import Clock, Org
@@ -77,7 +77,10 @@ class World:
     action_done: int  # done, CS, owned by Mia: waiting for someone else to verify it
     cycle_in_check: int  # PDCA in Check, led by Frank: result recorded, action verified
     check_action: int  # verified, IT, owned by Max, in `cycle_in_check`
+    cycle_in_plan: int  # PDCA in Plan, led by Frank: there to be cancelled
     spare_token: int  # Max's second token, there to be revoked
+    kpi: int  # CS service level, owned by Mia, with two points in the last two days
+    kpi_it: int  # IT's first-time fix rate, owned by Max
 
 
 @pytest.fixture
@@ -187,7 +190,50 @@ def world(org: Org, as_user: AsUser, clock: Clock) -> World:
     )
     cycles.update_cycle_fields(frank, checked.id, version=checked.version, changes={"result": 0.5})
 
+    planned_problem = problems.report_problem(
+        max_, title="The VPN drops every afternoon", source="internal", department_id=org.it
+    )
+    planned = cycles.open_cycle(
+        frank,
+        title="A stable VPN",
+        workflow="pdca",
+        lead_id=org.frank.id,  # type: ignore[arg-type]
+        problem_ids=[planned_problem.id],  # type: ignore[list-item]
+    )
+
     spare = accounts.create_token(as_user(None), org.max.id, name="spare")  # type: ignore[arg-type]
+
+    system = as_user(None)
+    service_level = kpis.create_kpi(
+        system,
+        code="CS-SL",
+        name="Calls answered within 20 s",
+        unit="%",
+        department_id=org.cs,
+        owner_id=org.mia.id,
+        perspective="customer",
+        direction="higher",
+        target=80.0,
+        warning_limit=75.0,
+        breach_limit=70.0,
+    )
+    kpis.ingest(
+        system,
+        [
+            kpis.RowIn(n, service_level.id, clock.now - timedelta(days=n), value)
+            for n, value in ((1, 82.0), (2, 79.5))
+        ],
+    )
+    first_time_fix = kpis.create_kpi(
+        system,
+        code="IT-FTF",
+        name="Tickets fixed at first contact",
+        unit="%",
+        department_id=org.it,
+        owner_id=org.max.id,
+        perspective="internal_process",
+        target=60.0,
+    )
 
     ids = (
         problem.id,
@@ -198,7 +244,10 @@ def world(org: Org, as_user: AsUser, clock: Clock) -> World:
         action_done.id,
         checked.id,
         check_action.id,
+        planned.id,
         spare.token.id,
+        service_level.id,
+        first_time_fix.id,
     )
     assert all(i is not None for i in ids)
     return World(*ids)  # type: ignore[arg-type]

@@ -78,6 +78,7 @@ def record(
     ctx: CtxDep, kpi_id: int, body: Annotated[s.PointIn | list[s.PointIn], Body()]
 ) -> s.IngestOut:
     points = body if isinstance(body, list) else [body]
+    kpis.get_kpi(ctx, kpi_id)  # an unknown KPI in the path is a 404, not a bad line
     result = kpis.ingest(ctx, [RowIn(i + 1, kpi_id, p.at, p.value) for i, p in enumerate(points)])
     return s.IngestOut(
         stored=result.stored,

@@ -3,9 +3,10 @@
 from datetime import datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Request, UploadFile
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import col, select
+from starlette.datastructures import UploadFile  # what request.form() gives, not FastAPI's subclass
 
 from pdca import i18n
 from pdca.engine import detection
@@ -174,6 +175,7 @@ async def upload(request: Request, ctx: PageCtx) -> Response:
     back = str(form.get("back") or "/kpis")
     back = back if back.startswith("/kpis") else "/kpis"
     errors: list[str] = []
+    status = 422
     if not isinstance(file, UploadFile) or not file.filename:
         errors.append(_("Choose a CSV file to upload."))
     else:
@@ -188,8 +190,8 @@ async def upload(request: Request, ctx: PageCtx) -> Response:
                 errors.append(_("The file is not UTF-8 text."))
             except Invalid as exc:
                 errors = [reason_text(r, request.state.lang) for r in exc.reasons] or [exc.detail]
-            except ServiceError as exc:
-                errors = [exc.detail]
+            except ServiceError as exc:  # not allowed to record, the database busy…
+                errors, status = [exc.detail], exc.status_hint
             else:
                 response = RedirectResponse(back, status_code=303)
                 set_flash(
@@ -207,7 +209,7 @@ async def upload(request: Request, ctx: PageCtx) -> Response:
                 )
                 return response
     return render(
-        request, "kpis/upload_errors.html", {"errors": errors, "back": back}, status_code=422
+        request, "kpis/upload_errors.html", {"errors": errors, "back": back}, status_code=status
     )
 
 

@@ -1,0 +1,541 @@
+"""Who may call what: every API route × every role, with the status each must get.
+
+The table is the permission model as a client sees it. A route the app serves but
+the table does not name fails the suite (a new route needs a rule), and so does a
+rule for a route that no longer exists.
+
+Every cell is a real request with a valid body, made with the role's own bearer
+token against a world of real data, so a 200 means the thing was done and a 403
+means the policy said no (with its reason). Each role gets a fresh world of its own
+and calls every route once, in the table's order; so that no cell spoils another's,
+each write aims at a row no other route changes (a cycle in Plan to cancel, another
+in Check to judge, a done action to verify…), creates rows with names of its own, or
+reads the current version just before it writes. A builder whose write would spoil
+another route's target must bring its own.
+
+Some routes do different things depending on the body (an action's `start` is the
+owner's, its `verify` is a facilitator's): VARIANTS holds those extra rules.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.testclient import TestClient
+
+from pdca.models import User
+from pdca.services import accounts
+from tests.conftest import Org
+from tests.personas import PASSWORD
+
+API = "/api/v1"
+ROLES = ("anonymous", "viewer", "member", "head", "facilitator", "admin")
+# The persona who plays each role (see tests/conftest.py: Org).
+PERSONA = {
+    "viewer": "vera",
+    "member": "mia",  # Customer Service; owns `action_cs` and `action_done`
+    "head": "hanna",  # head of Customer Service
+    "facilitator": "fiona",  # leads `cycle`; does not lead `cycle_in_check`
+    "admin": "admin",
+}
+SIGNED_IN = ROLES[1:]
+
+Rule = dict[str, int]
+Key = tuple[str, str]  # (method, path template)
+VariantKey = tuple[str, str, str]  # (method, path template, what the body does)
+
+
+def public(status: int = 200) -> Rule:
+    return dict.fromkeys(ROLES, status)
+
+
+def signed_in(status: int = 200) -> Rule:
+    """Anyone with a valid token: reads, and looking after your own account."""
+    return {"anonymous": 401, **dict.fromkeys(SIGNED_IN, status)}
+
+
+def only(status: int, *roles: str) -> Rule:
+    """`roles` get `status`; every other signed-in role is refused (403)."""
+    assert set(roles) <= set(SIGNED_IN)
+    return {"anonymous": 401, **{r: status if r in roles else 403 for r in SIGNED_IN}}
+
+
+READ = signed_in(200)
+WORKERS = ("member", "head", "facilitator", "admin")  # everyone but the viewer
+STAFF = ("facilitator", "admin")
+
+TABLE: dict[Key, Rule] = {
+    # operations and documentation: no credentials needed
+    ("GET", "/healthz"): public(),
+    ("GET", f"{API}/openapi.json"): public(),
+    ("GET", f"{API}/docs"): public(),
+    # organisation: everyone reads it; only administrators change it
+    ("GET", f"{API}/departments"): READ,
+    ("POST", f"{API}/departments"): only(201, "admin"),
+    ("GET", f"{API}/users"): READ,
+    ("POST", f"{API}/users"): only(201, "admin"),
+    ("GET", f"{API}/users/me"): READ,
+    ("GET", f"{API}/users/{{user_id}}"): READ,
+    # accounts: your own tokens and sessions (a viewer needs a token to read through the API)
+    ("GET", f"{API}/tokens"): READ,
+    ("POST", f"{API}/tokens"): signed_in(201),
+    ("DELETE", f"{API}/tokens/{{token_id}}"): only(200, "admin"),  # someone else's token
+    ("POST", f"{API}/session"): public(),  # signing in needs no token, only the password
+    ("DELETE", f"{API}/session"): signed_in(204),
+    # problems: everyone but a viewer reports; facilitators triage
+    ("GET", f"{API}/problems"): READ,
+    ("POST", f"{API}/problems"): only(201, *WORKERS),
+    ("GET", f"{API}/problems/{{problem_id}}"): READ,
+    ("POST", f"{API}/problems/{{problem_id}}/triage"): only(200, *STAFF),
+    # cycles: facilitators open and run them; effectiveness is judged by someone not the lead
+    ("GET", f"{API}/cycles"): READ,
+    ("POST", f"{API}/cycles"): only(201, *STAFF),
+    ("GET", f"{API}/cycles/{{cycle_id}}"): READ,
+    ("PATCH", f"{API}/cycles/{{cycle_id}}"): only(200, *STAFF),
+    ("GET", f"{API}/cycles/{{cycle_id}}/transitions"): READ,
+    ("POST", f"{API}/cycles/{{cycle_id}}/transitions"): only(200, *STAFF),  # Frank's cycle
+    ("POST", f"{API}/cycles/{{cycle_id}}/effectiveness"): only(200, "head", *STAFF),
+    # actions: heads plan and re-date their department's; owners start and complete theirs
+    ("GET", f"{API}/actions"): READ,
+    ("POST", f"{API}/actions"): only(201, "head", *STAFF),  # an action for CS
+    ("GET", f"{API}/actions/{{action_id}}"): READ,
+    ("PATCH", f"{API}/actions/{{action_id}}"): only(200, "head", *STAFF),  # Mia's, CS
+    ("GET", f"{API}/actions/{{action_id}}/transitions"): READ,
+    ("POST", f"{API}/actions/{{action_id}}/transitions"): only(200, *WORKERS),  # Mia starts hers
+    # comments: everyone but a viewer
+    ("GET", f"{API}/comments"): READ,
+    ("POST", f"{API}/comments"): only(201, *WORKERS),
+    # KPIs: facilitators and the department's head manage them; its people record points
+    ("GET", f"{API}/kpis"): READ,
+    ("POST", f"{API}/kpis"): only(201, "head", *STAFF),  # a KPI for CS
+    ("GET", f"{API}/kpis/{{kpi_id}}"): READ,
+    ("PATCH", f"{API}/kpis/{{kpi_id}}"): only(200, "head", *STAFF),  # CS's service level
+    ("GET", f"{API}/kpis/{{kpi_id}}/measurements"): READ,
+    ("POST", f"{API}/kpis/{{kpi_id}}/measurements"): only(200, *WORKERS),  # CS's, Mia's
+    ("GET", f"{API}/scorecard"): READ,
+    ("GET", f"{API}/pareto"): READ,
+    # workflows, board, audit trail: read only
+    ("GET", f"{API}/workflows"): READ,
+    ("GET", f"{API}/workflows/{{name}}"): READ,
+    ("GET", f"{API}/workflows/{{name}}/diagram"): READ,
+    ("GET", f"{API}/board"): READ,
+    ("GET", f"{API}/events"): READ,
+}
+
+VARIANTS: dict[VariantKey, Rule] = {
+    # Revoking your own token is yours to do, whatever your role.
+    ("DELETE", f"{API}/tokens/{{token_id}}", "own token"): signed_in(200),
+    # Hanna heads Customer Service: IT's actions are not hers to plan or re-date.
+    ("POST", f"{API}/actions", "for another department"): only(201, *STAFF),
+    ("PATCH", f"{API}/actions/{{action_id}}", "of another department"): only(200, *STAFF),
+    # Mia works on her own actions only; Max's belongs to IT.
+    ("POST", f"{API}/actions/{{action_id}}/transitions", "start someone else's"): only(200, *STAFF),
+    # IT's KPI is not Hanna's to change, nor Mia's to record.
+    ("PATCH", f"{API}/kpis/{{kpi_id}}", "of another department"): only(200, *STAFF),
+    ("POST", f"{API}/kpis/{{kpi_id}}/measurements", "of another department"): only(200, *STAFF),
+    # Verifying is a facilitator's signed act, and never the owner's (Mia owns it).
+    ("POST", f"{API}/actions/{{action_id}}/transitions", "verify"): only(200, *STAFF),
+}
+
+# A refusal carries the policy's reason; for a viewer it is this one, except where the
+# route has a more specific thing to say.
+VIEWER_REASON = "Viewers have read-only access."
+KPI_MANAGERS = "Only facilitators, administrators and the department's head"
+OTHER_VIEWER_REASONS = {
+    ("DELETE", f"{API}/tokens/{{token_id}}"): "only revoke your own tokens",
+    ("POST", f"{API}/kpis"): KPI_MANAGERS,
+    ("PATCH", f"{API}/kpis/{{kpi_id}}"): KPI_MANAGERS,
+}
+
+
+# --- request builders ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    url: str
+    json: Any = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Here:
+    """What a builder may use: the world's ids, the caller, a way to read versions."""
+
+    world: Any  # tests/api/conftest.py: World
+    org: Org
+    today: date
+    caller: User | None  # None: the anonymous caller
+    client: TestClient
+    admin_headers: dict[str, str]
+    make_token: Callable[[int], int]
+
+    def version(self, path: str) -> int:
+        """The version a client would read before writing (a write carries it)."""
+        response = self.client.get(f"{API}{path}", headers=self.admin_headers)
+        assert response.status_code == 200, response.text
+        return int(response.json()["version"])
+
+    def days(self, n: int) -> str:
+        return (self.today + timedelta(days=n)).isoformat()
+
+
+Builder = Callable[[Here], Request]
+
+
+def get(path: str, **params: Any) -> Builder:
+    return lambda h: Request("GET", path.format(**_ids(h)), params=params)
+
+
+def _ids(h: Here) -> dict[str, Any]:
+    w = h.world
+    return {
+        "user_id": h.org.max.id,
+        "problem_id": w.problem,
+        "cycle_id": w.cycle,
+        "action_id": w.action_cs,
+        "token_id": w.spare_token,
+        "kpi_id": w.kpi,
+        "name": "pdca",
+    }
+
+
+def _own_token(h: Here) -> Request:
+    user_id = h.caller.id if h.caller else h.org.max.id
+    return Request("DELETE", f"{API}/tokens/{h.make_token(user_id)}")  # type: ignore[arg-type]
+
+
+def _action_transition(action: Callable[[Any], int], trigger: str, **extra: Any) -> Builder:
+    def build(h: Here) -> Request:
+        action_id = action(h.world)
+        body = {"trigger": trigger, "version": h.version(f"/actions/{action_id}"), **extra}
+        return Request("POST", f"{API}/actions/{action_id}/transitions", body)
+
+    return build
+
+
+def _redate(action: Callable[[Any], int]) -> Builder:
+    def build(h: Here) -> Request:
+        action_id = action(h.world)
+        body = {
+            "version": h.version(f"/actions/{action_id}"),
+            "deadline": h.days(21),
+            "note": "The supplier moved the delivery.",
+        }
+        return Request("PATCH", f"{API}/actions/{action_id}", body)
+
+    return build
+
+
+def _new_action(department: Callable[[Org], int]) -> Builder:
+    return lambda h: Request(
+        "POST",
+        f"{API}/actions",
+        {
+            "cycle_id": h.world.cycle,
+            "title": "Train the counter staff",
+            "department_id": department(h.org),
+            "owner_id": h.org.mia.id if department(h.org) == h.org.cs else h.org.max.id,
+            "deadline": h.days(10),
+            "kind": "preventive",
+        },
+    )
+
+
+def _retarget(kpi: Callable[[Any], int]) -> Builder:
+    def build(h: Here) -> Request:
+        kpi_id = kpi(h.world)
+        body = {"version": h.version(f"/kpis/{kpi_id}"), "target": 85, "note": "New contract"}
+        return Request("PATCH", f"{API}/kpis/{kpi_id}", body)
+
+    return build
+
+
+def _measure(kpi: Callable[[Any], int]) -> Builder:
+    return lambda h: Request(
+        "POST",
+        f"{API}/kpis/{kpi(h.world)}/measurements",
+        [{"at": f"{h.today.isoformat()}T08:00:00Z", "value": 81.5}],
+    )
+
+
+BUILDERS: dict[Key | VariantKey, Builder] = {
+    ("GET", "/healthz"): get("/healthz"),
+    ("GET", f"{API}/openapi.json"): get(f"{API}/openapi.json"),
+    ("GET", f"{API}/docs"): get(f"{API}/docs"),
+    ("GET", f"{API}/departments"): get(f"{API}/departments", q="s", sort="-name"),
+    ("POST", f"{API}/departments"): lambda h: Request(
+        "POST",
+        f"{API}/departments",
+        {"code": "QA", "name": "Quality Assurance", "name_zh": "质量保证部"},
+    ),
+    ("GET", f"{API}/users"): get(f"{API}/users", role="member", sort="email"),
+    ("POST", f"{API}/users"): lambda h: Request(
+        "POST",
+        f"{API}/users",
+        {
+            "email": "li.na@example.com",
+            "name": "Li Na",
+            "role": "member",
+            "department_code": "BIL",
+            "password": "a long enough password",
+            "locale": "zh_CN",
+        },
+    ),
+    ("GET", f"{API}/users/me"): get(f"{API}/users/me"),
+    ("GET", f"{API}/users/{{user_id}}"): get(f"{API}/users/{{user_id}}"),
+    ("GET", f"{API}/tokens"): get(f"{API}/tokens"),
+    ("POST", f"{API}/tokens"): lambda h: Request(
+        "POST", f"{API}/tokens", {"name": "monitoring", "expires_in_days": 30}
+    ),
+    ("DELETE", f"{API}/tokens/{{token_id}}"): lambda h: Request(
+        "DELETE", f"{API}/tokens/{h.world.spare_token}"
+    ),
+    ("DELETE", f"{API}/tokens/{{token_id}}", "own token"): _own_token,
+    ("POST", f"{API}/session"): lambda h: Request(
+        "POST",
+        f"{API}/session",
+        {"email": (h.caller or h.org.mia).email, "password": PASSWORD},
+    ),
+    ("DELETE", f"{API}/session"): lambda h: Request("DELETE", f"{API}/session"),
+    ("GET", f"{API}/problems"): get(f"{API}/problems", status="new", q="lunch"),
+    ("POST", f"{API}/problems"): lambda h: Request(
+        "POST",
+        f"{API}/problems",
+        {
+            "title": "Invoices list the wrong VAT rate",
+            "source": "audit",
+            "severity": "medium",
+            "department_id": h.org.billing,
+            "evidence": "Audit finding 2026-17",
+        },
+    ),
+    ("GET", f"{API}/problems/{{problem_id}}"): get(f"{API}/problems/{{problem_id}}"),
+    ("POST", f"{API}/problems/{{problem_id}}/triage"): lambda h: Request(
+        "POST",
+        f"{API}/problems/{h.world.problem}/triage",
+        {"decision": "accept", "version": h.version(f"/problems/{h.world.problem}")},
+    ),
+    ("GET", f"{API}/cycles"): get(f"{API}/cycles", state="do", open_only="true"),
+    ("POST", f"{API}/cycles"): lambda h: Request(
+        "POST",
+        f"{API}/cycles",
+        {
+            "title": "Refunds, second look",
+            "workflow": "pdca",
+            "lead_id": h.org.fiona.id,
+            "problem_ids": [h.world.cycle_problem],
+            "member_ids": [h.org.mia.id],
+            "fields": {"objective": "Refund within 3 days"},
+        },
+    ),
+    ("GET", f"{API}/cycles/{{cycle_id}}"): get(f"{API}/cycles/{{cycle_id}}"),
+    ("PATCH", f"{API}/cycles/{{cycle_id}}"): lambda h: Request(
+        "PATCH",
+        f"{API}/cycles/{h.world.cycle}",
+        {
+            "version": h.version(f"/cycles/{h.world.cycle}"),
+            "fields": {"objective": "Refund within 4 working days"},
+            "note": "Agreed with finance",
+        },
+    ),
+    ("GET", f"{API}/cycles/{{cycle_id}}/transitions"): get(
+        f"{API}/cycles/{{cycle_id}}/transitions"
+    ),
+    ("POST", f"{API}/cycles/{{cycle_id}}/transitions"): lambda h: Request(
+        "POST",
+        f"{API}/cycles/{h.world.cycle_in_plan}/transitions",
+        {
+            "trigger": "cancel",
+            "version": h.version(f"/cycles/{h.world.cycle_in_plan}"),
+            "note": "Superseded by the identity project.",
+        },
+    ),
+    ("POST", f"{API}/cycles/{{cycle_id}}/effectiveness"): lambda h: Request(
+        "POST",
+        f"{API}/cycles/{h.world.cycle_in_check}/effectiveness",
+        {
+            "effective": True,
+            "note": "Resets take 30 minutes now.",
+            "version": h.version(f"/cycles/{h.world.cycle_in_check}"),
+        },
+    ),
+    ("GET", f"{API}/actions"): get(f"{API}/actions", status="open", overdue="false"),
+    ("POST", f"{API}/actions"): _new_action(lambda org: org.cs),
+    ("POST", f"{API}/actions", "for another department"): _new_action(lambda org: org.it),
+    ("GET", f"{API}/actions/{{action_id}}"): get(f"{API}/actions/{{action_id}}"),
+    ("PATCH", f"{API}/actions/{{action_id}}"): _redate(lambda w: w.action_cs),
+    ("PATCH", f"{API}/actions/{{action_id}}", "of another department"): _redate(
+        lambda w: w.action_it
+    ),
+    ("GET", f"{API}/actions/{{action_id}}/transitions"): get(
+        f"{API}/actions/{{action_id}}/transitions"
+    ),
+    ("POST", f"{API}/actions/{{action_id}}/transitions"): _action_transition(
+        lambda w: w.action_cs, "start"
+    ),
+    ("POST", f"{API}/actions/{{action_id}}/transitions", "start someone else's"): (
+        _action_transition(lambda w: w.action_it, "start")
+    ),
+    ("POST", f"{API}/actions/{{action_id}}/transitions", "verify"): _action_transition(
+        lambda w: w.action_done,
+        "verify",
+        effective=True,
+        note="The checklist is on the counter.",
+        signature={"meaning": "verified effective", "password": PASSWORD},
+    ),
+    ("GET", f"{API}/comments"): lambda h: Request(
+        "GET", f"{API}/comments", params={"entity_type": "cycle", "entity_id": h.world.cycle}
+    ),
+    ("POST", f"{API}/comments"): lambda h: Request(
+        "POST",
+        f"{API}/comments",
+        {"entity_type": "action", "entity_id": h.world.action_it, "body": "IT can help here."},
+    ),
+    ("GET", f"{API}/kpis"): lambda h: Request(
+        "GET", f"{API}/kpis", params={"department_id": h.org.cs, "perspective": "customer"}
+    ),
+    ("POST", f"{API}/kpis"): lambda h: Request(
+        "POST",
+        f"{API}/kpis",
+        {
+            "code": "CS-AHT",
+            "name": "Average handling time",
+            "unit": "s",
+            "department_id": h.org.cs,
+            "direction": "lower",
+            "target": 300,
+            "warning_limit": 330,
+            "breach_limit": 360,
+            "perspective": "internal_process",
+        },
+    ),
+    ("GET", f"{API}/kpis/{{kpi_id}}"): get(f"{API}/kpis/{{kpi_id}}"),
+    ("PATCH", f"{API}/kpis/{{kpi_id}}"): _retarget(lambda w: w.kpi),
+    ("PATCH", f"{API}/kpis/{{kpi_id}}", "of another department"): _retarget(lambda w: w.kpi_it),
+    ("GET", f"{API}/kpis/{{kpi_id}}/measurements"): lambda h: Request(
+        "GET",
+        f"{API}/kpis/{h.world.kpi}/measurements",
+        params={"from": f"{h.days(-7)}T00:00:00Z", "to": f"{h.days(1)}T00:00:00Z"},
+    ),
+    ("POST", f"{API}/kpis/{{kpi_id}}/measurements"): _measure(lambda w: w.kpi),
+    ("POST", f"{API}/kpis/{{kpi_id}}/measurements", "of another department"): _measure(
+        lambda w: w.kpi_it
+    ),
+    ("GET", f"{API}/scorecard"): get(f"{API}/scorecard"),
+    ("GET", f"{API}/pareto"): get(f"{API}/pareto", by="department"),
+    ("GET", f"{API}/workflows"): get(f"{API}/workflows"),
+    ("GET", f"{API}/workflows/{{name}}"): get(f"{API}/workflows/{{name}}"),
+    ("GET", f"{API}/workflows/{{name}}/diagram"): get(
+        f"{API}/workflows/{{name}}/diagram", current="do", lang="zh_CN"
+    ),
+    ("GET", f"{API}/board"): lambda h: Request(
+        "GET", f"{API}/board", params={"department_id": [h.org.cs, h.org.it], "q": "refund"}
+    ),
+    ("GET", f"{API}/events"): lambda h: Request(
+        "GET", f"{API}/events", params={"entity_type": "cycle", "entity_id": h.world.cycle}
+    ),
+}
+
+
+# --- the routes the app serves ----------------------------------------------------------
+
+
+def served_routes(app) -> set[Key]:  # type: ignore[no-untyped-def]
+    """(method, path) of every route under /api/v1, and /healthz."""
+    served = set()
+    for route in iter_route_contexts(app.routes):
+        path = route.path or ""
+        if not (path.startswith(f"{API}/") or path == "/healthz"):
+            continue
+        is_api = isinstance(route.original_route, APIRoute)
+        for method in route.methods or ():
+            if method == "HEAD" and not is_api:
+                continue  # Starlette adds HEAD to every GET route it serves
+            served.add((method, path))
+    return served
+
+
+def test_the_table_has_a_rule_for_every_route_and_only_for_real_routes(app):
+    served = served_routes(app)
+    assert served, "no routes found: has the way FastAPI lists routes changed?"
+    missing = sorted(served - set(TABLE))
+    assert not missing, f"routes without a rule in TABLE (add one): {missing}"
+    stale = sorted(set(TABLE) - served)
+    assert not stale, f"rules for routes the app does not serve (remove them): {stale}"
+    orphans = sorted(v for v in VARIANTS if v[:2] not in TABLE)
+    assert not orphans, f"variants of routes the app does not serve: {orphans}"
+    for rules in (*TABLE.values(), *VARIANTS.values()):
+        assert set(rules) == set(ROLES)
+    assert set(BUILDERS) == set(TABLE) | set(VARIANTS), "every rule needs a request builder"
+
+
+# --- the cells ----------------------------------------------------------------------------
+
+
+def _label(key: Key | VariantKey) -> str:
+    return " ".join(key[:2]).replace(API, "") + (f" ({key[2]})" if len(key) == 3 else "")
+
+
+def _rule(key: Key | VariantKey) -> Rule:
+    return VARIANTS[key] if len(key) == 3 else TABLE[key]  # type: ignore[index]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_gets_the_status_the_policy_gives_it(
+    role: str, client, org, world, tokens, auth, clock, as_user
+):
+    def make_token(user_id: int) -> int:
+        new = accounts.create_token(as_user(None), user_id, name="to revoke")
+        return new.token.id  # type: ignore[return-value]
+
+    caller = getattr(org, PERSONA[role]) if role in PERSONA else None
+    here = Here(world, org, clock.today(), caller, client, auth(tokens["admin"]), make_token)
+    wrong = []
+    for key in (*TABLE, *VARIANTS):
+        expected = _rule(key)[role]
+        request = BUILDERS[key](here)
+        client.cookies.clear()  # signing in sets a session cookie: no cell may carry it on
+        response = client.request(
+            request.method,
+            request.url,
+            json=request.json,
+            params=request.params,
+            headers=auth(tokens[PERSONA[role]] if caller else None),
+        )
+        if response.status_code != expected:
+            wrong.append(
+                f"{_label(key)} as {role}: expected {expected}, "
+                f"got {response.status_code}: {response.text[:300]}"
+            )
+        else:
+            wrong += [f"{_label(key)} as {role}: {p}" for p in _body_problems(key, role, response)]
+    assert not wrong, "\n".join(wrong)
+
+
+def _body_problems(key: Key | VariantKey, role: str, response) -> list[str]:  # type: ignore[no-untyped-def]
+    """What is wrong with a response that has the right status (nothing, one hopes)."""
+    status = response.status_code
+    content_type = response.headers.get("content-type", "")
+    if status < 400:
+        wants_json = status != 204 and not key[1].endswith("/docs")
+        if wants_json and not content_type.startswith("application/json"):
+            return [f"content-type {content_type}"]
+        return []
+    if not content_type.startswith("application/problem+json"):
+        return [f"an error as {content_type}, not application/problem+json"]
+    problem = response.json()
+    found = []
+    if problem.get("status") != status or not problem.get("title") or not problem.get("detail"):
+        found.append(f"an incomplete problem: {problem}")
+    if status == 401 and response.headers.get("www-authenticate") != "Bearer":
+        found.append("a 401 without 'WWW-Authenticate: Bearer'")
+    if status == 403 and role == "viewer":
+        reason = OTHER_VIEWER_REASONS.get(key[:2], VIEWER_REASON)  # type: ignore[arg-type]
+        if reason not in problem.get("detail", ""):
+            found.append(f"refused without saying {reason!r}: {problem}")
+    return found
