@@ -35,7 +35,6 @@ from pdca.models import (
     ProblemOccurrence,
     ProblemSource,
     ProblemStatus,
-    Role,
     Severity,
     User,
 )
@@ -44,7 +43,7 @@ from pdca.services.context import Ctx, unit_of_work
 from pdca.services.cycles import get_cycle, kpi_defaults
 from pdca.services.errors import Conflict, Forbidden, Invalid, NotFound
 from pdca.services.keys import key
-from pdca.services.policy import can_run_cycle, can_triage, require
+from pdca.services.policy import can_manage_kpi, can_record, can_run_cycle, can_triage, require
 from pdca.services.store import check_version, compare_and_set, get_or_404
 
 OPEN_PROBLEM = (ProblemStatus.new, ProblemStatus.accepted)
@@ -59,24 +58,6 @@ FUTURE_TOLERANCE = timedelta(hours=1)
 
 
 # --- permissions ------------------------------------------------------------------
-
-
-def can_manage_kpi(user: User | None, department_id: int) -> str | None:
-    if user is None or user.role in (Role.admin, Role.facilitator):
-        return None
-    if user.role == Role.head and user.department_id == department_id:
-        return None
-    return "Only facilitators, administrators and the department's head manage its KPIs."
-
-
-def can_record(user: User | None, kpi: Kpi) -> str | None:
-    if user is None or user.role in (Role.admin, Role.facilitator):
-        return None
-    if not user.active or user.role == Role.viewer:
-        return "Viewers have read-only access."
-    if user.id == kpi.owner_id or user.department_id == kpi.department_id:
-        return None
-    return "Only the KPI's owner, its department, facilitators and administrators record points."
 
 
 # --- managing KPIs ------------------------------------------------------------------

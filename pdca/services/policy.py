@@ -6,7 +6,7 @@ button and the API can refuse with the very same sentence.
 """
 
 from pdca.engine.facts import N_
-from pdca.models import Action, Cycle, Role, User
+from pdca.models import Action, Cycle, Kpi, Role, User
 from pdca.services.errors import Forbidden
 
 STAFF = {Role.admin, Role.facilitator}
@@ -141,6 +141,29 @@ def can_confirm_effectiveness(user: User | None, cycle: Cycle) -> str | None:
 
 def can_comment(user: User | None) -> str | None:
     return _system_or(user, True, "")
+
+
+def can_manage_kpi(user: User | None, department_id: int) -> str | None:
+    allowed = user is not None and user.role == Role.head and user.department_id == department_id
+    return _system_or(
+        user,
+        allowed or _role(user) == Role.facilitator,
+        N_("Only facilitators, administrators and the department's head manage its KPIs."),
+    )
+
+
+def can_record(user: User | None, kpi: Kpi) -> str | None:
+    """Record measurements: the KPI's owner or department, facilitators, administrators."""
+    allowed = user is not None and (
+        user.role == Role.facilitator
+        or user.id == kpi.owner_id
+        or user.department_id == kpi.department_id
+    )
+    return _system_or(
+        user,
+        allowed,
+        N_("Only the KPI's owner, its department, facilitators and administrators record points."),
+    )
 
 
 def require(reason: str | None) -> None:

@@ -143,11 +143,8 @@ VARIANTS: dict[VariantKey, Rule] = {
 # A refusal carries the policy's reason; for a viewer it is this one, except where the
 # route has a more specific thing to say.
 VIEWER_REASON = "Viewers have read-only access."
-KPI_MANAGERS = "Only facilitators, administrators and the department's head"
 OTHER_VIEWER_REASONS = {
     ("DELETE", f"{API}/tokens/{{token_id}}"): "only revoke your own tokens",
-    ("POST", f"{API}/kpis"): KPI_MANAGERS,
-    ("PATCH", f"{API}/kpis/{{kpi_id}}"): KPI_MANAGERS,
 }
 
 

@@ -2,7 +2,7 @@
 
 from pdca import i18n
 
-PO = '''msgid ""
+PO = """msgid ""
 msgstr ""
 "Content-Type: text/plain; charset=UTF-8\\n"
 "Plural-Forms: nplurals=1; plural=0;\\n"
@@ -16,7 +16,7 @@ msgstr "看板"
 
 msgid "Cycles"
 msgstr ""
-'''
+"""
 
 
 def test_untranslated_entries_fall_back_to_the_english_source(tmp_path, monkeypatch):
