@@ -20,7 +20,7 @@ from pdca.services.errors import Conflict, Invalid, NotFound, ServiceError
 from pdca.services.policy import can_manage_organisation, can_triage, require
 from pdca.services.queries import Paging
 from pdca.web.pages.board import status_titles
-from pdca.web.pages.common import PageCtx
+from pdca.web.pages.common import PageCtx, whole_number
 from pdca.web.pages.profile import (
     after_post,
     error_text,
@@ -57,7 +57,8 @@ def _departments(ctx: Ctx) -> list[Department]:
 
 
 def _page_number(raw: str | None) -> int:
-    return int(raw) if raw and raw.isdigit() and 0 < int(raw) < 100_000 else 1
+    number = whole_number(raw, maximum=99_999)
+    return number if number else 1
 
 
 def _common(request: Request, ctx: Ctx) -> dict[str, Any]:
@@ -213,7 +214,7 @@ def update_user(
     _only_admins(ctx)
     _ = gettext_for(request)
     try:
-        if department and not department.isdigit():
+        if department and whole_number(department) is None:
             raise Invalid(
                 "Choose one of the departments.",
                 [Reason("department_unknown", "Choose one of the departments.")],
@@ -446,12 +447,13 @@ def board_page(request: Request, ctx: PageCtx) -> Response:
 def _department_id(raw: str) -> int | None:
     if not raw:
         return None  # the whole board
-    if not raw.isdigit():
+    department_id = whole_number(raw)
+    if department_id is None:
         raise Invalid(
             "Choose the whole board or one department.",
             [Reason("department_unknown", "Choose the whole board or one department.")],
         )
-    return int(raw)
+    return department_id
 
 
 @router.post("/admin/board/limits")
@@ -466,7 +468,7 @@ def set_limit(
     _only_board_managers(ctx)
     _ = gettext_for(request)
     try:
-        if not max_cards.strip().isdigit():
+        if whole_number(max_cards, maximum=1000) is None:
             raise Invalid(
                 "Give the limit as a number of cards.",
                 [Reason("max_cards_invalid", "Give the limit as a number of cards, 1 to 1000.")],
@@ -475,7 +477,7 @@ def set_limit(
             ctx,
             status=status,
             department_id=_department_id(department),
-            max_cards=int(max_cards),
+            max_cards=whole_number(max_cards, maximum=1000),
             hard=hard == "1",
         )
     except ServiceError as exc:
