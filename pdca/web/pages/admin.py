@@ -468,7 +468,7 @@ def set_limit(
     _only_board_managers(ctx)
     _ = gettext_for(request)
     try:
-        if whole_number(max_cards, maximum=1000) is None:
+        if whole_number(max_cards) is None:
             raise Invalid(
                 "Give the limit as a number of cards.",
                 [Reason("max_cards_invalid", "Give the limit as a number of cards, 1 to 1000.")],
@@ -477,7 +477,7 @@ def set_limit(
             ctx,
             status=status,
             department_id=_department_id(department),
-            max_cards=whole_number(max_cards, maximum=1000),
+            max_cards=whole_number(max_cards),
             hard=hard == "1",
         )
     except ServiceError as exc:
