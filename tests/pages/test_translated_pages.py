@@ -98,3 +98,15 @@ def test_the_refusal_heading_and_a_stale_form_read_in_chinese(org, as_user, cloc
     assert f"C-{built.cycle.id}：暂时无法执行“开始检查”。" in refused.text
     assert stale.status_code == 409
     assert "已被他人修改" in stale.text
+
+
+def test_the_cycle_history_names_steps_and_states_in_chinese(org, as_user, clock, client_for):
+    built = a_cycle_in_do(org, as_user, clock)
+    fiona = client_for("fiona")
+    _switch_to_chinese(fiona)
+
+    page = fiona.client.get(f"/cycles/{built.cycle.id}").text
+    history = page.split('id="history"', 1)[1]
+
+    assert "已推进" in history and "计划 → 执行" in history
+    assert "field changed" not in history and "transition" not in history

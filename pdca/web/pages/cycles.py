@@ -42,6 +42,19 @@ def builtin_labels(_: Any) -> dict[str, str]:
     }
 
 
+def history_verbs(_: Any) -> dict[str, str]:
+    return {
+        "opened": _("Opened"),
+        "field_changed": _("Changed"),
+        "transition": _("Moved"),
+        "effectiveness_judged": _("Effectiveness judged"),
+        "escalated": _("Escalated"),
+        "member_added": _("Joined the team"),
+        "problem_linked": _("Problem linked"),
+        "commented": _("Commented"),
+    }
+
+
 def _names(ctx: Ctx, user_ids: set[int | None]) -> dict[int, str]:
     ids = [i for i in user_ids if i is not None]
     if not ids:
@@ -283,6 +296,11 @@ def workspace_context(
         ),
         "can_comment": policy.can_comment(ctx.actor) is None,
         "window_end": window_end,
+        "verbs": history_verbs(_),
+        "field_titles": {f["name"]: f["label"] for f in fields},
+        "state_titles": {
+            n: st.titles.get(lang) or st.titles["en"] for n, st in definition.states.items()
+        },
         "kpi_numbers": numbers,
         "kpi_chart": kpi_chart,
         "linkable_kpis": []
