@@ -6,6 +6,7 @@ database named by PDCA_TEST_POSTGRES_URL, migrated by Alembic, dropped after.
 """
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -13,10 +14,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from alembic import command
 from argon2 import PasswordHasher
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 from pdca import migrate
 from pdca.db import make_engine
@@ -91,8 +93,41 @@ def settings(backend: str, tmp_path: Path) -> Iterator[Settings]:
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated once by Alembic; each test starts from a copy."""
+    path = tmp_path_factory.mktemp("template") / "migrated.sqlite3"
+    template = Settings(database_url=f"sqlite:///{path}", debug=True)
+    migrate.upgrade(template)
+    return path
+
+
 @pytest.fixture
-def engine(settings: Settings) -> Iterator[Engine]:
+def engine(settings: Settings, backend: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A fresh database at head for the test.
+
+    Running every migration for every test made the PostgreSQL pass several times
+    slower than SQLite. The schema is the same whichever way it is built (the drift
+    test in tests/unit/test_migrations.py proves models and migrations agree), so
+    SQLite copies a template and PostgreSQL creates the tables and stamps head. Tests
+    of the migrations themselves use `migrated_engine`, which runs Alembic.
+    """
+    if backend == "sqlite":
+        shutil.copyfile(
+            request.getfixturevalue("sqlite_template"), settings.database_url.split("///", 1)[1]
+        )
+        engine = make_engine(settings)
+    else:
+        engine = make_engine(settings)
+        SQLModel.metadata.create_all(engine)
+        command.stamp(migrate.alembic_config(settings), "head")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def migrated_engine(settings: Settings) -> Iterator[Engine]:
+    """A fresh database brought to head by running every Alembic migration."""
     engine = make_engine(settings)
     migrate.upgrade(settings)
     yield engine

@@ -14,7 +14,7 @@ from datetime import date
 
 from sqlmodel import col, select
 
-from pdca.engine.facts import N_
+from pdca.engine.facts import N_, Reason, because
 from pdca.models import ActionKind, ActionStatus, Department, User
 from pdca.services.context import Ctx
 from pdca.services.errors import Invalid
@@ -39,7 +39,7 @@ def parse_board_query(ctx: Ctx, text: str | None, base: ActionFilter | None = No
     kinds: list[str] = list(f.kind)
     statuses: list[str] = list(f.status)
     words: list[str] = []
-    problems: list[str] = []
+    problems: list[Reason] = []
     for term in terms:
         name, sep, value = term.partition(":")
         name = name.lower()
@@ -48,17 +48,23 @@ def parse_board_query(ctx: Ctx, text: str | None, base: ActionFilter | None = No
         elif not sep or name not in FILTER_WORDS:
             if sep and name.isalpha():
                 problems.append(
-                    f"Unknown filter '{name}:' (use {', '.join(w + ':' for w in FILTER_WORDS)} "
-                    "or 'overdue')."
+                    because(
+                        "unknown_filter",
+                        "Unknown filter '%(name)s:' (use %(words)s or 'overdue').",
+                        name=name,
+                        words=", ".join(w + ":" for w in FILTER_WORDS),
+                    )
                 )
             else:
                 words.append(term)
         elif not value:
-            problems.append(f"'{name}:' needs a value.")
+            problems.append(because("no_value", "'%(name)s:' needs a value.", name=name))
         elif name == "owner":
             owner = _owner(ctx, value)
             if owner is None:
-                problems.append(f"No user matches owner:{value}.")
+                problems.append(
+                    because("no_owner", "No user matches owner:%(value)s.", value=value)
+                )
             else:
                 f = replace(f, owner_id=owner)
         elif name == "dept":
@@ -66,7 +72,11 @@ def parse_board_query(ctx: Ctx, text: str | None, base: ActionFilter | None = No
                 select(Department.id).where(col(Department.code) == value.upper())
             ).first()
             if department is None:
-                problems.append(f"No department has the code {value.upper()}.")
+                problems.append(
+                    because(
+                        "no_department", "No department has the code %(dept)s.", dept=value.upper()
+                    )
+                )
             else:
                 departments.append(department)
         elif name == "due":
@@ -76,19 +86,39 @@ def parse_board_query(ctx: Ctx, text: str | None, base: ActionFilter | None = No
                 try:
                     f = replace(f, due_before=date.fromisoformat(m.group(1)))
                 except ValueError:
-                    problems.append(f"due:{value} is not a real date.")
+                    problems.append(
+                        because("bad_date", "due:%(value)s is not a real date.", value=value)
+                    )
             else:
-                problems.append(f"due:{value} is not understood; write due:<7d or due:<2026-12-31.")
+                problems.append(
+                    because(
+                        "bad_due",
+                        "due:%(value)s is not understood; write due:<7d or due:<2026-12-31.",
+                        value=value,
+                    )
+                )
         elif name == "kind":
             if value.lower() not in ActionKind.__members__:
-                problems.append(f"kind:{value} is not one of {', '.join(ActionKind.__members__)}.")
+                problems.append(
+                    because(
+                        "bad_kind",
+                        "kind:%(value)s is not one of %(known)s.",
+                        value=value,
+                        known=", ".join(ActionKind.__members__),
+                    )
+                )
             else:
                 kinds.append(value.lower())
         elif name == "status":
             status = value.lower().replace("-", "_")
             if status not in ActionStatus.__members__:
                 problems.append(
-                    f"status:{value} is not one of {', '.join(ActionStatus.__members__)}."
+                    because(
+                        "bad_status",
+                        "status:%(value)s is not one of %(known)s.",
+                        value=value,
+                        known=", ".join(ActionStatus.__members__),
+                    )
                 )
             else:
                 statuses.append(status)
@@ -96,7 +126,7 @@ def parse_board_query(ctx: Ctx, text: str | None, base: ActionFilter | None = No
             try:
                 f = replace(f, cycle_id=parse_key(value, "cycle"))
             except Invalid as exc:
-                problems.append(exc.detail)
+                problems.append(exc.summary or Reason("bad_key", exc.detail))
         elif name == "workflow":
             f = replace(f, workflow=value.lower())
     if problems:
