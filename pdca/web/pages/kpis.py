@@ -10,8 +10,8 @@ from starlette.datastructures import UploadFile  # what request.form() gives, no
 
 from pdca import i18n
 from pdca.engine import detection
-from pdca.models import Department, Problem
-from pdca.services import kpis
+from pdca.models import Department, Kpi, Problem, User
+from pdca.services import kpis, policy
 from pdca.services.errors import Invalid, ServiceError
 from pdca.web import charts
 from pdca.web.pages.common import PageCtx, set_flash, whole_number
@@ -86,7 +86,7 @@ def _period(
     return [(p.at, p.value) for p in points if start <= p.at < end]
 
 
-@router.get("/kpis/{kpi_id}")
+@router.get("/kpis/{kpi_id:int}")
 def kpi_page(request: Request, ctx: PageCtx, kpi_id: int, days: int = 90) -> Response:
     lang = request.state.lang
     _ = i18n.translations(lang).gettext
@@ -161,6 +161,7 @@ def kpi_page(request: Request, ctx: PageCtx, kpi_id: int, days: int = 90) -> Res
             "rules": rule_titles(_),
             "perspectives": perspective_titles(_),
             "can_record": kpis.can_record(ctx.actor, kpi) is None,
+        "can_manage": policy.can_manage_kpi(ctx.actor, kpi.department_id) is None,
             "department": ctx.session.get(Department, kpi.department_id),
         },
     )
@@ -232,3 +233,160 @@ def pareto_page(request: Request, ctx: PageCtx, by: str = "source", days: str = 
         "kpis/pareto.html",
         {"bars": bars, "chart": chart, "by": by, "days": window, "titles": titles},
     )
+
+
+# --- defining and editing KPIs ------------------------------------------------------
+
+KPI_FORM_FIELDS = (
+    "code",
+    "name",
+    "name_zh",
+    "unit",
+    "department_id",
+    "owner_id",
+    "perspective",
+    "direction",
+    "target",
+    "warning_limit",
+    "breach_limit",
+    "interval_hours",
+    "warnings_in_a_row",
+    "recovery_periods",
+    "description",
+)
+NUMBERS = ("target", "warning_limit", "breach_limit")
+WHOLE = ("department_id", "owner_id", "interval_hours", "warnings_in_a_row", "recovery_periods")
+
+
+def _kpi_form_page(
+    request: Request,
+    ctx: Any,
+    form: dict[str, Any],
+    errors: dict[str, str],
+    kpi: Kpi | None,
+    status_code: int = 200,
+) -> Response:
+    _ = i18n.translations(request.state.lang).gettext
+    departments = list(ctx.session.exec(select(Department).order_by(Department.code)))
+    people = list(ctx.session.exec(select(User).where(User.active).order_by(User.name)))
+    return render(
+        request,
+        "kpis/form.html",
+        {
+            "form": form,
+            "errors": errors,
+            "kpi": kpi,
+            "departments": departments,
+            "people": people,
+            "perspectives": perspective_titles(_),
+            "rules": rule_titles(_),
+        },
+        status_code=status_code,
+    )
+
+
+def _read_kpi_form(data: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+    """(what was typed, the values for the service, errors by field)."""
+    typed = {name: str(data.get(name, "")).strip() for name in KPI_FORM_FIELDS}
+    typed["rules"] = [str(r) for r in data.getlist("rules")]
+    values: dict[str, Any] = {"rules": typed["rules"]}
+    errors: dict[str, str] = {}
+    for name in KPI_FORM_FIELDS:
+        text = typed[name]
+        if name in NUMBERS:
+            if not text:
+                values[name] = None
+                continue
+            try:
+                values[name] = float(text)
+            except ValueError:
+                errors[name] = f"{name}: {text!r} is not a number."
+        elif name in WHOLE:
+            values[name] = whole_number(text) if text else None
+            if text and values[name] is None:
+                errors[name] = f"{name}: {text!r} is not a whole number."
+        else:
+            values[name] = text if name == "unit" else (text or None)
+    for name in ("interval_hours", "warnings_in_a_row", "recovery_periods"):
+        if values.get(name) is None:
+            values.pop(name, None)  # the service's defaults
+    return typed, values, errors
+
+
+def _errors_by_field(exc: ServiceError, lang: str) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for reason in exc.reasons:
+        name = reason.message.split(":", 1)[0].strip()
+        field = "warning_limit" if name == "baseline" else name
+        errors[field if field in (*KPI_FORM_FIELDS, "rules") else "form"] = reason_text(
+            reason, lang
+        )
+    return errors or {"form": exc.detail}
+
+
+@router.get("/kpis/new")
+def new_kpi_form(request: Request, ctx: PageCtx) -> Response:
+    # Heads define KPIs for their own department; members and viewers may not define any.
+    policy.require(
+        policy.can_manage_kpi(ctx.actor, ctx.actor.department_id or 0 if ctx.actor else 0)
+    )
+    form = {name: "" for name in KPI_FORM_FIELDS} | {
+        "perspective": "customer",
+        "direction": "higher",
+        "interval_hours": "24",
+        "warnings_in_a_row": "3",
+        "recovery_periods": "7",
+        "rules": ["limit_breach"],
+        "department_id": str(ctx.actor.department_id or "") if ctx.actor else "",
+    }
+    return _kpi_form_page(request, ctx, form, {}, None)
+
+
+@router.post("/kpis/new")
+async def create_kpi(request: Request, ctx: PageCtx) -> Response:
+    _ = i18n.translations(request.state.lang).gettext
+    typed, values, errors = _read_kpi_form(await request.form())
+    if not errors:
+        try:
+            kpi = kpis.create_kpi(ctx, **values)
+        except ServiceError as exc:
+            if exc.status_hint == 403:
+                raise
+            errors = _errors_by_field(exc, request.state.lang)
+        else:
+            response = RedirectResponse(f"/kpis/{kpi.id}", status_code=303)
+            set_flash(request, response, _("KPI %(code)s defined.") % {"code": kpi.code})
+            return response
+    return _kpi_form_page(request, ctx, typed, errors, None, status_code=422)
+
+
+@router.get("/kpis/{kpi_id:int}/edit")
+def edit_kpi_form(request: Request, ctx: PageCtx, kpi_id: int) -> Response:
+    kpi = kpis.get_kpi(ctx, kpi_id)
+    policy.require(policy.can_manage_kpi(ctx.actor, kpi.department_id))
+    form = {
+        name: "" if getattr(kpi, name) is None else str(getattr(kpi, name))
+        for name in KPI_FORM_FIELDS
+    } | {"rules": list(kpi.rules)}
+    return _kpi_form_page(request, ctx, form, {}, kpi)
+
+
+@router.post("/kpis/{kpi_id:int}/edit")
+async def edit_kpi(request: Request, ctx: PageCtx, kpi_id: int) -> Response:
+    _ = i18n.translations(request.state.lang).gettext
+    kpi = kpis.get_kpi(ctx, kpi_id)
+    data = await request.form()
+    typed, values, errors = _read_kpi_form(data)
+    values.pop("code", None)
+    if not errors:
+        try:
+            kpis.update_kpi(ctx, kpi_id, version=whole_number(data.get("version")), changes=values)
+        except ServiceError as exc:
+            if exc.status_hint == 403:
+                raise
+            errors = _errors_by_field(exc, request.state.lang)
+        else:
+            response = RedirectResponse(f"/kpis/{kpi_id}", status_code=303)
+            set_flash(request, response, _("KPI %(code)s saved.") % {"code": kpi.code})
+            return response
+    return _kpi_form_page(request, ctx, typed, errors, kpi, status_code=422)
