@@ -161,7 +161,7 @@ def kpi_page(request: Request, ctx: PageCtx, kpi_id: int, days: int = 90) -> Res
             "rules": rule_titles(_),
             "perspectives": perspective_titles(_),
             "can_record": kpis.can_record(ctx.actor, kpi) is None,
-        "can_manage": policy.can_manage_kpi(ctx.actor, kpi.department_id) is None,
+            "can_manage": policy.can_manage_kpi(ctx.actor, kpi.department_id) is None,
             "department": ctx.session.get(Department, kpi.department_id),
         },
     )
