@@ -30,7 +30,7 @@ from pdca.services.context import Ctx
 from pdca.services.errors import Conflict, Invalid, NotFound, ServiceError
 from pdca.services.problems import TRIAGE_DECISIONS
 from pdca.services.queries import EventFilter, Paging, ProblemFilter
-from pdca.web.pages.common import PageCtx, set_flash
+from pdca.web.pages.common import MAX_ID, PageCtx, set_flash, whole_number
 from pdca.web.render import error_message, is_htmx, render, with_flash_oob
 
 router = APIRouter(include_in_schema=False)
@@ -44,7 +44,6 @@ TITLE_LIMIT = 300  # the column's width
 TEXT_LIMIT = 10_000  # description and evidence, as the API allows
 REASON_LIMIT = 2000
 HISTORY_LIMIT = 500
-MAX_ID = 2**31 - 1  # ids are 32-bit integers in both databases
 # Problems a cycle may still be opened on (a rejected, duplicate or resolved one may not).
 OPEN_STATUSES = (ProblemStatus.new, ProblemStatus.accepted)
 FILTER_FIELDS = ("q", "status", "source", "severity", "dept")
@@ -150,8 +149,8 @@ def _all_departments(ctx: Ctx) -> list[Department]:
 
 
 def _int(text: str | None, default: int) -> int:
-    # isascii: "²".isdigit() is true, yet int("²") fails.
-    return int(text) if text and text.isascii() and text.isdigit() else default
+    number = whole_number(text)
+    return default if number is None else number
 
 
 def _list_form(request: Request, departments: list[Department]) -> dict[str, Any]:
