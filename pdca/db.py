@@ -25,6 +25,10 @@ SQLITE_BEGIN_OPTION = "pdca_sqlite_begin"
 
 def make_engine(settings: Settings, **kwargs: Any) -> Engine:
     url = normalise_url(settings.database_url)
+    # The scheduler and a CLI job may hold a connection beside the request threads.
+    kwargs.setdefault("pool_size", settings.db_pool_size)
+    kwargs.setdefault("max_overflow", 4)
+    kwargs.setdefault("pool_timeout", settings.db_pool_timeout)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":

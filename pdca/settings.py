@@ -44,6 +44,16 @@ class Settings(BaseSettings):
     secure_cookies: bool = False
     # Seconds a SQLite writer waits for a lock before the request fails with 503.
     sqlite_busy_timeout: float = 5.0
+    # Database connections per process. Requests that touch the database run in a
+    # thread pool of the same size, so a thread never waits for a connection that
+    # another thread holds; more requests queue for a thread, not for the pool.
+    db_pool_size: int = Field(default=20, ge=1, le=500)
+    # Seconds a request may wait for a connection (only other users of the pool, such
+    # as the scheduler, can make it wait) before it is answered 503 with Retry-After.
+    db_pool_timeout: float = Field(default=10.0, gt=0)
+    # Requests in progress per process beyond which new ones get 503 with Retry-After
+    # at once instead of queueing without bound.
+    max_requests_in_flight: int = Field(default=256, ge=1)
 
     @model_validator(mode="after")
     def _default_database(self) -> "Settings":

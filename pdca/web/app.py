@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from anyio import to_thread
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -20,6 +21,7 @@ from pdca.settings import Settings
 from pdca.web.api import routes_kpi, routes_org, routes_read, routes_work
 from pdca.web.api.schemas import ProblemDetail
 from pdca.web.errors import install_error_handlers
+from pdca.web.middleware import InFlightLimit
 from pdca.web.pages import admin as admin_pages
 from pdca.web.pages import auth as auth_pages
 from pdca.web.pages import board as board_pages
@@ -70,6 +72,9 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> F
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Sync routes and dependencies run in AnyIO's thread pool: as many threads as
+        # connections, so no thread holds a connection another thread waits for.
+        to_thread.current_default_thread_limiter().total_tokens = settings.db_pool_size
         scheduler = None
         if settings.monitor_every_minutes > 0:
             scheduler = Scheduler(
@@ -99,6 +104,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> F
     app.state.clock = clock
     app.state.templates = make_environment(settings.templates_dir)
     install_error_handlers(app)
+    app.add_middleware(InFlightLimit, limit=settings.max_requests_in_flight)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in PAGE_ROUTERS:
         app.include_router(router)
@@ -108,11 +114,14 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> F
         api.include_router(module.router)
     app.include_router(api)
 
+    # The migration scripts do not change while the process runs: read their heads once.
+    heads = migrate.head_revisions(settings)
+
     @app.get("/healthz", tags=["operations"], summary="Database reachable and schema at head")
     def healthz() -> JSONResponse:
         if not database_reachable(engine):
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
-        if not migrate.at_head(settings, engine):
+        if migrate.current_revisions(engine) != heads:
             return JSONResponse(
                 {
                     "status": "unavailable",

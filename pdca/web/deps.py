@@ -5,11 +5,14 @@ by the signed session cookie of the pages. Unsafe requests made with the cookie
 must carry the session's CSRF token (header `X-CSRF-Token` or form field).
 """
 
+import functools
+import inspect
 import secrets
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.routing import APIRoute
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlmodel import Session
 
@@ -30,6 +33,65 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def release_connection(session: Session) -> None:
+    """End the authentication's read transaction so its connection goes back to the pool.
+
+    FastAPI runs each sync dependency and then the route as separate calls into a
+    thread pool of limited size. A request that kept its connection between those
+    calls would hold a connection while queueing for a thread, while threads wait
+    for connections: a deadlock once both are taken. Nothing is expired (the session
+    does not expire on commit), and the route's first query takes a connection again.
+    """
+    if session.in_transaction():
+        session.commit()
+
+
+def _release_quietly(session: Session) -> None:
+    # Use cases roll their own failures back; what is left is a read to end. Committing
+    # (not rolling back) keeps the signed-in user loaded for the error page.
+    try:
+        release_connection(session)
+    except Exception:
+        session.rollback()
+
+
+def _sessions_in(values: dict[str, Any]) -> list[Session]:
+    found = []
+    for value in values.values():
+        if isinstance(value, Ctx):
+            found.append(value.session)
+        elif isinstance(value, Session):
+            found.append(value)
+    return found
+
+
+def _releasing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Give the connection back as the route returns, before FastAPI serialises the answer.
+
+    FastAPI validates a sync route's return value in another thread-pool call; a
+    connection kept until then waits for a thread (see release_connection).
+    """
+    if inspect.iscoroutinefunction(endpoint):
+        return endpoint
+
+    @functools.wraps(endpoint)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return endpoint(*args, **kwargs)
+        finally:
+            for session in _sessions_in(kwargs):
+                _release_quietly(session)
+
+    return run
+
+
+class ReleasingRoute(APIRoute):
+    """Every route of the app: its database connection is released when it returns."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, _releasing(endpoint), **kwargs)
 
 
 def cookie_serializer(request: Request) -> URLSafeSerializer:
@@ -78,6 +140,7 @@ def get_ctx(request: Request, session: SessionDep) -> Ctx:
     if needs_csrf and not _csrf_ok(request, auth.web_session.csrf_token):  # type: ignore[union-attr]
         raise Forbidden(f"The CSRF token is missing or wrong (send it in {CSRF_HEADER}).")
     request.state.auth = auth
+    release_connection(session)
     signing = auth.token is not None and auth.token.can_sign
     return _context(request, session, auth.user, signing)
 

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, OperationalError, StatementError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pdca.engine.facts import N_
@@ -123,6 +124,17 @@ def install_error_handlers(app: FastAPI) -> None:
             503,
             "Service unavailable",
             "The database is busy or unreachable; try again in a moment.",
+            headers={"Retry-After": "2"},
+        )
+
+    @app.exception_handler(PoolTimeout)
+    async def _saturated(_request: Request, exc: PoolTimeout) -> JSONResponse:
+        # Every connection stayed taken for the whole pool timeout: back-pressure, not a bug.
+        log.warning("connection pool exhausted: %s", exc)
+        return problem(
+            503,
+            "Service unavailable",
+            "The server is busy; try again in a moment.",
             headers={"Retry-After": "2"},
         )
 

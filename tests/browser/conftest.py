@@ -11,9 +11,6 @@ contexts, one per person, with or without JavaScript. Chromium itself is shared.
 """
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -22,7 +19,6 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, sync_playwright
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -32,6 +28,7 @@ from pdca.services import actions
 from pdca.settings import HTMX_VERSION, Settings
 from pdca.web.app import create_app
 from tests.conftest import Clock, Org
+from tests.live import LiveServer, serving
 from tests.personas import PASSWORD
 from tests.services.builders_services import a_cycle_in_do
 
@@ -68,13 +65,6 @@ def chromium() -> Iterator[Browser]:
 # --- the server -------------------------------------------------------------------------
 
 
-@dataclass
-class LiveServer:
-    url: str
-    server: uvicorn.Server
-    thread: threading.Thread
-
-
 @pytest.fixture
 def live_settings(settings: Settings) -> Settings:
     """The test's settings, with htmx served by the app itself (same file, same SRI hash)."""
@@ -84,37 +74,8 @@ def live_settings(settings: Settings) -> Settings:
 @pytest.fixture
 def live_server(live_settings: Settings, engine: Engine, clock: Clock) -> Iterator[LiveServer]:
     """The app on 127.0.0.1 and a free port, on the test's own (migrated) database."""
-    app = create_app(live_settings, clock=clock)
-    # Bind first, then hand the socket to uvicorn: no window in which the port could be taken.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-        loop="asyncio",
-        http="h11",
-        ws="none",
-        timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="live-server", daemon=True
-    )
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the live server did not start")
-        time.sleep(0.01)
-    try:
-        yield LiveServer(f"http://127.0.0.1:{port}", server, thread)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with serving(create_app(live_settings, clock=clock)) as server:
+        yield server
 
 
 # --- browsers, one context per person ---------------------------------------------------

@@ -11,9 +11,9 @@ from pdca.services import kpis
 from pdca.services.errors import Invalid
 from pdca.services.kpis import RowIn
 from pdca.web.api import schemas as s
-from pdca.web.deps import CtxDep
+from pdca.web.deps import CtxDep, ReleasingRoute
 
-router = APIRouter(tags=["kpis"])
+router = APIRouter(tags=["kpis"], route_class=ReleasingRoute)
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 

@@ -8,9 +8,9 @@ from pdca.services import accounts, organisation, queries
 from pdca.services.queries import Paging
 from pdca.web.api import schemas as s
 from pdca.web.api.convert import token_out
-from pdca.web.deps import SESSION_COOKIE, AnonymousCtxDep, CtxDep, cookie_serializer
+from pdca.web.deps import SESSION_COOKIE, AnonymousCtxDep, CtxDep, ReleasingRoute, cookie_serializer
 
-router = APIRouter()
+router = APIRouter(route_class=ReleasingRoute)
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 

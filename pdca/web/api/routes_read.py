@@ -11,9 +11,9 @@ from pdca.services.errors import NotFound
 from pdca.services.queries import ActionFilter, EventFilter, Paging
 from pdca.web.api import schemas as s
 from pdca.web.api.convert import action_out
-from pdca.web.deps import CtxDep
+from pdca.web.deps import CtxDep, ReleasingRoute
 
-router = APIRouter()
+router = APIRouter(route_class=ReleasingRoute)
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 

@@ -11,9 +11,9 @@ from pdca.services.context import Ctx
 from pdca.services.queries import ActionFilter, CycleFilter, Paging, ProblemFilter
 from pdca.web.api import schemas as s
 from pdca.web.api.convert import action_out, cycle_out, problem_out, transition_out
-from pdca.web.deps import CtxDep
+from pdca.web.deps import CtxDep, ReleasingRoute
 
-router = APIRouter()
+router = APIRouter(route_class=ReleasingRoute)
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 Many = Annotated[list[str] | None, Query()]

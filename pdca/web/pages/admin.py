@@ -19,6 +19,7 @@ from pdca.services.context import Ctx
 from pdca.services.errors import Conflict, Invalid, NotFound, ServiceError
 from pdca.services.policy import can_manage_organisation, can_triage, require
 from pdca.services.queries import Paging
+from pdca.web.deps import ReleasingRoute
 from pdca.web.pages.board import status_titles
 from pdca.web.pages.common import PageCtx, whole_number
 from pdca.web.pages.profile import (
@@ -31,7 +32,7 @@ from pdca.web.pages.profile import (
 )
 from pdca.web.render import render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=ReleasingRoute)
 
 USERS_PER_PAGE = 25
 DEPARTMENTS_PER_PAGE = 100

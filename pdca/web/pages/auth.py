@@ -11,11 +11,11 @@ from pdca.services import accounts, organisation
 from pdca.services.accounts import NotAuthenticated, Throttled
 from pdca.services.context import Ctx
 from pdca.web.api.routes_org import set_session_cookie
-from pdca.web.deps import SESSION_COOKIE, AnonymousCtxDep, authenticate
+from pdca.web.deps import SESSION_COOKIE, AnonymousCtxDep, ReleasingRoute, authenticate
 from pdca.web.pages.common import LANG_COOKIE, choose_language, safe_next
 from pdca.web.render import render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=ReleasingRoute)
 CsrfField = Annotated[str, Form(max_length=100)]
 
 

@@ -17,10 +17,11 @@ from pdca.services.board_query import parse_board_query
 from pdca.services.context import Ctx
 from pdca.services.errors import Invalid, ServiceError
 from pdca.services.queries import ActionFilter
+from pdca.web.deps import ReleasingRoute
 from pdca.web.pages.common import PageCtx, safe_next, set_flash, whole_number
 from pdca.web.render import error_message, is_htmx, render, with_flash_oob
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=ReleasingRoute)
 
 
 def status_titles(_: Any) -> dict[str, str]:

@@ -7,11 +7,12 @@ from urllib.parse import quote, urlsplit
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeSerializer
+from starlette.datastructures import FormData
 
 from pdca import i18n
 from pdca.services.context import Ctx
 from pdca.services.errors import Forbidden
-from pdca.web.deps import SAFE_METHODS, SessionDep, authenticate
+from pdca.web.deps import SAFE_METHODS, SessionDep, authenticate, release_connection
 from pdca.web.render import FLASH_COOKIE
 
 LANG_COOKIE = "pdca_lang"
@@ -88,7 +89,22 @@ def read_flash(request: Request) -> tuple[str, str] | None:
     return str(kind), str(message)
 
 
-async def page_ctx(request: Request, session: SessionDep) -> Ctx:
+async def read_form(request: Request) -> FormData:
+    """The posted form, parsed on the event loop (it awaits the body, never the database).
+
+    Starlette caches it on the request, so routes and the CSRF check share one parse.
+    Everything that queries the database stays in sync code that FastAPI runs in its
+    thread pool: a database wait on the event loop once locked the whole server.
+    """
+    if request.method in SAFE_METHODS:
+        return FormData()
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(read_form)]
+
+
+def page_ctx(request: Request, session: SessionDep, form: FormDep) -> Ctx:
     """The signed-in user's context for a page; CSRF-checked for unsafe methods."""
     auth = authenticate(request, session) if "Authorization" not in request.headers else None
     if auth is None or auth.web_session is None:
@@ -97,11 +113,11 @@ async def page_ctx(request: Request, session: SessionDep) -> Ctx:
     if request.method not in SAFE_METHODS:
         sent = request.headers.get("X-CSRF-Token")
         if sent is None:
-            form = await request.form()
             sent = str(form.get("csrf_token") or "")
         if not secrets.compare_digest(sent.encode(), auth.web_session.csrf_token.encode()):
             raise Forbidden("The form has expired or came from elsewhere; reload the page.")
     request.state.auth = auth
+    release_connection(session)
     request.state.lang = choose_language(request, auth.user.locale or None)
     request.state.flash = read_flash(request)
     return Ctx(

@@ -16,12 +16,13 @@ from pdca.services.context import Ctx
 from pdca.services.errors import Invalid, ServiceError
 from pdca.services.queries import ActionFilter, EventFilter, Paging
 from pdca.web import charts
+from pdca.web.deps import ReleasingRoute
 from pdca.web.diagram_svg import workflow_svg
 from pdca.web.pages.board import kind_titles, status_titles
-from pdca.web.pages.common import PageCtx, set_flash, whole_number
+from pdca.web.pages.common import FormDep, PageCtx, set_flash, whole_number
 from pdca.web.render import error_message, render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=ReleasingRoute)
 Version = Annotated[int, Form(ge=1)]
 Note = Annotated[str, Form(max_length=2000)]
 
@@ -138,9 +139,8 @@ def new_cycle_form(request: Request, ctx: PageCtx, problem: int | None = None) -
 
 
 @router.post("/cycles/new")
-async def open_cycle(request: Request, ctx: PageCtx) -> Response:
+def open_cycle(request: Request, ctx: PageCtx, data: FormDep) -> Response:
     _ = i18n.translations(request.state.lang).gettext
-    data = await request.form()
     form = {
         "title": str(data.get("title", ""))[:300],
         "workflow": str(data.get("workflow", "")),
@@ -353,9 +353,8 @@ def _after(
 
 
 @router.post("/cycles/{cycle_id}/fields")
-async def save_fields(request: Request, ctx: PageCtx, cycle_id: int) -> Response:
+def save_fields(request: Request, ctx: PageCtx, data: FormDep, cycle_id: int) -> Response:
     _ = i18n.translations(request.state.lang).gettext
-    data = await request.form()
     version = _int(data.get("version"))
     cycle = cycles.get_cycle(ctx, cycle_id)
     definition = cycles.definition_of(ctx, cycle)

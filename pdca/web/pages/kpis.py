@@ -14,10 +14,11 @@ from pdca.models import Department, Kpi, Problem, User
 from pdca.services import kpis, policy
 from pdca.services.errors import Invalid, ServiceError
 from pdca.web import charts
-from pdca.web.pages.common import PageCtx, set_flash, whole_number
+from pdca.web.deps import ReleasingRoute
+from pdca.web.pages.common import FormDep, PageCtx, set_flash, whole_number
 from pdca.web.render import reason_text, render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=ReleasingRoute)
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
 
@@ -168,10 +169,9 @@ def kpi_page(request: Request, ctx: PageCtx, kpi_id: int, days: int = 90) -> Res
 
 
 @router.post("/kpis/upload")
-async def upload(request: Request, ctx: PageCtx) -> Response:
+def upload(request: Request, ctx: PageCtx, form: FormDep) -> Response:
     """CSV upload (kpi,at,value): all or nothing; every bad line is listed."""
     _ = i18n.translations(request.state.lang).gettext
-    form = await request.form()
     file = form.get("file")
     back = str(form.get("back") or "/kpis")
     back = back if back.startswith("/kpis") else "/kpis"
@@ -180,7 +180,7 @@ async def upload(request: Request, ctx: PageCtx) -> Response:
     if not isinstance(file, UploadFile) or not file.filename:
         errors.append(_("Choose a CSV file to upload."))
     else:
-        data = await file.read(MAX_UPLOAD_BYTES + 1)
+        data = file.file.read(MAX_UPLOAD_BYTES + 1)
         if len(data) > MAX_UPLOAD_BYTES:
             errors.append(_("The file is larger than 5 MB; split it."))
         else:
@@ -343,9 +343,9 @@ def new_kpi_form(request: Request, ctx: PageCtx) -> Response:
 
 
 @router.post("/kpis/new")
-async def create_kpi(request: Request, ctx: PageCtx) -> Response:
+def create_kpi(request: Request, ctx: PageCtx, data: FormDep) -> Response:
     _ = i18n.translations(request.state.lang).gettext
-    typed, values, errors = _read_kpi_form(await request.form())
+    typed, values, errors = _read_kpi_form(data)
     if not errors:
         try:
             kpi = kpis.create_kpi(ctx, **values)
@@ -372,10 +372,9 @@ def edit_kpi_form(request: Request, ctx: PageCtx, kpi_id: int) -> Response:
 
 
 @router.post("/kpis/{kpi_id:int}/edit")
-async def edit_kpi(request: Request, ctx: PageCtx, kpi_id: int) -> Response:
+def edit_kpi(request: Request, ctx: PageCtx, data: FormDep, kpi_id: int) -> Response:
     _ = i18n.translations(request.state.lang).gettext
     kpi = kpis.get_kpi(ctx, kpi_id)
-    data = await request.form()
     typed, values, errors = _read_kpi_form(data)
     values.pop("code", None)
     if not errors:

@@ -30,10 +30,11 @@ from pdca.services.context import Ctx
 from pdca.services.errors import Conflict, Invalid, NotFound, ServiceError
 from pdca.services.problems import TRIAGE_DECISIONS
 from pdca.services.queries import EventFilter, Paging, ProblemFilter
+from pdca.web.deps import ReleasingRoute
 from pdca.web.pages.common import MAX_ID, PageCtx, set_flash, whole_number
 from pdca.web.render import error_message, is_htmx, render, with_flash_oob
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=ReleasingRoute)
 
 DEFAULT_LIMIT = 25
 PAGE_SIZES = (25, 50, 100)

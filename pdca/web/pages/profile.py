@@ -18,10 +18,11 @@ from pdca.services import accounts, organisation
 from pdca.services.context import Ctx
 from pdca.services.errors import Invalid, NotFound, ServiceError
 from pdca.services.policy import can_manage_organisation, can_triage
+from pdca.web.deps import ReleasingRoute
 from pdca.web.pages.common import LANG_COOKIE, PageCtx, set_flash
 from pdca.web.render import is_htmx, reason_text, render, with_flash_oob
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=ReleasingRoute)
 
 Gettext = Callable[[str], str]
 TOKEN_EXPIRY_CHOICES = ("7", "30", "90", "180", "365", "never")
