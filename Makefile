@@ -40,12 +40,15 @@ test-postgres: install
 
 test: lint test-sqlite test-postgres
 
-# The ingest benchmark (tests/bench, not part of `make test`): points per second of
-# kpis.ingest beside a raw insert, on each database of BENCH_DBS, printed as a table.
+# `pdca bench` (not part of `make test`): the quick preset on each database of BENCH_DBS,
+# each figure printed beside its floor from the same run (README, "Benchmarks").
+# BENCH_ARGS passes options through, e.g. `make bench BENCH_ARGS="--preset full"`.
 BENCH_DBS ?= sqlite postgres
+BENCH_ARGS ?=
 bench: install
 	@for db in $(BENCH_DBS); do \
-	  $(BIN)/python -m pytest tests/bench -p no:cacheprovider -q -s -o python_files='bench_*.py' --db=$$db || exit 1; \
+	  if [ $$db = postgres ]; then target=$$PDCA_TEST_POSTGRES_URL; else target=$$db; fi; \
+	  $(BIN)/pdca bench --db $$target $(BENCH_ARGS) || exit 1; \
 	done
 
 # Refresh the pins after changing dependencies in pyproject.toml.

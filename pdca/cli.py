@@ -422,6 +422,86 @@ def monitor_run() -> None:
     typer.echo(f"Checked the KPIs: {len(run.problems)} missing-data problems raised or repeated.")
 
 
+# --- bench -----------------------------------------------------------------------------------
+
+
+def _card_sizes(text: str | None) -> tuple[int, ...] | None:
+    if not text:
+        return None
+    try:
+        sizes = tuple(int(part.replace("_", "")) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise CliError(f"--cards takes whole numbers separated by commas, not {text!r}") from None
+    if not sizes or min(sizes) < 10:
+        raise CliError("--cards takes sizes of at least 10 cards, e.g. 200,2000,10000")
+    return sizes
+
+
+@app.command()
+def bench(
+    preset: Annotated[
+        str, typer.Option(help="quick (under 3 minutes) or full (under 10).")
+    ] = "quick",
+    db: Annotated[
+        str,
+        typer.Option(
+            "--db",
+            help="sqlite (a temporary file), postgres (a throwaway schema in PDCA_DATABASE_URL) "
+            "or a PostgreSQL URL (a throwaway schema there).",
+        ),
+    ] = "sqlite",
+    json_to: Annotated[
+        str | None,
+        typer.Option(
+            "--json",
+            metavar="FILE",
+            help="Also write the figures as JSON to FILE; `--json -` writes them to stdout "
+            "(the table then goes to stderr).",
+        ),
+    ] = None,
+    cards: Annotated[
+        str | None,
+        typer.Option("--cards", metavar="SIZES", help="Board sizes, e.g. 200,2000,10000."),
+    ] = None,
+    soak: Annotated[
+        float,
+        typer.Option(
+            "--soak",
+            metavar="MINUTES",
+            help="Also load the board and the API this long and report the server's memory.",
+        ),
+    ] = 0.0,
+) -> None:
+    """Measure pdca on a synthetic organisation: each figure beside its floor from the same run."""
+    from pdca.bench.client import BenchError
+    from pdca.bench.run import Preset, config_for, main_progress, run
+
+    if preset not in Preset.__members__:
+        raise CliError(f"--preset is quick or full, not {preset!r}")
+    if soak < 0:
+        raise CliError("--soak takes a number of minutes (0 for none)")
+    config = config_for(Preset(preset), _card_sizes(cards), soak)
+    configured = get_settings().database_url if db == "postgres" else ""
+    try:
+        report = run(config, db, configured, main_progress)
+    except BenchError as exc:
+        raise CliError(f"bench: {exc}") from exc
+    meta = report.meta
+    heading = (
+        f"pdca bench · {preset} · {meta['database']} · cards {', '.join(f'{n:,}' for n in config.cards)}"
+        f" · {meta['cpus']} CPUs · {meta['seconds']} s"
+    )
+    table = f"{heading}\n\n{report.table()}"
+    if json_to == "-":
+        typer.echo(table, err=True)
+        typer.echo(report.as_json())
+        return
+    typer.echo(table)
+    if json_to:
+        Path(json_to).write_text(report.as_json() + "\n", encoding="utf-8")
+        typer.echo(f"\nWrote the figures as JSON to {json_to}")
+
+
 # --- workflows ----------------------------------------------------------------------------
 
 
