@@ -61,6 +61,7 @@ def negotiate(accept_language: str | None) -> str:
     return DEFAULT_LANGUAGE
 
 
+@lru_cache(maxsize=len(LANGUAGES) + 1)
 def babel_locale(lang: str) -> Locale:
     return Locale.parse(lang if lang in LANGUAGES else DEFAULT_LANGUAGE)
 
@@ -68,6 +69,12 @@ def babel_locale(lang: str) -> Locale:
 def format_date(value: date | None, lang: str, fmt: str = "medium") -> str:
     if value is None:
         return ""
+    return _format_date(value, lang, fmt)
+
+
+@lru_cache(maxsize=8192)
+def _format_date(value: date, lang: str, fmt: str) -> str:
+    # A board shows thousands of deadlines but only a few hundred distinct days.
     return dates.format_date(value, format=fmt, locale=babel_locale(lang))
 
 

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     htmx_url: str = f"https://cdn.jsdelivr.net/npm/htmx.org@{HTMX_VERSION}/dist/htmx.min.js"
     # Seconds between automatic refreshes of a board (meeting-room screens).
     board_refresh_seconds: int = 60
+    # Cards a board cell shows before "n more" (loaded on demand); counts are always whole.
+    board_cell_cards: int = Field(default=50, ge=1, le=500)
     # A card that stays this many days in one column turns amber, then red.
     card_age_amber_days: int = 5
     card_age_red_days: int = 10

@@ -370,11 +370,16 @@ class Lane:
     department_id: int
     code: str
     name: str
-    cells: dict[str, list[ActionRow]]
+    cells: dict[str, list[ActionRow]]  # the first cards of each cell, by deadline
+    cell_counts: dict[str, int]  # every card of each cell, shown or not
 
     @property
     def count(self) -> int:
-        return sum(len(c) for c in self.cells.values())
+        return sum(self.cell_counts.values())
+
+    def more(self, status: str) -> int:
+        """How many cards of the cell are not shown yet."""
+        return self.cell_counts[status] - len(self.cells[status])
 
 
 @dataclass(frozen=True)
@@ -383,41 +388,134 @@ class Board:
     lanes: list[Lane]
     column_counts: dict[str, int]
     today: date
-    truncated: bool
+    cell_limit: int
+
+    @property
+    def truncated(self) -> bool:
+        return any(lane.more(s) for lane in self.lanes for s in self.columns)
 
 
-BOARD_CARD_LIMIT = 2000
+# A cell shows this many cards and "n more" (loaded on demand); counts are always whole.
+BOARD_CELL_LIMIT = 50
+MAX_CELL_LIMIT = 500
 VERIFIED_SHOWN_DAYS = 14
 
 
-def board(ctx: Ctx, f: ActionFilter) -> Board:
-    """Actions by status (columns) and responsible department (lanes): three queries."""
-    statuses = [s for s in BOARD_COLUMNS if not f.status or s in f.status]
+def _board_query(ctx: Ctx, f: ActionFilter) -> tuple[Select, tuple[str, ...]]:
+    statuses = tuple(s for s in BOARD_COLUMNS if not f.status or s in f.status)
     filtered = ActionFilter(**{**f.__dict__, "status": statuses})
     # Verified cards leave the board after a while; the cycle keeps them for good.
     recent = ctx.now() - timedelta(days=VERIFIED_SHOWN_DAYS)
-    query = (
-        _action_query(ctx, filtered)
-        .where(
-            or_(
-                col(Action.status) != ActionStatus.verified, col(Action.status_changed_at) >= recent
-            )
-        )
-        .order_by(col(Action.deadline).is_(None), col(Action.deadline), col(Action.id))
+    query = _action_query(ctx, filtered).where(
+        or_(col(Action.status) != ActionStatus.verified, col(Action.status_changed_at) >= recent)
     )
-    raw = list(ctx.session.exec(query.limit(BOARD_CARD_LIMIT + 1)))
-    truncated = len(raw) > BOARD_CARD_LIMIT
-    rows = _rows(ctx, raw[:BOARD_CARD_LIMIT])
+    return query, statuses
+
+
+def _deadline_order() -> tuple[Any, ...]:
+    return (col(Action.deadline).is_(None), col(Action.deadline), col(Action.id))
+
+
+def board(
+    ctx: Ctx,
+    f: ActionFilter,
+    *,
+    cell_limit: int = BOARD_CELL_LIMIT,
+) -> Board:
+    """Actions by status (columns) and responsible department (lanes): four queries.
+
+    Each cell holds its first `cell_limit` cards by deadline (the rest: board_cell);
+    the counts cover every card.
+    """
+    if not 1 <= cell_limit <= MAX_CELL_LIMIT:
+        raise Invalid(f"cell_limit must be between 1 and {MAX_CELL_LIMIT}.")
+    query, statuses = _board_query(ctx, f)
+    counts = board_counts(ctx, f)
+    rank = (
+        func.row_number()
+        .over(partition_by=(Action.department_id, Action.status), order_by=_deadline_order())
+        .label("rank")
+    )
+    ranked = query.with_only_columns(col(Action.id), rank).order_by(None).subquery()
+    first = select(ranked.c.id).where(ranked.c.rank <= cell_limit)
+    raw = list(
+        ctx.session.exec(query.where(col(Action.id).in_(first)).order_by(*_deadline_order()))
+    )
+    rows = _rows(ctx, raw)
     departments = ctx.session.exec(select(Department).order_by(Department.code))
     lanes = {
-        d.id: Lane(d.id, d.code, d.name, {s: [] for s in statuses})  # type: ignore[arg-type]
+        d.id: Lane(
+            d.id,  # type: ignore[arg-type]
+            d.code,
+            d.name,
+            {s: [] for s in statuses},
+            {s: counts.get((d.id, s), 0) for s in statuses},  # type: ignore[misc]
+        )
         for d in departments
         if not f.department_ids or d.id in f.department_ids
     }
     for row in rows:
         lanes[row.action.department_id].cells[row.action.status].append(row)
-    counts = {s: sum(len(lane.cells[s]) for lane in lanes.values()) for s in statuses}
-    return Board(tuple(statuses), list(lanes.values()), counts, ctx.today(), truncated)
+    column_counts = {s: sum(lane.cell_counts[s] for lane in lanes.values()) for s in statuses}
+    return Board(statuses, list(lanes.values()), column_counts, ctx.today(), cell_limit)
+
+
+def board_row(ctx: Ctx, f: ActionFilter, action_id: int) -> ActionRow | None:
+    """One action as the board shows it, or None when the board's filters leave it out."""
+    query, _statuses = _board_query(ctx, f)
+    raw = list(ctx.session.exec(query.where(Action.id == action_id)))
+    return _rows(ctx, raw)[0] if raw else None
+
+
+@dataclass(frozen=True)
+class CellPage:
+    rows: list[ActionRow]
+    rest: int  # cards of the cell after these
+
+
+def board_cell(
+    ctx: Ctx,
+    f: ActionFilter,
+    department_id: int,
+    status: str,
+    *,
+    after: tuple[date | None, int] | None,
+    limit: int = BOARD_CELL_LIMIT,
+) -> CellPage:
+    """The cards of one cell after the one at `after` (deadline, id), by deadline: 3 queries.
+
+    A position rather than an offset: cards moved meanwhile do not shift the rest.
+    """
+    query, _statuses = _board_query(ctx, f)
+    query = query.where(Action.department_id == department_id, Action.status == status)
+    if after is not None:
+        deadline, last_id = after
+        if deadline is None:
+            query = query.where(col(Action.deadline).is_(None), col(Action.id) > last_id)
+        else:
+            query = query.where(
+                or_(
+                    col(Action.deadline).is_(None),
+                    col(Action.deadline) > deadline,
+                    (col(Action.deadline) == deadline) & (col(Action.id) > last_id),
+                )
+            )
+    total = int(ctx.session.exec(query.with_only_columns(func.count()).order_by(None)).one()[0])
+    raw = list(ctx.session.exec(query.order_by(*_deadline_order()).limit(limit)))
+    return CellPage(_rows(ctx, raw), total - len(raw))
+
+
+def board_counts(ctx: Ctx, f: ActionFilter) -> dict[tuple[int, str], int]:
+    """(department id, status) → cards on the board with these filters: one query."""
+    query, _statuses = _board_query(ctx, f)
+    return {
+        (department_id, status): int(n)
+        for department_id, status, n in ctx.session.exec(
+            query.with_only_columns(Action.department_id, Action.status, func.count())
+            .group_by(col(Action.department_id), col(Action.status))
+            .order_by(None)
+        )
+    }
 
 
 # --- the audit trail ----------------------------------------------------------

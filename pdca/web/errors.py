@@ -9,15 +9,16 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.exc import DataError, OperationalError, StatementError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from pdca import i18n
 from pdca.engine.facts import N_
 from pdca.services.errors import ServiceError
 from pdca.web.pages.common import LoginRequired, login_redirect
-from pdca.web.render import is_htmx, render
+from pdca.web.render import is_htmx, render, with_flash_oob
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("pdca")
@@ -62,6 +63,16 @@ def wants_html(request: Request) -> bool:
 def html_error(
     request: Request, status: int, title: str, detail: str, reasons: list[str] | None = None
 ) -> Response:
+    if is_htmx(request):
+        # An htmx request gets the refusal as a flash beside what the person did, swapped
+        # out of band; the element they acted on is left as it was.
+        lang = getattr(request.state, "lang", "en")
+        translate = i18n.translations(lang).gettext
+        text = " ".join([translate(title) + ":", translate(detail), *(reasons or [])]).strip()
+        request.state.flash = ("error", text)
+        response = with_flash_oob(request, HTMLResponse("", status_code=status))
+        response.headers["HX-Reswap"] = "none"
+        return response
     context = {"title": title, "detail": detail, "reasons": reasons or []}
     return render(request, "error.html", context, status_code=status)
 

@@ -1,5 +1,6 @@
 """The action board as the people in a review meeting use it."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -62,8 +63,34 @@ def test_a_board_page_costs_the_same_number_of_queries_for_10_or_1000_cards(
 
     many = count_queries(app.state.engine, load)
     assert response is not None and response.status_code == 200
-    assert response.text.count('class="card-item') >= 1000
+    # Six cells hold the 1,000 cards: each shows its first 50 and says how many more.
+    assert response.text.count('class="card-item') == 6 * 50
+    counts = re.findall(r'data-testid="count-[a-z_]+">(\d+)<', response.text)
+    assert sum(map(int, counts)) == 2 + 998  # every card counted, shown or not
+    assert "118 more cards" in response.text
     assert len(many) == len(few), "the board's queries grow with its cards"
+
+
+def test_more_cards_of_a_cell_load_on_demand_after_the_last_one_shown(
+    org, as_user, clock, session, client_for
+):
+    built = a_cycle_in_do(org, as_user, clock)
+    add_many_actions(session, built.cycle.id, org, 400, clock.today())
+    fiona = client_for("fiona")
+    page = fiona.client.get("/board?dept=IT").text
+    shown = set(re.findall(r'id="card-(\d+)"', page))
+    more = re.search(r'<a class="more" href="([^"]+)"', page)
+    assert more, "a full cell offers the rest"
+    url = more.group(1).replace("&amp;", "&")
+    assert url.startswith("/board/cell/IT/") and "dept=IT" in url
+
+    rest = fiona.client.get(url, headers={"HX-Request": "true"})
+
+    assert rest.status_code == 200 and "<html" not in rest.text
+    loaded = set(re.findall(r'id="card-(\d+)"', rest.text))
+    assert loaded and not loaded & shown, "the next cards, none shown twice"
+    without_js = fiona.client.get(url)
+    assert "<html" in without_js.text and "Back to the board" in without_js.text
 
 
 def test_filters_live_in_the_url_so_a_board_can_be_shared(org, as_user, clock, client_for):
@@ -121,15 +148,15 @@ def test_an_htmx_refresh_gets_only_the_board_block(org, as_user, clock, client_f
 def test_buttons_appear_only_for_those_allowed(org, as_user, clock, client_for):
     built = a_cycle_in_do(org, as_user, clock)
     mia = client_for("mia").client.get("/board").text
-    start_mine = f'action="/board/actions/{built.rota.id}/start"'
-    start_maxs = f'action="/board/actions/{built.ivr.id}/start"'
+    start_mine = f'value="{built.rota.id}:start:{built.rota.version}"'
+    start_maxs = f'value="{built.ivr.id}:start:{built.ivr.version}"'
 
     assert start_mine in mia and start_maxs not in mia
     hanna = client_for("hanna").client.get("/board").text  # head of CS
-    assert f'action="/board/actions/{built.rota.id}/edit"' in hanna
-    assert f'action="/board/actions/{built.ivr.id}/edit"' not in hanna
+    assert f'href="/board/actions/{built.rota.id}/edit"' in hanna
+    assert f'href="/board/actions/{built.ivr.id}/edit"' not in hanna
     vera = client_for("vera").client.get("/board").text  # viewer
-    assert "/board/actions/" not in vera
+    assert "/board/actions/" not in vera and 'name="move"' not in vera
 
 
 def test_a_member_starts_their_card_without_javascript(org, as_user, clock, client_for, session):
@@ -151,20 +178,90 @@ def test_a_member_starts_their_card_without_javascript(org, as_user, clock, clie
     assert f"A-{built.rota.id}: Start" not in mia.client.get("/board?dept=CS").text
 
 
-def test_with_htmx_the_board_and_its_counts_come_back_in_place(org, as_user, clock, client_for):
+def test_a_member_starts_their_card_from_the_boards_one_form(
+    org, as_user, clock, client_for, session
+):
     built = a_cycle_in_do(org, as_user, clock)
-    mia = client_for("mia")
+    mia = client_for("mia", next="/board?dept=CS")
 
     response = mia.client.post(
-        f"/board/actions/{built.rota.id}/complete",
-        data={"csrf_token": mia.csrf, "version": built.rota.version, "return_to": "/board"},
+        "/board/move",
+        data={
+            "csrf_token": mia.csrf,
+            "move": f"{built.rota.id}:start:{built.rota.version}",
+            "return_to": "/board?dept=CS",
+        },
+        follow_redirects=False,
+    )
+
+    assert response.status_code == 303
+    assert response.headers["location"] == "/board?dept=CS"
+    session.refresh(built.rota)
+    assert built.rota.status == ActionStatus.in_progress
+
+
+def test_a_move_that_is_not_a_move_is_a_422_with_the_reason(org, as_user, clock, client_for):
+    a_cycle_in_do(org, as_user, clock)
+    mia = client_for("mia")
+
+    response = mia.client.post("/board/move", data={"csrf_token": mia.csrf, "move": "1:fly:1"})
+
+    assert response.status_code == 422
+    assert "not a move" in response.text
+
+
+def test_with_htmx_a_move_answers_only_the_card_and_its_counts(org, as_user, clock, client_for):
+    built = a_cycle_in_do(org, as_user, clock)
+    mia = client_for("mia", next="/board?dept=CS")
+
+    response = mia.client.post(
+        "/board/move",
+        data={
+            "csrf_token": mia.csrf,
+            "move": f"{built.rota.id}:start:{built.rota.version}",
+            "return_to": "/board?dept=CS",
+        },
         headers={"HX-Request": "true"},
     )
 
     assert response.status_code == 200
-    assert response.text.lstrip().startswith('<div id="board"')
-    assert 'data-testid="count-done">1<' in response.text
-    assert 'id="flash"' in response.text and 'hx-swap-oob="true"' in response.text
+    html = response.text
+    assert '<div id="board"' not in html and "<table" not in html
+    assert f'<div id="card-{built.rota.id}" hx-swap-oob="delete">' in html
+    assert f'hx-swap-oob="afterbegin:#cards-CS-in_progress"' in html
+    assert html.count('class="card-item') == 1
+    assert 'id="count-in_progress" class="count" data-testid="count-in_progress" hx-swap-oob="true">1<' in html
+    assert 'id="count-open" class="count" data-testid="count-open" hx-swap-oob="true">0<' in html
+    assert 'id="cellhead-CS-open"' in html and 'id="cellhead-CS-in_progress"' in html
+    assert "lane-count-IT" not in html, "the filtered-out lane is not touched"
+    assert 'id="flash"' in html and f"A-{built.rota.id}: Start" in html
+    assert len(html) < 10_000
+
+
+def test_a_stale_move_redraws_the_card_with_the_reason_in_it(
+    org, as_user, clock, client_for, session
+):
+    built = a_cycle_in_do(org, as_user, clock)
+    mia = client_for("mia")
+    stale = built.rota.version
+    from pdca.services import actions
+
+    actions.update_action(
+        as_user(org.hanna), built.rota.id, version=stale, changes={"title": "Renamed"}
+    )
+
+    response = mia.client.post(
+        "/board/move",
+        data={"csrf_token": mia.csrf, "move": f"{built.rota.id}:start:{stale}"},
+        headers={"HX-Request": "true"},
+    )
+
+    assert response.status_code == 409
+    assert f'hx-swap-oob="outerHTML:#card-{built.rota.id}"' in response.text
+    assert 'class="error" role="alert"' in response.text
+    assert "Renamed" in response.text  # the card as it is now
+    session.refresh(built.rota)
+    assert built.rota.status == ActionStatus.open
 
 
 def test_a_move_without_the_csrf_token_is_refused(org, as_user, clock, client_for, session):
