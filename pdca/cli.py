@@ -25,6 +25,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlmodel import Session
 from typer.core import TyperGroup
 
+from pdca import backup as backups
 from pdca import migrate
 from pdca.db import make_engine, normalise_url
 from pdca.demo import existing_rows, load_demo
@@ -242,6 +243,47 @@ def serve(
     uvicorn.run(
         "pdca.web.app:app_from_environment", factory=True, host=host, port=port, workers=workers
     )
+
+
+# --- backup and restore --------------------------------------------------------------
+
+
+@app.command()
+def backup(
+    file: Annotated[
+        Path, typer.Argument(help="Where to write the copy, e.g. pdca-2026-11-25.sqlite3")
+    ],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+) -> None:
+    """Copy the SQLite database to FILE, consistent even while pdca serve runs (PostgreSQL: pg_dump)."""
+    settings = _settings()
+    try:
+        copied = backups.backup(settings, file, force=force)
+    except backups.BackupError as exc:
+        raise CliError(str(exc)) from exc
+    typer.echo(
+        f"Backed up the database (schema revision {copied.revision}) to {copied.path} "
+        f"({copied.size:,} bytes)."
+    )
+
+
+@app.command()
+def restore(
+    file: Annotated[Path, typer.Argument(help="A file that `pdca backup` wrote.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace the database that is there now.")
+    ] = False,
+) -> None:
+    """Put a backup in place of the SQLite database (stop pdca serve first; PostgreSQL: pg_restore)."""
+    settings = _settings()
+    try:
+        copied = backups.restore(settings, file, force=force)
+    except backups.BackupError as exc:
+        raise CliError(str(exc)) from exc
+    with _engine(settings) as engine:
+        behind = migrate.current_revisions(engine) != migrate.head_revisions(settings)
+    advice = " Run `pdca db upgrade` before serving it." if behind else ""
+    typer.echo(f"Restored {file} (schema revision {copied.revision}) to {copied.path}.{advice}")
 
 
 # --- demo ----------------------------------------------------------------------------
