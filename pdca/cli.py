@@ -25,10 +25,11 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlmodel import Session
 from typer.core import TyperGroup
 
+from pdca import backup as backups
 from pdca import migrate
 from pdca.db import make_engine, normalise_url
 from pdca.demo import existing_rows, load_demo
-from pdca.engine.definition import WorkflowDefinition, WorkflowError, load_file
+from pdca.engine.definition import WorkflowDefinition, WorkflowError, files_by_name, load_file
 from pdca.engine.machine import diagram
 from pdca.engine.registry import EFFECT_DESCRIPTIONS, GUARD_DESCRIPTIONS
 from pdca.models import Role
@@ -126,7 +127,8 @@ app = typer.Typer(
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 user_app = typer.Typer(help="People who sign in.", no_args_is_help=True)
 workflows_app = typer.Typer(
-    help="The workflow definitions in PDCA_WORKFLOWS_DIR.", no_args_is_help=True
+    help="The workflow definitions: the built-in ones and those PDCA_WORKFLOWS_DIR adds.",
+    no_args_is_help=True,
 )
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
@@ -208,6 +210,10 @@ def serve(
         str | None, typer.Option(help="Address to listen on [default: PDCA_HOST, 127.0.0.1]")
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port [default: PDCA_PORT, 8000]")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Worker processes [default: PDCA_WORKERS, 1]"),
+    ] = None,
 ) -> None:
     """Serve the web app and the API."""
     # Only this command needs the web stack; the others start faster without it.
@@ -219,11 +225,65 @@ def serve(
     settings.check_secret()
     with _engine(settings) as engine:
         _require_head(settings, engine)
+    # Built here even for several workers: a broken workflow file or template directory
+    # stops the command with its reason before any process starts.
     application = create_app(settings)
     host = settings.host if host is None else host
     port = settings.port if port is None else port
-    typer.echo(f"Serving pdca on http://{host}:{port} ({_safe_url(settings.database_url)})")
-    uvicorn.run(application, host=host, port=port)
+    workers = settings.workers if workers is None else workers
+    where = f"http://{host}:{port} ({_safe_url(settings.database_url)})"
+    if workers == 1:
+        typer.echo(f"Serving pdca on {where}")
+        uvicorn.run(application, host=host, port=port)
+        return
+    # Each worker process builds its own app from the same PDCA_ environment. Sessions,
+    # CSRF tokens, sign-in throttling and the monitor's lease live in the database, so
+    # the workers behave as one server.
+    typer.echo(f"Serving pdca on {where} with {workers} worker processes")
+    uvicorn.run(
+        "pdca.web.app:app_from_environment", factory=True, host=host, port=port, workers=workers
+    )
+
+
+# --- backup and restore --------------------------------------------------------------
+
+
+@app.command()
+def backup(
+    file: Annotated[
+        Path, typer.Argument(help="Where to write the copy, e.g. pdca-2026-11-25.sqlite3")
+    ],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+) -> None:
+    """Copy the SQLite database to FILE, consistent even while pdca serve runs (PostgreSQL: pg_dump)."""
+    settings = _settings()
+    try:
+        copied = backups.backup(settings, file, force=force)
+    except backups.BackupError as exc:
+        raise CliError(str(exc)) from exc
+    typer.echo(
+        f"Backed up the database (schema revision {copied.revision}) to {copied.path} "
+        f"({copied.size:,} bytes)."
+    )
+
+
+@app.command()
+def restore(
+    file: Annotated[Path, typer.Argument(help="A file that `pdca backup` wrote.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace the database that is there now.")
+    ] = False,
+) -> None:
+    """Put a backup in place of the SQLite database (stop pdca serve first; PostgreSQL: pg_restore)."""
+    settings = _settings()
+    try:
+        copied = backups.restore(settings, file, force=force)
+    except backups.BackupError as exc:
+        raise CliError(str(exc)) from exc
+    with _engine(settings) as engine:
+        behind = migrate.current_revisions(engine) != migrate.head_revisions(settings)
+    advice = " Run `pdca db upgrade` before serving it." if behind else ""
+    typer.echo(f"Restored {file} (schema revision {copied.revision}) to {copied.path}.{advice}")
 
 
 # --- demo ----------------------------------------------------------------------------
@@ -241,7 +301,7 @@ def demo(
 ) -> None:
     """Load a demo organisation (departments, people, problems, cycles, actions) into an empty database."""
     settings = _settings()
-    catalog = WorkflowCatalog.from_directory(settings.workflows_dir)
+    catalog = WorkflowCatalog.from_directories(settings.workflow_dirs())
     with _engine(settings) as engine:
         _require_head(settings, engine)
         with Session(engine) as session:
@@ -505,14 +565,8 @@ def bench(
 # --- workflows ----------------------------------------------------------------------------
 
 
-def _workflow_files(settings: Settings) -> list[Path]:
-    directory = settings.workflows_dir
-    if not directory.is_dir():
-        raise WorkflowError(str(directory), "directory", "does not exist")
-    files = sorted(directory.glob("*.yaml"))
-    if not files:
-        raise WorkflowError(str(directory), "directory", "holds no workflow files (*.yaml)")
-    return files
+def _workflow_files(settings: Settings) -> dict[str, Path]:
+    return files_by_name(settings.workflow_dirs())
 
 
 @workflows_app.command("check")
@@ -520,7 +574,7 @@ def workflows_check() -> None:
     """Load and validate every workflow file; exit 1 naming the file, item and reason of each fault."""
     settings = _settings()
     failures = 0
-    for path in _workflow_files(settings):
+    for path in _workflow_files(settings).values():
         try:
             d = load_file(path)
         except WorkflowError as exc:
@@ -539,7 +593,7 @@ def workflows_check() -> None:
 def workflows_show(name: Annotated[str, typer.Argument(help="The workflow, e.g. pdca.")]) -> None:
     """Show a workflow as a person reads it: states, transitions, guards and a Mermaid diagram."""
     settings = _settings()
-    files = {p.stem: p for p in _workflow_files(settings)}
+    files = _workflow_files(settings)
     if name not in files:
         raise CliError(f"there is no workflow {name!r}; known: {', '.join(sorted(files))}")
     typer.echo(describe_workflow(load_file(files[name])))

@@ -6,14 +6,13 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
-from pdca.settings import REPO_ROOT, Settings
-
-MIGRATIONS_DIR = REPO_ROOT / "migrations"
+from pdca import resources
+from pdca.settings import Settings
 
 
 def alembic_config(settings: Settings) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("script_location", str(resources.migrations_dir()))
     config.attributes["database_url"] = settings.database_url
     return config
 

@@ -5,7 +5,8 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from pdca import resources
+
 DEFAULT_SECRET = "change-me"
 HTMX_VERSION = "2.0.11"
 HTMX_SRI = "sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg"
@@ -18,14 +19,20 @@ class SettingsError(ValueError):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PDCA_", extra="ignore")
 
-    data_dir: Path = Field(default=REPO_ROOT / "data")
+    # Where the default SQLite file lives: ./data under the directory pdca is started
+    # from, never beside the code (which may be a read-only site-packages).
+    data_dir: Path = Field(default_factory=lambda: Path.cwd() / "data")
     database_url: str = ""
     secret_key: str = DEFAULT_SECRET
     debug: bool = False
     host: str = "127.0.0.1"
     port: int = 8000
-    workflows_dir: Path = Field(default=REPO_ROOT / "workflows")
-    templates_dir: Path = Field(default=REPO_ROOT / "templates")
+    # Processes `pdca serve` starts (uvicorn workers); more than one wants PostgreSQL.
+    workers: int = Field(default=1, ge=1)
+    # A directory of more workflow definitions, loaded beside the built-in ones (the
+    # package's own); a name defined twice stops start-up with both files named.
+    workflows_dir: Path | None = None
+    templates_dir: Path = Field(default_factory=resources.templates_dir)
     # htmx, pinned: the version and its Subresource Integrity hash travel together
     # (recompute with `openssl dgst -sha384 -binary dist/htmx.min.js | base64`).
     htmx_version: str = HTMX_VERSION
@@ -74,6 +81,13 @@ class Settings(BaseSettings):
                 "'import secrets; print(secrets.token_urlsafe(32))'), or run with PDCA_DEBUG=1 "
                 "for local development."
             )
+
+    def workflow_dirs(self) -> list[Path]:
+        """Where workflows are loaded from: the built-in ones, then PDCA_WORKFLOWS_DIR."""
+        builtin = resources.workflows_dir()
+        if self.workflows_dir is None or self.workflows_dir.resolve() == builtin.resolve():
+            return [builtin]
+        return [builtin, self.workflows_dir]
 
     @property
     def is_sqlite(self) -> bool:

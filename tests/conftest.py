@@ -20,19 +20,19 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
-from pdca import migrate
+from pdca import migrate, resources
 from pdca.db import make_engine
 from pdca.models import Role, User
 from pdca.services import organisation
 from pdca.services.catalog import WorkflowCatalog
 from pdca.services.context import Ctx
-from pdca.settings import REPO_ROOT, Settings
+from pdca.settings import Settings
 from tests.personas import PASSWORD
 
 POSTGRES_URL = os.environ.get(
     "PDCA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-WORKFLOWS_DIR = REPO_ROOT / "workflows"
+WORKFLOWS_DIR = resources.workflows_dir()
 # A fixed "now" so overdue and deadline rules are deterministic.
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 

@@ -151,11 +151,37 @@ def load_file(path: Path) -> WorkflowDefinition:
     return definition
 
 
-def load_directory(directory: Path) -> dict[str, WorkflowDefinition]:
+def workflow_files(directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        raise WorkflowError(str(directory), "directory", "does not exist")
     files = sorted(directory.glob("*.yaml"))
     if not files:
         raise WorkflowError(str(directory), "directory", "holds no workflow files (*.yaml)")
-    return {d.name: d for d in (load_file(p) for p in files)}
+    return files
+
+
+def files_by_name(directories: list[Path]) -> dict[str, Path]:
+    """Each workflow's file across the directories; a name given twice is an error."""
+    found: dict[str, Path] = {}
+    for directory in directories:
+        for path in workflow_files(directory):
+            if path.stem in found:
+                raise WorkflowError(
+                    str(path),
+                    "name",
+                    f"workflow {path.stem!r} is already defined by {found[path.stem]}; "
+                    "give the added workflow a name of its own",
+                )
+            found[path.stem] = path
+    return found
+
+
+def load_directory(directory: Path) -> dict[str, WorkflowDefinition]:
+    return load_directories([directory])
+
+
+def load_directories(directories: list[Path]) -> dict[str, WorkflowDefinition]:
+    return {name: load_file(path) for name, path in files_by_name(directories).items()}
 
 
 def from_dict(raw: Any, source: str) -> WorkflowDefinition:

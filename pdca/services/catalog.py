@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlmodel import Session, func, select
 
-from pdca.engine.definition import WorkflowDefinition, from_dict, load_directory
+from pdca.engine.definition import WorkflowDefinition, from_dict, load_directories, load_directory
 from pdca.engine.machine import WorkflowMachine
 from pdca.models import WorkflowVersion
 from pdca.services.errors import Invalid
@@ -25,6 +25,11 @@ class WorkflowCatalog:
     @classmethod
     def from_directory(cls, directory: Path) -> "WorkflowCatalog":
         return cls(load_directory(directory))
+
+    @classmethod
+    def from_directories(cls, directories: list[Path]) -> "WorkflowCatalog":
+        """The built-in workflows and any added ones (Settings.workflow_dirs())."""
+        return cls(load_directories(directories))
 
     def names(self) -> list[str]:
         return sorted(self.definitions)

@@ -5,19 +5,18 @@ import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from anyio import to_thread
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from pdca import __version__, migrate
+from pdca import __version__, migrate, resources
 from pdca.db import database_reachable, make_engine
 from pdca.services.catalog import WorkflowCatalog
 from pdca.services.context import Ctx
 from pdca.services.monitor import Scheduler
-from pdca.settings import Settings
+from pdca.settings import Settings, get_settings
 from pdca.web.api import routes_kpi, routes_org, routes_read, routes_work
 from pdca.web.api.schemas import ProblemDetail
 from pdca.web.errors import install_error_handlers
@@ -31,7 +30,6 @@ from pdca.web.pages import problems as problem_pages
 from pdca.web.pages import profile as profile_pages
 from pdca.web.render import make_environment
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 PAGE_ROUTERS = (
     auth_pages.router,
     board_pages.router,
@@ -68,7 +66,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> F
     settings.check_secret()
     engine = make_engine(settings)
     # Loading validates every workflow file: a broken one stops start-up with its reason.
-    catalog = WorkflowCatalog.from_directory(settings.workflows_dir)
+    catalog = WorkflowCatalog.from_directories(settings.workflow_dirs())
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -102,10 +100,10 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> F
     app.state.engine = engine
     app.state.catalog = catalog
     app.state.clock = clock
-    app.state.templates = make_environment(settings.templates_dir)
+    app.state.templates = make_environment(settings.templates_dir, auto_reload=settings.debug)
     install_error_handlers(app)
     app.add_middleware(InFlightLimit, limit=settings.max_requests_in_flight)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", StaticFiles(directory=resources.static_dir()), name="static")
     for router in PAGE_ROUTERS:
         app.include_router(router)
 
@@ -140,3 +138,8 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> F
         )
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The factory each worker of `pdca serve --workers N` calls: settings from PDCA_ variables."""
+    return create_app(get_settings())

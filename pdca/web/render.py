@@ -21,9 +21,11 @@ from pdca.services.keys import key
 FLASH_COOKIE = "pdca_flash"
 
 
-def make_environment(templates_dir: Path) -> Environment:
+def make_environment(templates_dir: Path, *, auto_reload: bool = True) -> Environment:
+    # Without auto-reload (production) a template is compiled once and never stat'ed again.
     env = Environment(
         loader=FileSystemLoader(str(templates_dir)),
+        auto_reload=auto_reload,
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
         trim_blocks=True,

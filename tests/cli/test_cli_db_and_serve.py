@@ -60,3 +60,25 @@ def test_serve_takes_host_and_port(cli: Cli, engine, uvicorn_runs):
     result = cli("serve", "--host", "0.0.0.0", "--port", "9000")
     assert result.exit_code == 0, result.output
     assert (uvicorn_runs[0]["host"], uvicorn_runs[0]["port"]) == ("0.0.0.0", 9000)
+
+
+def test_serve_with_several_workers_hands_uvicorn_the_app_factory(cli: Cli, engine, uvicorn_runs):
+    result = cli("serve", "--workers", "3", "--port", "9000")
+    assert result.exit_code == 0, result.output
+    [call] = uvicorn_runs
+    # Each worker process builds its own app from the same environment.
+    assert call["app"] == "pdca.web.app:app_from_environment"
+    assert (call["factory"], call["workers"], call["port"]) == (True, 3, 9000)
+    assert "with 3 worker processes" in result.stdout
+
+
+def test_serve_takes_its_workers_from_pdca_workers(cli: Cli, engine, uvicorn_runs, monkeypatch):
+    monkeypatch.setenv("PDCA_WORKERS", "2")
+    assert cli("serve").exit_code == 0
+    assert uvicorn_runs[0]["workers"] == 2
+
+
+def test_serve_refuses_zero_workers(cli: Cli, engine, uvicorn_runs):
+    result = cli("serve", "--workers", "0")
+    assert result.exit_code == 2
+    assert uvicorn_runs == []

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, func, select
 from typer.testing import Result
 
-from pdca import migrate
+from pdca import migrate, resources
 from pdca.db import make_engine
 from pdca.demo import load_demo
 from pdca.models import (
@@ -29,7 +29,7 @@ from pdca.models import (
 )
 from pdca.services.catalog import WorkflowCatalog
 from pdca.services.organisation import password_matches
-from pdca.settings import REPO_ROOT, Settings
+from pdca.settings import Settings
 
 from .conftest import Cli
 
@@ -75,7 +75,7 @@ def test_it_loads_the_organisation_and_prints_the_sign_in_list(loaded_demo):
 
 
 def test_it_has_cycles_in_every_state_of_every_shipped_workflow(demo):
-    catalog = WorkflowCatalog.from_directory(REPO_ROOT / "workflows")
+    catalog = WorkflowCatalog.from_directory(resources.workflows_dir())
     found = {(w, s) for w, s in demo.exec(select(Cycle.workflow, Cycle.state)).all()}
     for name, definition in catalog.definitions.items():
         missing = {s for s in definition.states if (name, s) not in found}
@@ -238,7 +238,7 @@ def test_a_demo_that_fails_half_way_leaves_the_database_empty(cli: Cli, engine, 
 
 def test_the_demo_is_the_same_whatever_the_time_of_day(tmp_path):
     """Seeded, and laid out by whole days: two loads on the same day write the same trail."""
-    catalog = WorkflowCatalog.from_directory(REPO_ROOT / "workflows")
+    catalog = WorkflowCatalog.from_directory(resources.workflows_dir())
     trails = []
     for n, hour in enumerate((0, 23)):
         settings = Settings(database_url=f"sqlite:///{tmp_path / f'{n}.sqlite3'}")

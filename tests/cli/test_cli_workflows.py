@@ -1,12 +1,11 @@
 """`pdca workflows check` and `pdca workflows show`: what a person sees of the workflow files."""
 
-import shutil
 from pathlib import Path
 
 import pytest
 
+from pdca import resources
 from pdca.engine.registry import EFFECT_DESCRIPTIONS, GUARD_DESCRIPTIONS
-from pdca.settings import REPO_ROOT
 
 from .conftest import Cli
 
@@ -14,11 +13,19 @@ SHIPPED = ("8d", "dmaic", "five_step", "pdca")
 
 
 @pytest.fixture
-def workflows_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Cli) -> Path:
+def added(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Cli) -> Path:
+    """PDCA_WORKFLOWS_DIR: a directory of workflows added to the built-in ones."""
     directory = tmp_path / "workflows"
-    shutil.copytree(REPO_ROOT / "workflows", directory)
+    directory.mkdir()
     monkeypatch.setenv("PDCA_WORKFLOWS_DIR", str(directory))
     return directory
+
+
+def a_copy_of_pdca(directory: Path, name: str) -> Path:
+    text = (resources.workflows_dir() / "pdca.yaml").read_text(encoding="utf-8")
+    path = directory / f"{name}.yaml"
+    path.write_text(text.replace("name: pdca", f"name: {name}", 1), encoding="utf-8")
+    return path
 
 
 def test_check_passes_on_the_shipped_workflows(cli: Cli):
@@ -32,8 +39,28 @@ def test_check_passes_on_the_shipped_workflows(cli: Cli):
     assert "digest " in pdca_line
 
 
-def test_check_fails_naming_the_file_the_item_and_the_reason(cli: Cli, workflows_copy: Path):
-    broken = workflows_copy / "pdca.yaml"
+def test_an_added_directory_adds_its_workflows_to_the_shipped_ones(cli: Cli, added: Path):
+    a_copy_of_pdca(added, "pdca_lite")
+    result = cli("workflows", "check")
+    assert result.exit_code == 0, result.output
+    assert [line.split()[1] for line in result.stdout.strip().splitlines()] == [
+        *SHIPPED, "pdca_lite"
+    ]  # fmt: skip
+    assert cli("workflows", "show", "pdca_lite").stdout.startswith("PDCA cycle")
+
+
+def test_an_added_workflow_with_a_shipped_name_is_refused_naming_both_files(cli: Cli, added: Path):
+    clash = a_copy_of_pdca(added, "pdca")
+    result = cli("workflows", "check")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        f"error: {clash}: name: workflow 'pdca' is already defined by "
+        f"{resources.workflows_dir() / 'pdca.yaml'}; give the added workflow a name of its own"
+    )
+
+
+def test_check_fails_naming_the_file_the_item_and_the_reason(cli: Cli, added: Path):
+    broken = a_copy_of_pdca(added, "pdca_lite")
     text = broken.read_text(encoding="utf-8")
     broken.write_text(text.replace("guards: [actions_finished]", "guards: [all_done]", 1))
     result = cli("workflows", "check")
@@ -44,9 +71,7 @@ def test_check_fails_naming_the_file_the_item_and_the_reason(cli: Cli, workflows
         f"registered (known: {', '.join(sorted(GUARD_DESCRIPTIONS))})"
     ]
     # The sound files are still listed, so one bad file does not hide the others.
-    assert [line.split()[1] for line in result.stdout.strip().splitlines()] == [
-        "8d", "dmaic", "five_step"
-    ]  # fmt: skip
+    assert [line.split()[1] for line in result.stdout.strip().splitlines()] == list(SHIPPED)
 
 
 def test_check_of_an_empty_directory_says_so(cli: Cli, tmp_path: Path, monkeypatch):

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from typer.testing import Result
 
-from pdca import migrate
+from pdca import migrate, resources
 from pdca.db import make_engine
 from pdca.demo import load_demo
 from pdca.demo_kpis import BASELINE_DAYS, FIRST_DAY, KPIS, midnight, series
@@ -29,7 +29,7 @@ from pdca.models import (
 from pdca.services import kpis
 from pdca.services.catalog import WorkflowCatalog
 from pdca.services.context import Ctx
-from pdca.settings import REPO_ROOT, Settings
+from pdca.settings import Settings
 
 OPEN = (ProblemStatus.new, ProblemStatus.accepted)
 # What the rules must find in the demo's year, and nothing else.
@@ -251,7 +251,7 @@ def test_loading_the_demo_again_gives_the_same_numbers(demo, tmp_path):
     engine = make_engine(settings)
     try:
         with Session(engine, expire_on_commit=False) as session:
-            catalog = WorkflowCatalog.from_directory(REPO_ROOT / "workflows")
+            catalog = WorkflowCatalog.from_directory(resources.workflows_dir())
             load_demo(session, catalog, datetime.combine(today, time(15, 45), tzinfo=UTC))
             again = fingerprint(session)
     finally:

@@ -92,13 +92,16 @@ def test_kpi_import_of_a_bad_file_lists_each_bad_line_and_stores_nothing(
     cli, engine, kpi, tmp_path: Path
 ) -> None:
     file = tmp_path / "bad.csv"
+    # Taken once: a second passing between writing the file and checking the message
+    # (a busy machine) must not change the time the message quotes.
+    future = ago(-2)
     file.write_text(
         "kpi,at,value\n"
         f"CS-SL,{ago(4)},81\n"
         "CS-SL,soon,81\n"
         f"CS-SL,{ago(3)},n/a\n"
         f"NOPE,{ago(2)},81\n"
-        f"CS-SL,{ago(-2)},81\n"
+        f"CS-SL,{future},81\n"
         f"CS-SL,{ago(1)},60\n",
         encoding="utf-8",
     )
@@ -111,7 +114,7 @@ def test_kpi_import_of_a_bad_file_lists_each_bad_line_and_stores_nothing(
         f"{file}: line 3: time 'soon' is not a date and time (ISO 8601).",
         f"{file}: line 4: value 'n/a' is not a number.",
         f"{file}: line 5: there is no KPI 'NOPE'.",
-        f"{file}: line 6: {ago(-2)} is in the future.",
+        f"{file}: line 6: {future} is in the future.",
     ]
     assert "Nothing was stored: 4 line(s) are wrong." in errors[-1]
     assert result.stdout == ""

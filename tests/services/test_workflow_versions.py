@@ -12,6 +12,7 @@ import pytest
 import yaml
 from sqlmodel import select
 
+from pdca import resources
 from pdca.engine.definition import load_file
 from pdca.engine.facts import ActionFact, CycleFacts
 from pdca.engine.machine import TransitionRefused, UnknownTrigger, WorkflowMachine
@@ -20,10 +21,9 @@ from pdca.services import actions, cycles
 from pdca.services.catalog import WorkflowCatalog
 from pdca.services.context import Ctx
 from pdca.services.errors import Invalid, Refused
-from pdca.settings import REPO_ROOT
 from tests.services.builders_services import PLAN_FIELDS, a_problem
 
-WORKFLOWS = REPO_ROOT / "workflows"
+WORKFLOWS = resources.workflows_dir()
 
 
 @pytest.fixture

@@ -8,13 +8,15 @@ translating it fails the build rather than showing up in English on a Chinese pa
 import re
 from collections import Counter
 from functools import cache
+from pathlib import Path
 
 from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_keywords, parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-from pdca.settings import REPO_ROOT
+# The source checkout: extraction reads the code and templates as `make i18n` does.
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # The same keywords as the Makefile's `i18n` target (a test below keeps the two in step).
 KEYWORDS = ("_", "gettext", "ngettext:1,2", "N_", "because:2", "because_n:2,3")

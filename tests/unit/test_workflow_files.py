@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from pdca import resources
 from pdca.engine.definition import WorkflowError, from_dict, load_directory, load_file
 from pdca.engine.registry import EFFECTS, GUARDS
-from pdca.settings import REPO_ROOT
 
-WORKFLOWS = REPO_ROOT / "workflows"
+WORKFLOWS = resources.workflows_dir()
 SHIPPED = ("pdca", "five_step", "dmaic", "8d")
 BROKEN = Path(__file__).parent.parent / "fixtures" / "broken_workflows"
 

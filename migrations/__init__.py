@@ -1,0 +1,1 @@
+"""The Alembic environment; installed as pdca.migrations so a wheel can migrate."""

@@ -1,0 +1,1 @@
+"""The shipped workflow definitions (YAML); installed as pdca.workflows."""
