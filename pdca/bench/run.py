@@ -235,7 +235,7 @@ def run(config: Config, db: str, configured_url: str, progress: Callable[[str], 
         migrate.upgrade(settings)
         engine = make_engine(settings)
         try:
-            catalog = WorkflowCatalog.from_directory(settings.workflows_dir)
+            catalog = WorkflowCatalog.from_directories(settings.workflow_dirs())
             progress("building the organisation")
             org = orgs.build(engine, catalog, now)
             bench = Bench(config, engine, catalog, org, report, progress, now)

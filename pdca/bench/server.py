@@ -90,15 +90,17 @@ def free_port() -> int:
 
 
 def settings_environment(settings: Settings) -> dict[str, str]:
-    return {
+    environment = {
         "PDCA_DATABASE_URL": settings.database_url,
         "PDCA_SECRET_KEY": settings.secret_key,
         "PDCA_DEBUG": "1" if settings.debug else "0",
         "PDCA_DATA_DIR": str(settings.data_dir),
-        "PDCA_WORKFLOWS_DIR": str(settings.workflows_dir),
         "PDCA_TEMPLATES_DIR": str(settings.templates_dir),
         "PDCA_MONITOR_EVERY_MINUTES": "0",
     }
+    if settings.workflows_dir is not None:
+        environment["PDCA_WORKFLOWS_DIR"] = str(settings.workflows_dir)
+    return environment
 
 
 class Server:
