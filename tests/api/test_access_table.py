@@ -105,6 +105,12 @@ TABLE: dict[Key, Rule] = {
     ("PATCH", f"{API}/actions/{{action_id}}"): only(200, "head", *STAFF),  # Mia's, CS
     ("GET", f"{API}/actions/{{action_id}}/transitions"): READ,
     ("POST", f"{API}/actions/{{action_id}}/transitions"): only(200, *WORKERS),  # Mia starts hers
+    # dependencies: whoever manages the action (its department's head, staff) edits them
+    ("POST", f"{API}/actions/{{action_id}}/dependencies"): only(200, "head", *STAFF),
+    ("PUT", f"{API}/actions/{{action_id}}/dependencies"): only(200, "head", *STAFF),
+    ("DELETE", f"{API}/actions/{{action_id}}/dependencies/{{depends_on_id}}"): only(
+        200, "head", *STAFF
+    ),
     # comments: everyone but a viewer
     ("GET", f"{API}/comments"): READ,
     ("POST", f"{API}/comments"): only(201, *WORKERS),
@@ -131,6 +137,9 @@ VARIANTS: dict[VariantKey, Rule] = {
     # Hanna heads Customer Service: IT's actions are not hers to plan or re-date.
     ("POST", f"{API}/actions", "for another department"): only(201, *STAFF),
     ("PATCH", f"{API}/actions/{{action_id}}", "of another department"): only(200, *STAFF),
+    ("POST", f"{API}/actions/{{action_id}}/dependencies", "of another department"): only(
+        200, *STAFF
+    ),
     # Mia works on her own actions only; Max's belongs to IT.
     ("POST", f"{API}/actions/{{action_id}}/transitions", "start someone else's"): only(200, *STAFF),
     # IT's KPI is not Hanna's to change, nor Mia's to record.
@@ -260,6 +269,39 @@ def _measure(kpi: Callable[[Any], int]) -> Builder:
     )
 
 
+def _depend(action: Callable[[Any], int]) -> Builder:
+    """Make the action wait for the done one: a done blocker blocks nothing else."""
+
+    def build(h: Here) -> Request:
+        action_id = action(h.world)
+        body = {"depends_on_id": h.world.action_done, "version": h.version(f"/actions/{action_id}")}
+        return Request("POST", f"{API}/actions/{action_id}/dependencies", body)
+
+    return build
+
+
+def _replace_dependencies(h: Here) -> Request:
+    action_id = h.world.action_cs
+    body = {"depends_on": [h.world.action_done], "version": h.version(f"/actions/{action_id}")}
+    return Request("PUT", f"{API}/actions/{action_id}/dependencies", body)
+
+
+def _undepend(h: Here) -> Request:
+    # Brings its own link (made by the administrator), whatever the cells before did.
+    action_id, done = h.world.action_cs, h.world.action_done
+    response = h.client.put(
+        f"{API}/actions/{action_id}/dependencies",
+        json={"depends_on": [done], "version": h.version(f"/actions/{action_id}")},
+        headers=h.admin_headers,
+    )
+    assert response.status_code == 200, response.text
+    return Request(
+        "DELETE",
+        f"{API}/actions/{action_id}/dependencies/{done}",
+        params={"version": response.json()["version"]},
+    )
+
+
 BUILDERS: dict[Key | VariantKey, Builder] = {
     ("GET", "/healthz"): get("/healthz"),
     ("GET", f"{API}/openapi.json"): get(f"{API}/openapi.json"),
@@ -385,6 +427,12 @@ BUILDERS: dict[Key | VariantKey, Builder] = {
         note="The checklist is on the counter.",
         signature={"meaning": "verified effective", "password": PASSWORD},
     ),
+    ("POST", f"{API}/actions/{{action_id}}/dependencies"): _depend(lambda w: w.action_cs),
+    ("POST", f"{API}/actions/{{action_id}}/dependencies", "of another department"): _depend(
+        lambda w: w.action_it
+    ),
+    ("PUT", f"{API}/actions/{{action_id}}/dependencies"): _replace_dependencies,
+    ("DELETE", f"{API}/actions/{{action_id}}/dependencies/{{depends_on_id}}"): _undepend,
     ("GET", f"{API}/comments"): lambda h: Request(
         "GET", f"{API}/comments", params={"entity_type": "cycle", "entity_id": h.world.cycle}
     ),
