@@ -85,14 +85,15 @@ TABLE: dict[Key, Rule] = {
     ("DELETE", f"{API}/tokens/{{token_id}}"): only(200, "admin"),  # someone else's token
     ("POST", f"{API}/session"): public(),  # signing in needs no token, only the password
     ("DELETE", f"{API}/session"): signed_in(204),
-    # problems: everyone but a viewer reports; facilitators triage
+    # problems: everyone but a viewer reports; facilitators and the department's head triage
     ("GET", f"{API}/problems"): READ,
     ("POST", f"{API}/problems"): only(201, *WORKERS),
     ("GET", f"{API}/problems/{{problem_id}}"): READ,
-    ("POST", f"{API}/problems/{{problem_id}}/triage"): only(200, *STAFF),
-    # cycles: facilitators open and run them; effectiveness is judged by someone not the lead
+    ("POST", f"{API}/problems/{{problem_id}}/triage"): only(200, "head", *STAFF),  # CS's
+    # cycles: facilitators (and heads, for their department) open them; facilitators run
+    # them; effectiveness is judged by someone not the lead
     ("GET", f"{API}/cycles"): READ,
-    ("POST", f"{API}/cycles"): only(201, *STAFF),
+    ("POST", f"{API}/cycles"): only(201, "head", *STAFF),  # on CS's problem, for CS
     ("GET", f"{API}/cycles/{{cycle_id}}"): READ,
     ("PATCH", f"{API}/cycles/{{cycle_id}}"): only(200, *STAFF),
     ("GET", f"{API}/cycles/{{cycle_id}}/transitions"): READ,
@@ -140,6 +141,9 @@ VARIANTS: dict[VariantKey, Rule] = {
     ("POST", f"{API}/actions/{{action_id}}/dependencies", "of another department"): only(
         200, *STAFF
     ),
+    # Hanna heads Customer Service: IT's problems are not hers to triage or open cycles on.
+    ("POST", f"{API}/problems/{{problem_id}}/triage", "of another department"): only(200, *STAFF),
+    ("POST", f"{API}/cycles", "for another department"): only(201, *STAFF),
     # Mia works on her own actions only; Max's belongs to IT.
     ("POST", f"{API}/actions/{{action_id}}/transitions", "start someone else's"): only(200, *STAFF),
     # IT's KPI is not Hanna's to change, nor Mia's to record.
@@ -269,6 +273,35 @@ def _measure(kpi: Callable[[Any], int]) -> Builder:
     )
 
 
+def _it_problem(h: Here) -> dict[str, Any]:
+    """A new problem of IT, reported (by the administrator) for this cell alone."""
+    response = h.client.post(
+        f"{API}/problems",
+        json={"title": "The VPN drops at noon", "source": "internal", "department_id": h.org.it},
+        headers=h.admin_headers,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def _triage_it(h: Here) -> Request:
+    problem = _it_problem(h)
+    body = {"decision": "accept", "version": problem["version"]}
+    return Request("POST", f"{API}/problems/{problem['id']}/triage", body)
+
+
+def _cycle_for_it(h: Here) -> Request:
+    problem = _it_problem(h)
+    body = {
+        "title": "A stable VPN, second look",
+        "workflow": "pdca",
+        "lead_id": h.org.frank.id,
+        "department_id": h.org.it,
+        "problem_ids": [problem["id"]],
+    }
+    return Request("POST", f"{API}/cycles", body)
+
+
 def _depend(action: Callable[[Any], int]) -> Builder:
     """Make the action wait for the done one: a done blocker blocks nothing else."""
 
@@ -359,6 +392,8 @@ BUILDERS: dict[Key | VariantKey, Builder] = {
         f"{API}/problems/{h.world.problem}/triage",
         {"decision": "accept", "version": h.version(f"/problems/{h.world.problem}")},
     ),
+    ("POST", f"{API}/problems/{{problem_id}}/triage", "of another department"): _triage_it,
+    ("POST", f"{API}/cycles", "for another department"): _cycle_for_it,
     ("GET", f"{API}/cycles"): get(f"{API}/cycles", state="do", open_only="true"),
     ("POST", f"{API}/cycles"): lambda h: Request(
         "POST",

@@ -96,13 +96,12 @@ def cycle_board(request: Request, ctx: PageCtx, workflow: str = "pdca", dept: st
 
 
 def _new_form_context(ctx: Ctx, form: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+    query = select(Problem).where(col(Problem.status).in_(("new", "accepted")))
+    if ctx.actor is not None and ctx.actor.role == "head":
+        # A head opens cycles on their own department's problems only: offer just those.
+        query = query.where(Problem.department_id == ctx.actor.department_id)
     open_problems = list(
-        ctx.session.exec(
-            select(Problem)
-            .where(col(Problem.status).in_(("new", "accepted")))
-            .order_by(col(Problem.reported_at).desc())
-            .limit(300)
-        )
+        ctx.session.exec(query.order_by(col(Problem.reported_at).desc()).limit(300))
     )
     leads = list(
         ctx.session.exec(select(User).where(User.active, User.role != "viewer").order_by(User.name))
