@@ -202,6 +202,23 @@ def can_record(user: User | None, kpi: Kpi) -> str | None:
     )
 
 
+def can_attach_evidence(user: User | None) -> str | None:
+    return _system_or(user, True, "")
+
+
+def can_delete_evidence(
+    user: User | None, uploaded_by_id: int, manages_the_record: bool
+) -> str | None:
+    """The uploader, or whoever manages what the file is attached to (its head, lead, staff)."""
+    if user is not None and user.id == uploaded_by_id and _active(user) is None:
+        return None
+    return _system_or(
+        user,
+        manages_the_record,
+        N_("Only whoever uploaded a file and those who manage the record can delete it."),
+    )
+
+
 def require(reason: str | None) -> None:
     if reason:
         raise Forbidden(reason)

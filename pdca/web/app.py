@@ -17,7 +17,7 @@ from pdca.services.catalog import WorkflowCatalog
 from pdca.services.context import Ctx
 from pdca.services.monitor import Scheduler
 from pdca.settings import Settings
-from pdca.web.api import routes_kpi, routes_org, routes_read, routes_work
+from pdca.web.api import routes_evidence, routes_kpi, routes_org, routes_read, routes_work
 from pdca.web.api.schemas import ProblemDetail
 from pdca.web.errors import install_error_handlers
 from pdca.web.pages import admin as admin_pages
@@ -104,7 +104,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> F
         app.include_router(router)
 
     api = APIRouter(prefix="/api/v1", responses=API_ERRORS)  # type: ignore[arg-type]
-    for module in (routes_org, routes_work, routes_read, routes_kpi):
+    for module in (routes_org, routes_work, routes_read, routes_kpi, routes_evidence):
         api.include_router(module.router)
     app.include_router(api)
 

@@ -112,6 +112,15 @@ TABLE: dict[Key, Rule] = {
     ("DELETE", f"{API}/actions/{{action_id}}/dependencies/{{depends_on_id}}"): only(
         200, "head", *STAFF
     ),
+    # evidence: everyone reads and downloads; everyone but a viewer uploads; the uploader
+    # or whoever manages the record deletes (here the administrator uploaded it on Mia's action)
+    **{
+        (method, f"{API}/{collection}/{{entity_id}}/evidence"): rule
+        for collection in ("actions", "cycles", "problems")
+        for method, rule in (("GET", READ), ("POST", only(201, *WORKERS)))
+    },
+    ("GET", f"{API}/evidence/{{evidence_id}}"): READ,
+    ("DELETE", f"{API}/evidence/{{evidence_id}}"): only(204, "head", *STAFF),
     # comments: everyone but a viewer
     ("GET", f"{API}/comments"): READ,
     ("POST", f"{API}/comments"): only(201, *WORKERS),
@@ -170,6 +179,7 @@ class Request:
     url: str
     json: Any = None
     params: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, Any] | None = None
 
 
 @dataclass
@@ -300,6 +310,41 @@ def _cycle_for_it(h: Here) -> Request:
         "problem_ids": [problem["id"]],
     }
     return Request("POST", f"{API}/cycles", body)
+
+
+EVIDENCE_ON = {"actions": "action_cs", "cycles": "cycle", "problems": "problem"}
+
+
+def _uploaded(h: Here) -> int:
+    """A file on Mia's action, uploaded by the administrator for this cell alone."""
+    response = h.client.post(
+        f"{API}/actions/{h.world.action_cs}/evidence",
+        files={"file": ("minutes.txt", b"Agreed on Monday.", "text/plain")},
+        headers=h.admin_headers,
+    )
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def _evidence_builders() -> dict[Key, Builder]:
+    made: dict[Key, Builder] = {}
+    for collection, name in EVIDENCE_ON.items():
+        path = f"{API}/{collection}/{{entity_id}}/evidence"
+
+        def url(h: Here, collection: str = collection, name: str = name) -> str:
+            return f"{API}/{collection}/{getattr(h.world, name)}/evidence"
+
+        made[("GET", path)] = lambda h, url=url: Request("GET", url(h))
+        made[("POST", path)] = lambda h, url=url: Request(
+            "POST", url(h), files={"file": ("photo.png", b"\x89PNG not really", "image/png")}
+        )
+    made[("GET", f"{API}/evidence/{{evidence_id}}")] = lambda h: Request(
+        "GET", f"{API}/evidence/{_uploaded(h)}"
+    )
+    made[("DELETE", f"{API}/evidence/{{evidence_id}}")] = lambda h: Request(
+        "DELETE", f"{API}/evidence/{_uploaded(h)}"
+    )
+    return made
 
 
 def _depend(action: Callable[[Any], int]) -> Builder:
@@ -468,6 +513,7 @@ BUILDERS: dict[Key | VariantKey, Builder] = {
     ),
     ("PUT", f"{API}/actions/{{action_id}}/dependencies"): _replace_dependencies,
     ("DELETE", f"{API}/actions/{{action_id}}/dependencies/{{depends_on_id}}"): _undepend,
+    **_evidence_builders(),
     ("GET", f"{API}/comments"): lambda h: Request(
         "GET", f"{API}/comments", params={"entity_type": "cycle", "entity_id": h.world.cycle}
     ),
@@ -585,6 +631,7 @@ def test_each_role_gets_the_status_the_policy_gives_it(
             request.url,
             json=request.json,
             params=request.params,
+            files=request.files,
             headers=auth(tokens[PERSONA[role]] if caller else None),
         )
         if response.status_code != expected:
@@ -602,7 +649,8 @@ def _body_problems(key: Key | VariantKey, role: str, response) -> list[str]:  # 
     status = response.status_code
     content_type = response.headers.get("content-type", "")
     if status < 400:
-        wants_json = status != 204 and not key[1].endswith("/docs")
+        downloads = key[1] in (f"{API}/docs", f"{API}/evidence/{{evidence_id}}")
+        wants_json = status != 204 and not downloads
         if wants_json and not content_type.startswith("application/json"):
             return [f"content-type {content_type}"]
         return []

@@ -291,6 +291,23 @@ class ActionOut(BaseModel):
     version: int
 
 
+# --- evidence -----------------------------------------------------------------
+
+
+class EvidenceOut(BaseModel):
+    id: int
+    entity_type: str
+    entity_id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_by_id: int
+    uploaded_by_name: str
+    uploaded_at: datetime
+    download_url: str
+
+
 # --- comments -----------------------------------------------------------------
 
 
