@@ -20,10 +20,12 @@ from pdca.settings import Settings
 from pdca.web.api import routes_evidence, routes_kpi, routes_org, routes_read, routes_work
 from pdca.web.api.schemas import ProblemDetail
 from pdca.web.errors import install_error_handlers
+from pdca.web.pages import actions as action_pages
 from pdca.web.pages import admin as admin_pages
 from pdca.web.pages import auth as auth_pages
 from pdca.web.pages import board as board_pages
 from pdca.web.pages import cycles as cycle_pages
+from pdca.web.pages import evidence as evidence_pages
 from pdca.web.pages import kpis as kpi_pages
 from pdca.web.pages import problems as problem_pages
 from pdca.web.pages import profile as profile_pages
@@ -38,6 +40,8 @@ PAGE_ROUTERS = (
     profile_pages.router,
     admin_pages.router,
     kpi_pages.router,
+    action_pages.router,
+    evidence_pages.router,
 )
 
 API_ERRORS = {

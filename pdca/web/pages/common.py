@@ -1,7 +1,7 @@
 """What every page needs: who is signed in, in which language, and CSRF for forms."""
 
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request
@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from pdca import i18n
+from pdca.services import evidence, policy
 from pdca.services.context import Ctx
 from pdca.services.errors import Forbidden
 from pdca.web.deps import SAFE_METHODS, SessionDep, authenticate
@@ -113,3 +114,15 @@ async def page_ctx(request: Request, session: SessionDep) -> Ctx:
 
 
 PageCtx = Annotated[Ctx, Depends(page_ctx)]
+
+
+def evidence_context(
+    ctx: Ctx, entity_type: str, entity_id: int, manages_the_record: bool
+) -> dict[str, Any]:
+    """What templates/evidence/_section.html needs: the files and who may do what."""
+    files = evidence.evidence_on(ctx, entity_type, entity_id)
+    return {
+        "files": files,
+        "may_delete": {f.id: evidence.may_delete(ctx, f, manages_the_record) for f in files},
+        "can_attach": policy.can_attach_evidence(ctx.actor) is None,
+    }

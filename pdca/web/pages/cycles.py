@@ -18,7 +18,7 @@ from pdca.services.queries import ActionFilter, EventFilter, Paging
 from pdca.web import charts
 from pdca.web.diagram_svg import workflow_svg
 from pdca.web.pages.board import kind_titles, status_titles
-from pdca.web.pages.common import PageCtx, set_flash, whole_number
+from pdca.web.pages.common import PageCtx, evidence_context, set_flash, whole_number
 from pdca.web.render import error_message, render
 
 router = APIRouter(include_in_schema=False)
@@ -310,6 +310,7 @@ def workspace_context(
         "kinds": kind_titles(_),
         "problem": problem,
         "problem_at": problem_at,
+        **evidence_context(ctx, "cycle", cycle_id, permission is None),
     }
 
 

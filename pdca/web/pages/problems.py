@@ -30,7 +30,7 @@ from pdca.services.context import Ctx
 from pdca.services.errors import Conflict, Invalid, NotFound, ServiceError
 from pdca.services.problems import TRIAGE_DECISIONS
 from pdca.services.queries import EventFilter, Paging, ProblemFilter
-from pdca.web.pages.common import MAX_ID, PageCtx, set_flash, whole_number
+from pdca.web.pages.common import MAX_ID, PageCtx, evidence_context, set_flash, whole_number
 from pdca.web.render import error_message, is_htmx, render, with_flash_oob
 
 router = APIRouter(include_in_schema=False)
@@ -430,6 +430,7 @@ def detail_context(
         "errors": errors or {},
         "alert": alert,
         "reason_limit": REASON_LIMIT,
+        **evidence_context(ctx, "problem", problem_id, may_triage),
         **_monitoring(ctx, problem, policy.can_triage(ctx.actor) is None),
     }
 
