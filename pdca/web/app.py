@@ -27,6 +27,7 @@ from pdca.web.pages import board as board_pages
 from pdca.web.pages import cycles as cycle_pages
 from pdca.web.pages import evidence as evidence_pages
 from pdca.web.pages import kpis as kpi_pages
+from pdca.web.pages import my_work as my_work_pages
 from pdca.web.pages import problems as problem_pages
 from pdca.web.pages import profile as profile_pages
 from pdca.web.render import make_environment
@@ -34,6 +35,7 @@ from pdca.web.render import make_environment
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 PAGE_ROUTERS = (
     auth_pages.router,
+    my_work_pages.router,  # before the board's: its "/" lands heads and members on My work
     board_pages.router,
     cycle_pages.router,
     problem_pages.router,

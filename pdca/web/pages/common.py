@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from pdca import i18n
-from pdca.services import evidence, policy
+from pdca.services import evidence, my_work, policy
 from pdca.services.context import Ctx
 from pdca.services.errors import Forbidden
 from pdca.web.deps import SAFE_METHODS, SessionDep, authenticate
@@ -105,12 +105,15 @@ async def page_ctx(request: Request, session: SessionDep) -> Ctx:
     request.state.auth = auth
     request.state.lang = choose_language(request, auth.user.locale or None)
     request.state.flash = read_flash(request)
-    return Ctx(
+    ctx = Ctx(
         session=session,
         actor=auth.user,
         catalog=request.app.state.catalog,
         clock=request.app.state.clock,
     )
+    # Counted only if the navigation bar is drawn (a full page, not an htmx block).
+    request.state.nav_counts = lambda: my_work.nav_counts(ctx, auth.user)
+    return ctx
 
 
 PageCtx = Annotated[Ctx, Depends(page_ctx)]
