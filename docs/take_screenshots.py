@@ -4,7 +4,8 @@
     .venv/bin/python docs/take_screenshots.py admin@demo.pdca en "/board=docs/screenshots/board.png"
 
 Arguments: the e-mail to sign in as (demo password), the language (en or zh_CN),
-then PATH=FILE pairs. PDCA_URL overrides the address.
+then PATH=FILE pairs. PDCA_URL overrides the address; PDCA_WIDTH the window's width
+(1440 by default; 390 for a phone), and PDCA_FULL_PAGE=1 takes the whole page.
 """
 
 import os
@@ -28,7 +29,9 @@ def main(email: str, lang: str, shots: list[str]) -> None:
         browser = playwright.chromium.launch(
             executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
         )
-        page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
+        width = int(os.environ.get("PDCA_WIDTH", "1440"))
+        full_page = os.environ.get("PDCA_FULL_PAGE") == "1"
+        page = browser.new_context(viewport={"width": width, "height": 900}).new_page()
         page.goto(base + "/login")
         page.fill("#email", email)
         page.fill("#password", "demo-pass-123")
@@ -40,7 +43,7 @@ def main(email: str, lang: str, shots: list[str]) -> None:
             path, out = shot.rsplit("=", 1)
             page.goto(base + path)
             page.wait_for_load_state("networkidle")
-            page.screenshot(path=out)
+            page.screenshot(path=out, full_page=full_page)
             print(out, page.title())
         browser.close()
 

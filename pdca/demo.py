@@ -1558,17 +1558,28 @@ class _CycleRun:
         ]
         if not todo:
             return
-        self.p.tick(1)
-        for i, action in todo:
-            step = self.spec.steps[i]
-            if step.status == ActionStatus.cancelled:
-                self.drive(action, step)
-            elif action.status == ActionStatus.open:
-                self.move(action, "start", step.owner)
-        self.p.tick(max(1, self.spec.pace // 2))
-        for _i, action in todo:
-            if action.status == ActionStatus.in_progress:
-                self.complete(action)
+        # An action cannot start before the ones it depends on are done: work in waves.
+        while todo:
+            self.p.tick(1)
+            blocked = {
+                i
+                for i, a in todo
+                if actions.blockers_of(self.p.as_(None), a.id)  # type: ignore[arg-type]
+            }
+            wave = [(i, a) for i, a in todo if i not in blocked]
+            if not wave:
+                raise DemoError("the remaining actions wait for each other")
+            for i, action in wave:
+                step = self.spec.steps[i]
+                if step.status == ActionStatus.cancelled:
+                    self.drive(action, step)
+                elif action.status == ActionStatus.open:
+                    self.move(action, "start", step.owner)
+            self.p.tick(max(1, self.spec.pace // 2))
+            for _i, action in wave:
+                if action.status == ActionStatus.in_progress:
+                    self.complete(action)
+            todo = [(i, a) for i, a in todo if i in blocked]
 
     def verify_actions(self) -> None:
         done = [a for _i, a in sorted(self.planned.items()) if a.status == ActionStatus.done]

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Index,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -305,6 +306,24 @@ class Comment(SQLModel, table=True):
     author_id: int = Field(foreign_key="users.id")
     body: str = Field(sa_type=Text())
     created_at: datetime = _at()
+
+
+class Evidence(SQLModel, table=True):
+    """A file attached to an action, a cycle or a problem, kept in the database itself
+    so that every server process sees it. Deleting it keeps its audit events."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (Index("ix_evidence_entity", "entity_type", "entity_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    entity_type: str = Field(sa_type=String(20))
+    entity_id: int
+    filename: str = Field(sa_type=String(255))
+    content_type: str = Field(sa_type=String(100))
+    size: int
+    sha256: str = Field(sa_type=String(64))
+    uploaded_by_id: int = Field(foreign_key="users.id")
+    uploaded_at: datetime = _at()
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class ApiToken(SQLModel, table=True):

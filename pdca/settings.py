@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     monitor_every_minutes: int = 15
     # Send cookies only over HTTPS (set in production behind TLS).
     secure_cookies: bool = False
+    # The largest evidence file accepted (bytes); a larger upload is refused with 413.
+    evidence_max_bytes: int = 10 * 1024 * 1024
     # Seconds a SQLite writer waits for a lock before the request fails with 503.
     sqlite_busy_timeout: float = 5.0
     # Database connections per process. Requests that touch the database run in a

@@ -66,7 +66,7 @@ ACTION_TITLES = {
 
 # trigger → (sources, destination, guards)
 ACTION_TRANSITIONS: dict[str, tuple[tuple[str, ...], str, tuple[ActionGuard, ...]]] = {
-    "start": (("open",), "in_progress", (_has_owner,)),
+    "start": (("open",), "in_progress", (_has_owner, _not_blocked)),
     "complete": (("open", "in_progress"), "done", (_has_owner, _not_blocked)),
     "verify": (("done",), "verified", (_verifier_is_not_owner,)),
     "reopen": (("done", "verified", "cancelled"), "open", (_note_given,)),

@@ -1,12 +1,14 @@
 """Actions: plan, assign and re-date across departments; work them through their lifecycle."""
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
 from pdca.engine.action_lifecycle import ACTION_LIFECYCLE, ActionFacts, ActionRefused
-from pdca.engine.facts import N_, Reason
+from pdca.engine.facts import N_, Reason, because
 from pdca.models import (
     Action,
     ActionDependency,
@@ -22,7 +24,7 @@ from pdca.services.accounts import Signature, check_signature
 from pdca.services.board_settings import check_wip
 from pdca.services.context import Ctx, unit_of_work
 from pdca.services.cycles import definition_of
-from pdca.services.errors import Conflict, Invalid, Refused
+from pdca.services.errors import Conflict, Invalid, NotFound, Refused
 from pdca.services.keys import key
 from pdca.services.policy import (
     can_manage_action,
@@ -312,26 +314,50 @@ def _move(
     )
 
 
+def _loop_path(ctx: Ctx, action_id: int, depends_on_id: int) -> list[int] | None:
+    """The loop that `action_id → depends_on_id` would close, as ids, or None.
+
+    A breadth-first walk over what `depends_on_id` depends on, remembering how it got
+    to each action, so the refusal can name the whole loop: A-3 → A-5 → A-3.
+    """
+    came_from: dict[int, int | None] = {depends_on_id: None}
+    frontier = [depends_on_id]
+    while frontier:
+        edges = ctx.session.exec(
+            select(ActionDependency.action_id, ActionDependency.depends_on_id).where(
+                col(ActionDependency.action_id).in_(frontier)
+            )
+        ).all()
+        frontier = []
+        for source, target in sorted(edges):
+            if target in came_from:
+                continue
+            came_from[target] = source
+            if target == action_id:
+                path = [target]
+                while (step := came_from[path[-1]]) is not None:
+                    path.append(step)
+                return [action_id, *reversed(path)]
+            frontier.append(target)
+    return None
+
+
 def _add_dependency(ctx: Ctx, action: Action, depends_on_id: int) -> None:
     assert action.id is not None
     label = key("action", action.id)
     if depends_on_id == action.id:
         raise Invalid(f"{label} cannot depend on itself.")
     other = get_action(ctx, depends_on_id)
-    # Walk what `other` depends on; finding `action` there would close a loop.
-    seen, frontier = set(), [depends_on_id]
-    while frontier:
-        current = frontier.pop()
-        if current == action.id:
-            raise Invalid(
-                f"{label} cannot depend on {key('action', other.id)}: that would make a loop."
-            )
-        if current in seen:
-            continue
-        seen.add(current)
-        frontier.extend(
-            ctx.session.exec(
-                select(ActionDependency.depends_on_id).where(ActionDependency.action_id == current)
+    loop = _loop_path(ctx, action.id, depends_on_id)
+    if loop is not None:
+        path = " → ".join(key("action", i) for i in loop)
+        raise Invalid(
+            because(
+                "dependency_loop",
+                "%(key)s cannot depend on %(other)s: that would make a loop: %(path)s.",
+                key=label,
+                other=key("action", other.id),
+                path=path,
             )
         )
     if ctx.session.get(ActionDependency, (action.id, depends_on_id)) is not None:
@@ -342,17 +368,127 @@ def _add_dependency(ctx: Ctx, action: Action, depends_on_id: int) -> None:
         "action",
         action.id,
         "dependency_added",
-        data={"depends_on": key("action", depends_on_id)},
+        data={"depends_on": key("action", depends_on_id), "depends_on_id": depends_on_id},
     )
 
 
-def add_dependency(ctx: Ctx, action_id: int, depends_on_id: int) -> None:
+def _remove_dependency(ctx: Ctx, action: Action, depends_on_id: int) -> None:
+    assert action.id is not None
+    link = ctx.session.get(ActionDependency, (action.id, depends_on_id))
+    if link is None:
+        raise NotFound(
+            f"{key('action', action.id)} does not depend on {key('action', depends_on_id)}."
+        )
+    ctx.session.delete(link)
+    audit.record(
+        ctx,
+        "action",
+        action.id,
+        "dependency_removed",
+        data={"depends_on": key("action", depends_on_id), "depends_on_id": depends_on_id},
+    )
+
+
+def _editing_dependencies(ctx: Ctx, action_id: int, version: int | None) -> Action:
+    """The action, locked and checked, for a change to what it depends on.
+
+    A change of dependencies bumps the action's version: a client that read the old
+    list gets a 409 rather than silently undoing someone else's edit.
+    """
+    action = get_action(ctx, action_id)
+    cycle = get_or_404(ctx, Cycle, action.cycle_id, "Cycle", lock=True)
+    label = key("action", action_id)
+    require(can_manage_action(ctx.actor, action, cycle))
+    check_version(action, version, label)
+    _refuse_if_frozen(ctx, cycle)
+    return action
+
+
+def add_dependency(
+    ctx: Ctx, action_id: int, depends_on_id: int, *, version: int | None = None
+) -> Action:
     with unit_of_work(ctx):
-        action = get_action(ctx, action_id)
-        cycle = get_or_404(ctx, Cycle, action.cycle_id, "Cycle", lock=True)
-        require(can_manage_action(ctx.actor, action, cycle))
-        _refuse_if_frozen(ctx, cycle)
+        action = _editing_dependencies(ctx, action_id, version)
         _add_dependency(ctx, action, depends_on_id)
+        compare_and_set(ctx, action, key("action", action_id), {})
+    return action
+
+
+def remove_dependency(
+    ctx: Ctx, action_id: int, depends_on_id: int, *, version: int | None = None
+) -> Action:
+    with unit_of_work(ctx):
+        action = _editing_dependencies(ctx, action_id, version)
+        _remove_dependency(ctx, action, depends_on_id)
+        compare_and_set(ctx, action, key("action", action_id), {})
+    return action
+
+
+def set_dependencies(
+    ctx: Ctx, action_id: int, depends_on: list[int], *, version: int | None = None
+) -> Action:
+    """Replace what the action depends on; one event per link added or removed."""
+    with unit_of_work(ctx):
+        action = _editing_dependencies(ctx, action_id, version)
+        current = set(
+            ctx.session.exec(
+                select(ActionDependency.depends_on_id).where(
+                    ActionDependency.action_id == action_id
+                )
+            )
+        )
+        wanted = list(dict.fromkeys(depends_on))
+        for gone in sorted(current - set(wanted)):
+            _remove_dependency(ctx, action, gone)
+        ctx.session.flush()
+        for new in wanted:
+            if new not in current:
+                _add_dependency(ctx, action, new)
+                ctx.session.flush()
+        if current != set(wanted):
+            compare_and_set(ctx, action, key("action", action_id), {})
+    return action
+
+
+@dataclass(frozen=True)
+class Link:
+    """One end of a dependency, as a page or the API shows it."""
+
+    id: int
+    key: str
+    title: str
+    status: str
+
+
+@dataclass(frozen=True)
+class Links:
+    depends_on: list[Link]  # every blocker, open or done
+    blocks: list[Link]  # every action waiting for this one
+
+
+def dependency_links(ctx: Ctx, action_ids: list[int]) -> dict[int, Links]:
+    """Both directions of the dependencies of many actions, in two queries."""
+    result: dict[int, Links] = {i: Links([], []) for i in action_ids}
+    if not action_ids:
+        return result
+    other = aliased(Action)
+    forward = ctx.session.exec(
+        select(ActionDependency.action_id, other.id, other.title, other.status)
+        .join(other, col(other.id) == ActionDependency.depends_on_id)
+        .where(col(ActionDependency.action_id).in_(action_ids))
+        .order_by(col(other.id))
+    )
+    for action_id, i, title, status in forward:
+        result[action_id].depends_on.append(Link(i, key("action", i), title, status))
+    backward = ctx.session.exec(
+        select(ActionDependency.depends_on_id, other.id, other.title, other.status)
+        .join(other, col(other.id) == ActionDependency.action_id)
+        .where(col(ActionDependency.depends_on_id).in_(action_ids))
+        .order_by(col(other.id))
+    )
+    for action_id, i, title, status in backward:
+        result[action_id].blocks.append(Link(i, key("action", i), title, status))
+    return result
 
 
 def blockers_of(ctx: Ctx, action_id: int) -> tuple[str, ...]:

@@ -34,6 +34,7 @@ from pdca.services.policy import (
     can_confirm_effectiveness,
     can_lead,
     can_open_cycle,
+    can_open_cycle_for,
     can_run_cycle,
     require,
 )
@@ -89,6 +90,10 @@ def open_cycle(
         if department_id is not None:
             get_or_404(ctx, Department, department_id, "Department")
         problems = [get_or_404(ctx, Problem, pid, "Problem") for pid in dict.fromkeys(problem_ids)]
+        cycle_department = department_id if department_id is not None else lead.department_id
+        require(
+            can_open_cycle_for(ctx.actor, cycle_department, [p.department_id for p in problems])
+        )
         closed = [p for p in problems if p.status not in OPEN_PROBLEM_STATUSES]
         if closed:
             raise Invalid(
@@ -103,7 +108,7 @@ def open_cycle(
             workflow_version_id=version.id,  # type: ignore[arg-type]
             state=definition.initial,
             lead_id=lead_id,
-            department_id=department_id if department_id is not None else lead.department_id,
+            department_id=cycle_department,
             created_at=now,
             state_entered_at=now,
         )

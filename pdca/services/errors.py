@@ -51,3 +51,10 @@ class Unavailable(ServiceError):
 
     status_hint = 503
     title = N_("Service unavailable")
+
+
+class TooLarge(ServiceError):
+    """An upload past the configured size limit."""
+
+    status_hint = 413
+    title = N_("Too large")

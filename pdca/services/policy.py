@@ -6,7 +6,7 @@ button and the API can refuse with the very same sentence.
 """
 
 from pdca.engine.facts import N_
-from pdca.models import Action, Cycle, Kpi, Role, User
+from pdca.models import Action, Cycle, Kpi, Problem, Role, User
 from pdca.services.errors import Forbidden
 
 STAFF = {Role.admin, Role.facilitator}
@@ -51,12 +51,48 @@ def can_triage(user: User | None) -> str | None:
     )
 
 
-def can_open_cycle(user: User | None) -> str | None:
+def _heads(user: User | None, department_id: int | None) -> bool:
+    return (
+        user is not None
+        and user.role == Role.head
+        and department_id is not None
+        and user.department_id == department_id
+    )
+
+
+def can_triage_problem(user: User | None, problem: Problem) -> str | None:
+    """Accept, reject or mark a duplicate: staff, or the head of the problem's department."""
     return _system_or(
         user,
-        _role(user) == Role.facilitator,
-        N_("Only facilitators and administrators open cycles."),
+        _role(user) == Role.facilitator or _heads(user, problem.department_id),
+        N_(
+            "Only facilitators, administrators and the head of the problem's department "
+            "triage this problem."
+        ),
     )
+
+
+def can_open_cycle(user: User | None) -> str | None:
+    """Whether to offer opening a cycle at all; `can_open_cycle_for` decides for real."""
+    return _system_or(
+        user,
+        _role(user) in (Role.facilitator, Role.head),
+        N_("Only facilitators, department heads and administrators open cycles."),
+    )
+
+
+def can_open_cycle_for(
+    user: User | None, department_id: int | None, problem_departments: list[int | None]
+) -> str | None:
+    """Staff open any cycle; a head, a cycle of their department on its own problems."""
+    general = can_open_cycle(user)
+    if general:
+        return general
+    if user is None or user.role != Role.head:
+        return None
+    if _heads(user, department_id) and all(_heads(user, d) for d in problem_departments):
+        return None
+    return N_("A department head opens cycles only for their own department, on its own problems.")
 
 
 def can_lead(user: User) -> str | None:
@@ -163,6 +199,23 @@ def can_record(user: User | None, kpi: Kpi) -> str | None:
         user,
         allowed,
         N_("Only the KPI's owner, its department, facilitators and administrators record points."),
+    )
+
+
+def can_attach_evidence(user: User | None) -> str | None:
+    return _system_or(user, True, "")
+
+
+def can_delete_evidence(
+    user: User | None, uploaded_by_id: int, manages_the_record: bool
+) -> str | None:
+    """The uploader, or whoever manages what the file is attached to (its head, lead, staff)."""
+    if user is not None and user.id == uploaded_by_id and _active(user) is None:
+        return None
+    return _system_or(
+        user,
+        manages_the_record,
+        N_("Only whoever uploaded a file and those who manage the record can delete it."),
     )
 
 

@@ -7,7 +7,7 @@ from pdca.services import audit
 from pdca.services.context import Ctx, unit_of_work
 from pdca.services.errors import Conflict, Invalid
 from pdca.services.keys import key
-from pdca.services.policy import can_report_problem, can_triage, require
+from pdca.services.policy import can_report_problem, can_triage_problem, require
 from pdca.services.store import check_version, compare_and_set, get_or_404
 
 TRIAGE_DECISIONS = ("accept", "reject", "duplicate")
@@ -73,11 +73,11 @@ def triage_problem(
     duplicate_of: int | None = None,
     version: int | None = None,
 ) -> Problem:
-    require(can_triage(ctx.actor))
     if decision not in TRIAGE_DECISIONS:
         raise Invalid(f"The decision is one of: {', '.join(TRIAGE_DECISIONS)}.")
     with unit_of_work(ctx):
         problem = get_or_404(ctx, Problem, problem_id, "Problem")
+        require(can_triage_problem(ctx.actor, problem))
         check_version(problem, version, key("problem", problem_id))
         if problem.status != ProblemStatus.new:
             raise Conflict(f"{key('problem', problem_id)} was already triaged ({problem.status}).")

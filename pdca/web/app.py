@@ -17,27 +17,33 @@ from pdca.services.catalog import WorkflowCatalog
 from pdca.services.context import Ctx
 from pdca.services.monitor import Scheduler
 from pdca.settings import Settings, get_settings
-from pdca.web.api import routes_kpi, routes_org, routes_read, routes_work
+from pdca.web.api import routes_evidence, routes_kpi, routes_org, routes_read, routes_work
 from pdca.web.api.schemas import ProblemDetail
 from pdca.web.errors import install_error_handlers
 from pdca.web.middleware import InFlightLimit
+from pdca.web.pages import actions as action_pages
 from pdca.web.pages import admin as admin_pages
 from pdca.web.pages import auth as auth_pages
 from pdca.web.pages import board as board_pages
 from pdca.web.pages import cycles as cycle_pages
+from pdca.web.pages import evidence as evidence_pages
 from pdca.web.pages import kpis as kpi_pages
+from pdca.web.pages import my_work as my_work_pages
 from pdca.web.pages import problems as problem_pages
 from pdca.web.pages import profile as profile_pages
 from pdca.web.render import make_environment
 
 PAGE_ROUTERS = (
     auth_pages.router,
+    my_work_pages.router,  # before the board's: its "/" lands heads and members on My work
     board_pages.router,
     cycle_pages.router,
     problem_pages.router,
     profile_pages.router,
     admin_pages.router,
     kpi_pages.router,
+    action_pages.router,
+    evidence_pages.router,
 )
 
 API_ERRORS = {
@@ -108,7 +114,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> F
         app.include_router(router)
 
     api = APIRouter(prefix="/api/v1", responses=API_ERRORS)  # type: ignore[arg-type]
-    for module in (routes_org, routes_work, routes_read, routes_kpi):
+    for module in (routes_org, routes_work, routes_read, routes_kpi, routes_evidence):
         api.include_router(module.router)
     app.include_router(api)
 

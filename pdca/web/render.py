@@ -113,6 +113,7 @@ def base_context(request: Request) -> dict[str, Any]:
         "htmx_url": settings.htmx_url,
         "htmx_sri": settings.htmx_sri,
         "flash": getattr(request.state, "flash", None),
+        "nav_counts": getattr(request.state, "nav_counts", None),
     }
 
 

@@ -85,14 +85,15 @@ TABLE: dict[Key, Rule] = {
     ("DELETE", f"{API}/tokens/{{token_id}}"): only(200, "admin"),  # someone else's token
     ("POST", f"{API}/session"): public(),  # signing in needs no token, only the password
     ("DELETE", f"{API}/session"): signed_in(204),
-    # problems: everyone but a viewer reports; facilitators triage
+    # problems: everyone but a viewer reports; facilitators and the department's head triage
     ("GET", f"{API}/problems"): READ,
     ("POST", f"{API}/problems"): only(201, *WORKERS),
     ("GET", f"{API}/problems/{{problem_id}}"): READ,
-    ("POST", f"{API}/problems/{{problem_id}}/triage"): only(200, *STAFF),
-    # cycles: facilitators open and run them; effectiveness is judged by someone not the lead
+    ("POST", f"{API}/problems/{{problem_id}}/triage"): only(200, "head", *STAFF),  # CS's
+    # cycles: facilitators (and heads, for their department) open them; facilitators run
+    # them; effectiveness is judged by someone not the lead
     ("GET", f"{API}/cycles"): READ,
-    ("POST", f"{API}/cycles"): only(201, *STAFF),
+    ("POST", f"{API}/cycles"): only(201, "head", *STAFF),  # on CS's problem, for CS
     ("GET", f"{API}/cycles/{{cycle_id}}"): READ,
     ("PATCH", f"{API}/cycles/{{cycle_id}}"): only(200, *STAFF),
     ("GET", f"{API}/cycles/{{cycle_id}}/transitions"): READ,
@@ -105,6 +106,21 @@ TABLE: dict[Key, Rule] = {
     ("PATCH", f"{API}/actions/{{action_id}}"): only(200, "head", *STAFF),  # Mia's, CS
     ("GET", f"{API}/actions/{{action_id}}/transitions"): READ,
     ("POST", f"{API}/actions/{{action_id}}/transitions"): only(200, *WORKERS),  # Mia starts hers
+    # dependencies: whoever manages the action (its department's head, staff) edits them
+    ("POST", f"{API}/actions/{{action_id}}/dependencies"): only(200, "head", *STAFF),
+    ("PUT", f"{API}/actions/{{action_id}}/dependencies"): only(200, "head", *STAFF),
+    ("DELETE", f"{API}/actions/{{action_id}}/dependencies/{{depends_on_id}}"): only(
+        200, "head", *STAFF
+    ),
+    # evidence: everyone reads and downloads; everyone but a viewer uploads; the uploader
+    # or whoever manages the record deletes (here the administrator uploaded it on Mia's action)
+    **{
+        (method, f"{API}/{collection}/{{entity_id}}/evidence"): rule
+        for collection in ("actions", "cycles", "problems")
+        for method, rule in (("GET", READ), ("POST", only(201, *WORKERS)))
+    },
+    ("GET", f"{API}/evidence/{{evidence_id}}"): READ,
+    ("DELETE", f"{API}/evidence/{{evidence_id}}"): only(204, "head", *STAFF),
     # comments: everyone but a viewer
     ("GET", f"{API}/comments"): READ,
     ("POST", f"{API}/comments"): only(201, *WORKERS),
@@ -131,6 +147,12 @@ VARIANTS: dict[VariantKey, Rule] = {
     # Hanna heads Customer Service: IT's actions are not hers to plan or re-date.
     ("POST", f"{API}/actions", "for another department"): only(201, *STAFF),
     ("PATCH", f"{API}/actions/{{action_id}}", "of another department"): only(200, *STAFF),
+    ("POST", f"{API}/actions/{{action_id}}/dependencies", "of another department"): only(
+        200, *STAFF
+    ),
+    # Hanna heads Customer Service: IT's problems are not hers to triage or open cycles on.
+    ("POST", f"{API}/problems/{{problem_id}}/triage", "of another department"): only(200, *STAFF),
+    ("POST", f"{API}/cycles", "for another department"): only(201, *STAFF),
     # Mia works on her own actions only; Max's belongs to IT.
     ("POST", f"{API}/actions/{{action_id}}/transitions", "start someone else's"): only(200, *STAFF),
     # IT's KPI is not Hanna's to change, nor Mia's to record.
@@ -157,6 +179,7 @@ class Request:
     url: str
     json: Any = None
     params: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, Any] | None = None
 
 
 @dataclass
@@ -260,6 +283,103 @@ def _measure(kpi: Callable[[Any], int]) -> Builder:
     )
 
 
+def _it_problem(h: Here) -> dict[str, Any]:
+    """A new problem of IT, reported (by the administrator) for this cell alone."""
+    response = h.client.post(
+        f"{API}/problems",
+        json={"title": "The VPN drops at noon", "source": "internal", "department_id": h.org.it},
+        headers=h.admin_headers,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def _triage_it(h: Here) -> Request:
+    problem = _it_problem(h)
+    body = {"decision": "accept", "version": problem["version"]}
+    return Request("POST", f"{API}/problems/{problem['id']}/triage", body)
+
+
+def _cycle_for_it(h: Here) -> Request:
+    problem = _it_problem(h)
+    body = {
+        "title": "A stable VPN, second look",
+        "workflow": "pdca",
+        "lead_id": h.org.frank.id,
+        "department_id": h.org.it,
+        "problem_ids": [problem["id"]],
+    }
+    return Request("POST", f"{API}/cycles", body)
+
+
+EVIDENCE_ON = {"actions": "action_cs", "cycles": "cycle", "problems": "problem"}
+
+
+def _uploaded(h: Here) -> int:
+    """A file on Mia's action, uploaded by the administrator for this cell alone."""
+    response = h.client.post(
+        f"{API}/actions/{h.world.action_cs}/evidence",
+        files={"file": ("minutes.txt", b"Agreed on Monday.", "text/plain")},
+        headers=h.admin_headers,
+    )
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def _evidence_builders() -> dict[Key, Builder]:
+    made: dict[Key, Builder] = {}
+    for collection, name in EVIDENCE_ON.items():
+        path = f"{API}/{collection}/{{entity_id}}/evidence"
+
+        def url(h: Here, collection: str = collection, name: str = name) -> str:
+            return f"{API}/{collection}/{getattr(h.world, name)}/evidence"
+
+        made[("GET", path)] = lambda h, url=url: Request("GET", url(h))
+        made[("POST", path)] = lambda h, url=url: Request(
+            "POST", url(h), files={"file": ("photo.png", b"\x89PNG not really", "image/png")}
+        )
+    made[("GET", f"{API}/evidence/{{evidence_id}}")] = lambda h: Request(
+        "GET", f"{API}/evidence/{_uploaded(h)}"
+    )
+    made[("DELETE", f"{API}/evidence/{{evidence_id}}")] = lambda h: Request(
+        "DELETE", f"{API}/evidence/{_uploaded(h)}"
+    )
+    return made
+
+
+def _depend(action: Callable[[Any], int]) -> Builder:
+    """Make the action wait for the done one: a done blocker blocks nothing else."""
+
+    def build(h: Here) -> Request:
+        action_id = action(h.world)
+        body = {"depends_on_id": h.world.action_done, "version": h.version(f"/actions/{action_id}")}
+        return Request("POST", f"{API}/actions/{action_id}/dependencies", body)
+
+    return build
+
+
+def _replace_dependencies(h: Here) -> Request:
+    action_id = h.world.action_cs
+    body = {"depends_on": [h.world.action_done], "version": h.version(f"/actions/{action_id}")}
+    return Request("PUT", f"{API}/actions/{action_id}/dependencies", body)
+
+
+def _undepend(h: Here) -> Request:
+    # Brings its own link (made by the administrator), whatever the cells before did.
+    action_id, done = h.world.action_cs, h.world.action_done
+    response = h.client.put(
+        f"{API}/actions/{action_id}/dependencies",
+        json={"depends_on": [done], "version": h.version(f"/actions/{action_id}")},
+        headers=h.admin_headers,
+    )
+    assert response.status_code == 200, response.text
+    return Request(
+        "DELETE",
+        f"{API}/actions/{action_id}/dependencies/{done}",
+        params={"version": response.json()["version"]},
+    )
+
+
 BUILDERS: dict[Key | VariantKey, Builder] = {
     ("GET", "/healthz"): get("/healthz"),
     ("GET", f"{API}/openapi.json"): get(f"{API}/openapi.json"),
@@ -317,6 +437,8 @@ BUILDERS: dict[Key | VariantKey, Builder] = {
         f"{API}/problems/{h.world.problem}/triage",
         {"decision": "accept", "version": h.version(f"/problems/{h.world.problem}")},
     ),
+    ("POST", f"{API}/problems/{{problem_id}}/triage", "of another department"): _triage_it,
+    ("POST", f"{API}/cycles", "for another department"): _cycle_for_it,
     ("GET", f"{API}/cycles"): get(f"{API}/cycles", state="do", open_only="true"),
     ("POST", f"{API}/cycles"): lambda h: Request(
         "POST",
@@ -385,6 +507,13 @@ BUILDERS: dict[Key | VariantKey, Builder] = {
         note="The checklist is on the counter.",
         signature={"meaning": "verified effective", "password": PASSWORD},
     ),
+    ("POST", f"{API}/actions/{{action_id}}/dependencies"): _depend(lambda w: w.action_cs),
+    ("POST", f"{API}/actions/{{action_id}}/dependencies", "of another department"): _depend(
+        lambda w: w.action_it
+    ),
+    ("PUT", f"{API}/actions/{{action_id}}/dependencies"): _replace_dependencies,
+    ("DELETE", f"{API}/actions/{{action_id}}/dependencies/{{depends_on_id}}"): _undepend,
+    **_evidence_builders(),
     ("GET", f"{API}/comments"): lambda h: Request(
         "GET", f"{API}/comments", params={"entity_type": "cycle", "entity_id": h.world.cycle}
     ),
@@ -502,6 +631,7 @@ def test_each_role_gets_the_status_the_policy_gives_it(
             request.url,
             json=request.json,
             params=request.params,
+            files=request.files,
             headers=auth(tokens[PERSONA[role]] if caller else None),
         )
         if response.status_code != expected:
@@ -519,7 +649,8 @@ def _body_problems(key: Key | VariantKey, role: str, response) -> list[str]:  # 
     status = response.status_code
     content_type = response.headers.get("content-type", "")
     if status < 400:
-        wants_json = status != 204 and not key[1].endswith("/docs")
+        downloads = key[1] in (f"{API}/docs", f"{API}/evidence/{{evidence_id}}")
+        wants_json = status != 204 and not downloads
         if wants_json and not content_type.startswith("application/json"):
             return [f"content-type {content_type}"]
         return []

@@ -57,7 +57,7 @@ def test_the_open_form_keeps_what_was_typed_and_says_what_is_missing(org, client
 def test_a_member_cannot_open_the_form(client_for):
     response = client_for("mia").client.get("/cycles/new")
     assert response.status_code == 403
-    assert "Only facilitators and administrators open cycles." in response.text
+    assert "Only facilitators, department heads and administrators open cycles." in response.text
 
 
 def test_the_workspace_shows_each_next_step_with_the_reasons_it_is_refused(

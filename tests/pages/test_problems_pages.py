@@ -503,7 +503,7 @@ def test_a_member_sees_no_triage_form_and_a_forged_post_is_refused(
     assert "Password resets take two days" in page
     assert "/triage" not in page
     assert "/cycles/new" not in page  # members do not open cycles either
-    assert "Facilitators and administrators triage new problems." in page
+    assert "the head of the problem’s department triage new problems." in page
 
     forged = mia.post(
         f"{url}/triage",
@@ -511,7 +511,7 @@ def test_a_member_sees_no_triage_form_and_a_forged_post_is_refused(
         headers={"Accept": "text/html"},
     )
     assert forged.status_code == 403
-    assert "Only facilitators and administrators triage problems." in forged.text
+    assert "and the head of the problem&#39;s department triage this problem." in forged.text
     session.expire_all()
     assert session.get(Problem, problem.id).status == "new"  # type: ignore[union-attr]
 
@@ -553,3 +553,25 @@ def test_dates_follow_the_readers_language(client_for, as_user: AsUser, org: Org
     assert ">2026年11月25日</time>" in listing.text
     assert mia.get(f"/problems/{problem.id}").status_code == 200
     assert mia.get("/problems/new").status_code == 200
+
+
+def test_a_head_triages_a_problem_of_their_own_department_from_its_page(
+    client_for, as_user: AsUser, org: Org, session: Session
+) -> None:
+    ours = report(as_user(org.mia), "Callers wait too long", department_id=org.cs)
+    theirs = report(as_user(org.max), "Password resets take two days", department_id=org.it)
+    hanna, csrf = client_for("hanna")
+
+    assert f"/problems/{theirs.id}/triage" not in hanna.get(f"/problems/{theirs.id}").text
+    page = hanna.get(f"/problems/{ours.id}").text
+    assert f"/problems/{ours.id}/triage" in page
+    assert f"/cycles/new?problem={ours.id}" in page  # and she may open a cycle on it
+
+    response = hanna.post(
+        f"/problems/{ours.id}/triage",
+        data={"csrf_token": csrf, "version": "1", "decision": "accept"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    session.expire_all()
+    assert session.get(Problem, ours.id).status == "accepted"  # type: ignore[union-attr]

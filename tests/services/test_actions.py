@@ -6,7 +6,7 @@ import pytest
 
 from pdca.models import ActionDependency, ActionStatus, Event
 from pdca.services import actions, cycles
-from pdca.services.errors import Conflict, Forbidden, Invalid, Refused
+from pdca.services.errors import Conflict, Forbidden, Invalid, NotFound, Refused
 from pdca.services.keys import key
 from tests.services.builders_services import (
     a_closed_cycle,
@@ -194,6 +194,38 @@ def test_an_action_cannot_be_completed_while_an_action_it_depends_on_is_open(
     assert fresh(session, script).status == ActionStatus.done
 
 
+def test_starting_an_action_blocked_by_an_open_one_is_refused_with_the_blocker_named(
+    org, as_user, clock, session
+):
+    built = a_cycle_in_do(org, as_user, clock)
+    script = actions.add_action(
+        as_user(org.fiona),
+        built.cycle.id,
+        title="Update the call script for callbacks",
+        department_id=org.cs,
+        owner_id=org.mia.id,
+        depends_on=[built.ivr.id],
+    )
+    mia = as_user(org.mia)
+
+    with pytest.raises(Refused) as refused:
+        actions.fire_action(mia, script.id, trigger="start", version=script.version)
+
+    assert messages(refused) == ["A-3 is blocked: 1 action it depends on is still open: A-2."]
+    assert fresh(session, script).status == ActionStatus.open
+    start = next(o for o in actions.action_options(mia, script.id) if o[0] == "start")
+    assert [r.message for r in start[2]] == [
+        "A-3 is blocked: 1 action it depends on is still open: A-2."
+    ]
+
+    actions.fire_action(
+        as_user(org.max), built.ivr.id, trigger="complete", version=built.ivr.version
+    )
+    actions.fire_action(mia, script.id, trigger="start", version=script.version)
+
+    assert fresh(session, script).status == ActionStatus.in_progress
+
+
 def test_dependency_loops_are_refused(org, as_user, clock, session):
     built = a_cycle_in_do(org, as_user, clock)
     fiona = as_user(org.fiona)
@@ -204,7 +236,9 @@ def test_dependency_loops_are_refused(org, as_user, clock, session):
         actions.add_dependency(fiona, built.rota.id, built.ivr.id)
 
     rota, ivr = key("action", built.rota.id), key("action", built.ivr.id)
-    assert refused.value.detail == f"{rota} cannot depend on {ivr}: that would make a loop."
+    assert refused.value.detail == (
+        f"{rota} cannot depend on {ivr}: that would make a loop: {rota} → {ivr} → {rota}."
+    )
     assert count(session, ActionDependency) == links
 
 
@@ -221,8 +255,87 @@ def test_a_longer_dependency_loop_is_refused_too(org, as_user, clock, session):
     )
     actions.add_dependency(fiona, built.ivr.id, built.rota.id)  # third → ivr → rota
 
-    with pytest.raises(Invalid, match="would make a loop"):
+    with pytest.raises(Invalid) as refused:
         actions.add_dependency(fiona, built.rota.id, third.id)
+
+    assert refused.value.detail == (
+        "A-1 cannot depend on A-3: that would make a loop: A-1 → A-3 → A-2 → A-1."
+    )
+
+
+def test_a_head_adds_and_removes_a_dependency_of_their_departments_action_after_creation(
+    org, as_user, clock, session
+):
+    built = a_cycle_in_do(org, as_user, clock)
+    hanna = as_user(org.hanna)
+    version = built.rota.version
+
+    actions.add_dependency(hanna, built.rota.id, built.ivr.id, version=version)
+    links = actions.dependency_links(hanna, [built.rota.id, built.ivr.id])
+    assert [(d.key, d.status) for d in links[built.rota.id].depends_on] == [("A-2", "open")]
+    assert [d.key for d in links[built.ivr.id].blocks] == ["A-1"]
+    assert fresh(session, built.rota).version == version + 1
+
+    # The version read before the change is stale now: the change is refused, not lost.
+    with pytest.raises(Conflict):
+        actions.remove_dependency(hanna, built.rota.id, built.ivr.id, version=version)
+
+    actions.remove_dependency(hanna, built.rota.id, built.ivr.id, version=version + 1)
+
+    assert actions.dependency_links(hanna, [built.rota.id])[built.rota.id].depends_on == []
+    trail = [
+        (e.verb, e.data["depends_on"], e.actor_id)
+        for e in events_of(session, "action", built.rota.id)
+        if e.verb.startswith("dependency")
+    ]
+    assert trail == [
+        ("dependency_added", "A-2", org.hanna.id),
+        ("dependency_removed", "A-2", org.hanna.id),
+    ]
+
+
+def test_replacing_the_dependencies_records_each_link_added_and_removed(
+    org, as_user, clock, session
+):
+    built = a_cycle_in_do(org, as_user, clock)
+    fiona = as_user(org.fiona)
+    third = actions.add_action(
+        fiona, built.cycle.id, title="Train agents", department_id=org.cs, depends_on=[built.ivr.id]
+    )
+
+    actions.set_dependencies(fiona, third.id, [built.rota.id], version=third.version)
+
+    assert [d.key for d in actions.dependency_links(fiona, [third.id])[third.id].depends_on] == [
+        "A-1"
+    ]
+    verbs = [
+        (e.verb, e.data["depends_on"])
+        for e in events_of(session, "action", third.id)
+        if e.verb.startswith("dependency")
+    ]
+    assert verbs == [
+        ("dependency_added", "A-2"),
+        ("dependency_removed", "A-2"),
+        ("dependency_added", "A-1"),
+    ]
+
+
+def test_the_head_of_another_department_cannot_change_what_an_action_depends_on(
+    org, as_user, clock, session
+):
+    built = a_cycle_in_do(org, as_user, clock)
+
+    with pytest.raises(Forbidden):
+        actions.add_dependency(as_user(org.ivan), built.rota.id, built.ivr.id)
+
+    assert count(session, ActionDependency) == 0
+
+
+def test_removing_a_dependency_that_does_not_exist_is_not_found(org, as_user, clock):
+    built = a_cycle_in_do(org, as_user, clock)
+
+    with pytest.raises(NotFound, match="A-1 does not depend on A-2"):
+        actions.remove_dependency(as_user(org.fiona), built.rota.id, built.ivr.id)
 
 
 def test_an_action_cannot_depend_on_itself(org, as_user, clock, session):

@@ -41,12 +41,15 @@ def open_on(ctx, problem_ids, **kw):
 @pytest.mark.parametrize(
     ("persona", "reason"),
     [
-        ("mia", "Only facilitators and administrators open cycles."),
-        ("hanna", "Only facilitators and administrators open cycles."),
+        ("mia", "Only facilitators, department heads and administrators open cycles."),
+        (
+            "hanna",
+            "A department head opens cycles only for their own department, on its own problems.",
+        ),
         ("vera", "Viewers have read-only access."),
     ],
 )
-def test_only_facilitators_and_admins_open_cycles(org, as_user, session, persona, reason):
+def test_only_staff_and_the_departments_head_open_cycles(org, as_user, session, persona, reason):
     problem = a_problem(as_user(org.mia))
 
     with pytest.raises(Forbidden) as refused:
@@ -458,3 +461,31 @@ def test_effectiveness_cannot_be_judged_before_any_action_of_the_turn_is_done(or
     assert [r.message for r in refused.value.reasons] == [
         "No action of this iteration is done yet: there is no change to judge."
     ]
+
+
+# --- heads open cycles for their own department -----------------------------------------
+
+
+def test_a_head_opens_a_cycle_for_a_problem_of_their_own_department(org, as_user, session):
+    problem = a_problem(as_user(org.mia), department_id=org.cs)
+
+    cycle = open_on(as_user(org.hanna), [problem.id], lead_id=org.hanna.id)
+
+    assert (cycle.department_id, cycle.lead_id) == (org.cs, org.hanna.id)
+    (opened,) = events_of(session, "cycle", cycle.id, "opened")
+    assert opened.actor_id == org.hanna.id
+
+
+def test_a_head_cannot_open_a_cycle_on_another_departments_problem(org, as_user, session):
+    theirs = a_problem(as_user(org.max), title="VPN drops", department_id=org.it)
+    ours = a_problem(as_user(org.mia), department_id=org.cs)
+    hanna = as_user(org.hanna)
+    reason = "A department head opens cycles only for their own department, on its own problems."
+
+    with pytest.raises(Forbidden) as mixed:
+        open_on(hanna, [ours.id, theirs.id], lead_id=org.hanna.id)
+    with pytest.raises(Forbidden) as for_it:
+        open_on(hanna, [ours.id], lead_id=org.hanna.id, department_id=org.it)
+
+    assert mixed.value.detail == reason and for_it.value.detail == reason
+    assert count(session, Cycle) == 0

@@ -185,12 +185,18 @@ def test_an_unknown_decision_is_invalid(org, as_user):
 @pytest.mark.parametrize(
     ("persona", "reason"),
     [
-        ("mia", "Only facilitators and administrators triage problems."),
-        ("hanna", "Only facilitators and administrators triage problems."),
+        (
+            "mia",
+            "Only facilitators, administrators and the head of the problem's department triage this problem.",
+        ),
+        (
+            "hanna",
+            "Only facilitators, administrators and the head of the problem's department triage this problem.",
+        ),
         ("vera", "Viewers have read-only access."),
     ],
 )
-def test_only_facilitators_and_admins_triage(org, as_user, session, persona, reason):
+def test_only_staff_and_the_departments_head_triage(org, as_user, session, persona, reason):
     problem = a_problem(as_user(org.mia))
 
     with pytest.raises(Forbidden) as refused:
@@ -221,3 +227,44 @@ def test_triage_on_a_stale_version_is_a_conflict(org, as_user, session):
 
     stored = fresh(session, problem)
     assert (stored.status, stored.triaged_by_id) == (ProblemStatus.accepted, org.frank.id)
+
+
+# --- heads triage their own department's problems -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("decision", "extra", "status"),
+    [
+        ("accept", {}, ProblemStatus.accepted),
+        ("reject", {"reason": "Not a service problem"}, ProblemStatus.rejected),
+        ("duplicate", {}, ProblemStatus.duplicate),
+    ],
+)
+def test_a_head_triages_a_problem_of_their_own_department(
+    org, as_user, session, decision, extra, status
+):
+    original = a_problem(as_user(org.mia), title="Hold music too loud", department_id=org.cs)
+    problem = a_problem(as_user(org.mia), department_id=org.cs)
+    if decision == "duplicate":
+        extra = {"duplicate_of": original.id}
+
+    problems.triage_problem(as_user(org.hanna), problem.id, decision=decision, **extra)
+
+    assert fresh(session, problem).status == status
+    (event,) = events_of(session, "problem", problem.id, "triaged")
+    assert (event.actor_id, event.data["decision"]) == (org.hanna.id, decision)
+
+
+def test_a_head_cannot_triage_a_problem_of_another_department(org, as_user, session):
+    problem = a_problem(as_user(org.max), title="VPN drops", department_id=org.it)
+
+    with pytest.raises(Forbidden) as refused:
+        problems.triage_problem(as_user(org.hanna), problem.id, decision="accept")
+
+    assert refused.value.detail == (
+        "Only facilitators, administrators and the head of the problem's department "
+        "triage this problem."
+    )
+    assert fresh(session, problem).status == ProblemStatus.new
+    problems.triage_problem(as_user(org.ivan), problem.id, decision="accept")  # IT's head may
+    assert fresh(session, problem).status == ProblemStatus.accepted

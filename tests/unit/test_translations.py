@@ -81,7 +81,9 @@ def test_the_sources_have_marked_strings():
     found = _ids(extracted())
     assert len(found) > 300
     assert "Action board" in found  # a template
-    assert "Only facilitators and administrators open cycles." in found  # N_ in a service
+    assert (
+        "Only facilitators, department heads and administrators open cycles." in found
+    )  # N_ in a service
     assert (
         "%(count)d action is not done: %(keys)s",
         "%(count)d actions are not done: %(keys)s",

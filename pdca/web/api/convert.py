@@ -4,6 +4,7 @@ from datetime import date
 
 from pdca.engine.machine import TransitionOption
 from pdca.models import Action, ActionStatus, ApiToken, Cycle, Problem
+from pdca.services.actions import Link, Links
 from pdca.services.cycles import field_values
 from pdca.services.keys import key
 from pdca.services.queries import ActionRow
@@ -30,8 +31,16 @@ def cycle_out(
     )
 
 
+def _link_out(link: Link) -> s.DependencyOut:
+    return s.DependencyOut(id=link.id, key=link.key, title=link.title, status=link.status)
+
+
 def action_out(
-    action: Action, today: date, row: ActionRow | None = None, blocked_by: tuple[int, ...] = ()
+    action: Action,
+    today: date,
+    row: ActionRow | None = None,
+    blocked_by: tuple[int, ...] = (),
+    links: Links | None = None,
 ) -> s.ActionOut:
     overdue = (
         action.deadline is not None and action.deadline < today and action.status in UNFINISHED
@@ -51,6 +60,8 @@ def action_out(
         key=key("action", action.id),
         overdue=overdue,
         blocked_by=[key("action", b) for b in blocked_by],
+        depends_on=[_link_out(x) for x in links.depends_on] if links else [],
+        blocks=[_link_out(x) for x in links.blocks] if links else [],
         **extra,
     )
 

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from pdca.engine.machine import diagram
-from pdca.services import queries
+from pdca.services import actions, queries
 from pdca.services.errors import NotFound
 from pdca.services.queries import ActionFilter, EventFilter, Paging
 from pdca.web.api import schemas as s
@@ -116,6 +116,9 @@ def get_board(
             q=q,
         ),
     )
+    links = actions.dependency_links(
+        ctx, [r.action.id for lane in board.lanes for rows in lane.cells.values() for r in rows]
+    )
     return s.BoardOut(
         columns=list(board.columns),
         column_counts=board.column_counts,
@@ -128,7 +131,9 @@ def get_board(
                 name=lane.name,
                 count=lane.count,
                 cells={
-                    st: [action_out(r.action, board.today, r) for r in rows]
+                    st: [
+                        action_out(r.action, board.today, r, links=links[r.action.id]) for r in rows
+                    ]
                     for st, rows in lane.cells.items()
                 },
             )

@@ -237,8 +237,9 @@ def list_actions(
         ),
     )
     today = ctx.today()
+    links = actions.dependency_links(ctx, [r.action.id for r in page.items])  # type: ignore[misc]
     return s.PageOut(
-        items=[action_out(r.action, today, r) for r in page.items],
+        items=[action_out(r.action, today, r, links=links[r.action.id]) for r in page.items],  # type: ignore[index]
         total=page.total,
         limit=page.limit,
         offset=page.offset,
@@ -254,7 +255,8 @@ def add_action(ctx: CtxDep, body: s.ActionCreate) -> s.ActionOut:
 
 def _action(ctx: Ctx, action_id: int) -> s.ActionOut:
     row = queries.action_row(ctx, action_id)
-    return action_out(row.action, ctx.today(), row)
+    links = actions.dependency_links(ctx, [action_id])[action_id]
+    return action_out(row.action, ctx.today(), row, links=links)
 
 
 @router.get("/actions/{action_id}", response_model=s.ActionOut, tags=["actions"])
@@ -306,6 +308,41 @@ def fire_action_transition(ctx: CtxDep, action_id: int, body: s.ActionTransition
         actions.fire_action(
             ctx, action_id, trigger=body.trigger, version=body.version, note=body.note
         )
+    return _action(ctx, action_id)
+
+
+@router.post(
+    "/actions/{action_id}/dependencies",
+    response_model=s.ActionOut,
+    tags=["actions"],
+    summary="Make the action wait for another (a loop is refused with its path)",
+)
+def add_dependency(ctx: CtxDep, action_id: int, body: s.DependencyAdd) -> s.ActionOut:
+    actions.add_dependency(ctx, action_id, body.depends_on_id, version=body.version)
+    return _action(ctx, action_id)
+
+
+@router.put(
+    "/actions/{action_id}/dependencies",
+    response_model=s.ActionOut,
+    tags=["actions"],
+    summary="Replace what the action waits for",
+)
+def set_dependencies(ctx: CtxDep, action_id: int, body: s.DependenciesIn) -> s.ActionOut:
+    actions.set_dependencies(ctx, action_id, body.depends_on, version=body.version)
+    return _action(ctx, action_id)
+
+
+@router.delete(
+    "/actions/{action_id}/dependencies/{depends_on_id}",
+    response_model=s.ActionOut,
+    tags=["actions"],
+    summary="Stop the action waiting for another",
+)
+def remove_dependency(
+    ctx: CtxDep, action_id: int, depends_on_id: int, version: Annotated[int, Query()]
+) -> s.ActionOut:
+    actions.remove_dependency(ctx, action_id, depends_on_id, version=version)
     return _action(ctx, action_id)
 
 

@@ -235,6 +235,27 @@ class ActionTransitionIn(Strict):
     signature: SignatureIn | None = None
 
 
+class DependencyOut(BaseModel):
+    """The other end of a dependency: which action, and where it stands."""
+
+    id: int
+    key: str
+    title: str
+    status: str
+
+
+class DependencyAdd(Strict):
+    depends_on_id: int = Field(description="The action this one waits for.")
+    version: int = Field(description="The version of this action you read; 409 if stale.")
+
+
+class DependenciesIn(Strict):
+    depends_on: list[int] = Field(
+        max_length=200, description="Every action this one waits for (replaces the list)."
+    )
+    version: int = Field(description="The version of this action you read; 409 if stale.")
+
+
 class ActionOut(BaseModel):
     id: int
     key: str
@@ -262,8 +283,29 @@ class ActionOut(BaseModel):
     verified_at: datetime | None
     verification_effective: bool | None
     verification_note: str | None
-    blocked_by: list[str] = []
+    blocked_by: list[str] = Field(default=[], description="Keys of the blockers still open.")
+    depends_on: list[DependencyOut] = Field(
+        default=[], description="Every action this one waits for, open or done."
+    )
+    blocks: list[DependencyOut] = Field(default=[], description="Every action waiting for it.")
     version: int
+
+
+# --- evidence -----------------------------------------------------------------
+
+
+class EvidenceOut(BaseModel):
+    id: int
+    entity_type: str
+    entity_id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_by_id: int
+    uploaded_by_name: str
+    uploaded_at: datetime
+    download_url: str
 
 
 # --- comments -----------------------------------------------------------------

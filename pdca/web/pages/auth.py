@@ -7,12 +7,14 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from pdca import i18n
+from pdca.models import User
 from pdca.services import accounts, organisation
 from pdca.services.accounts import NotAuthenticated, Throttled
 from pdca.services.context import Ctx
 from pdca.web.api.routes_org import set_session_cookie
 from pdca.web.deps import SESSION_COOKIE, AnonymousCtxDep, ReleasingRoute, authenticate
 from pdca.web.pages.common import LANG_COOKIE, choose_language, safe_next
+from pdca.web.pages.my_work import landing_for
 from pdca.web.render import render
 
 router = APIRouter(include_in_schema=False, route_class=ReleasingRoute)
@@ -44,7 +46,11 @@ def login(
             message = _("The e-mail or password is wrong.")
         context = {"next": safe_next(next), "email": email, "error": message}
         return render(request, "login.html", context, status_code=exc.status_hint)
-    response = RedirectResponse(safe_next(next), status_code=303)
+    target = safe_next(next)
+    if target == "/":
+        user = ctx.session.get(User, web_session.user_id)
+        target = landing_for(user) if user is not None else target
+    response = RedirectResponse(target, status_code=303)
     set_session_cookie(request, response, web_session.id)
     return response
 

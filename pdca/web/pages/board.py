@@ -187,11 +187,6 @@ def _form_from_query(request: Request, params: QueryParams | None = None) -> dic
     }
 
 
-@router.get("/")
-def home(ctx: PageCtx) -> Response:
-    return RedirectResponse("/board", status_code=303)
-
-
 @router.get("/board")
 def board_page(request: Request, ctx: PageCtx) -> Response:
     context = board_context(request, ctx, _form_from_query(request))

@@ -1,7 +1,7 @@
 """What every page needs: who is signed in, in which language, and CSRF for forms."""
 
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request
@@ -10,6 +10,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from starlette.datastructures import FormData
 
 from pdca import i18n
+from pdca.services import evidence, my_work, policy
 from pdca.services.context import Ctx
 from pdca.services.errors import Forbidden
 from pdca.web.deps import SAFE_METHODS, SessionDep, authenticate, release_connection
@@ -120,12 +121,27 @@ def page_ctx(request: Request, session: SessionDep, form: FormDep) -> Ctx:
     release_connection(session)
     request.state.lang = choose_language(request, auth.user.locale or None)
     request.state.flash = read_flash(request)
-    return Ctx(
+    ctx = Ctx(
         session=session,
         actor=auth.user,
         catalog=request.app.state.catalog,
         clock=request.app.state.clock,
     )
+    # Counted only if the navigation bar is drawn (a full page, not an htmx block).
+    request.state.nav_counts = lambda: my_work.nav_counts(ctx, auth.user)
+    return ctx
 
 
 PageCtx = Annotated[Ctx, Depends(page_ctx)]
+
+
+def evidence_context(
+    ctx: Ctx, entity_type: str, entity_id: int, manages_the_record: bool
+) -> dict[str, Any]:
+    """What templates/evidence/_section.html needs: the files and who may do what."""
+    files = evidence.evidence_on(ctx, entity_type, entity_id)
+    return {
+        "files": files,
+        "may_delete": {f.id: evidence.may_delete(ctx, f, manages_the_record) for f in files},
+        "can_attach": policy.can_attach_evidence(ctx.actor) is None,
+    }

@@ -19,7 +19,7 @@ from pdca.web import charts
 from pdca.web.deps import ReleasingRoute
 from pdca.web.diagram_svg import workflow_svg
 from pdca.web.pages.board import kind_titles, status_titles
-from pdca.web.pages.common import FormDep, PageCtx, set_flash, whole_number
+from pdca.web.pages.common import FormDep, PageCtx, evidence_context, set_flash, whole_number
 from pdca.web.render import error_message, render
 
 router = APIRouter(include_in_schema=False, route_class=ReleasingRoute)
@@ -97,13 +97,12 @@ def cycle_board(request: Request, ctx: PageCtx, workflow: str = "pdca", dept: st
 
 
 def _new_form_context(ctx: Ctx, form: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+    query = select(Problem).where(col(Problem.status).in_(("new", "accepted")))
+    if ctx.actor is not None and ctx.actor.role == "head":
+        # A head opens cycles on their own department's problems only: offer just those.
+        query = query.where(Problem.department_id == ctx.actor.department_id)
     open_problems = list(
-        ctx.session.exec(
-            select(Problem)
-            .where(col(Problem.status).in_(("new", "accepted")))
-            .order_by(col(Problem.reported_at).desc())
-            .limit(300)
-        )
+        ctx.session.exec(query.order_by(col(Problem.reported_at).desc()).limit(300))
     )
     leads = list(
         ctx.session.exec(select(User).where(User.active, User.role != "viewer").order_by(User.name))
@@ -311,6 +310,7 @@ def workspace_context(
         "kinds": kind_titles(_),
         "problem": problem,
         "problem_at": problem_at,
+        **evidence_context(ctx, "cycle", cycle_id, permission is None),
     }
 
 

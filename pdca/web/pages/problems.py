@@ -31,7 +31,7 @@ from pdca.services.errors import Conflict, Invalid, NotFound, ServiceError
 from pdca.services.problems import TRIAGE_DECISIONS
 from pdca.services.queries import EventFilter, Paging, ProblemFilter
 from pdca.web.deps import ReleasingRoute
-from pdca.web.pages.common import MAX_ID, PageCtx, set_flash, whole_number
+from pdca.web.pages.common import MAX_ID, PageCtx, evidence_context, set_flash, whole_number
 from pdca.web.render import error_message, is_htmx, render, with_flash_oob
 
 router = APIRouter(include_in_schema=False, route_class=ReleasingRoute)
@@ -404,7 +404,7 @@ def detail_context(
     department = (
         ctx.session.get(Department, problem.department_id) if problem.department_id else None
     )
-    may_triage = policy.can_triage(ctx.actor) is None
+    may_triage = policy.can_triage_problem(ctx.actor, problem) is None
     return {
         "problem": problem,
         "department": department,
@@ -423,13 +423,16 @@ def detail_context(
         "may_triage": may_triage,
         "show_triage_form": may_triage and problem.status == ProblemStatus.new,
         "may_open_cycle": (
-            policy.can_open_cycle(ctx.actor) is None and problem.status in OPEN_STATUSES
+            policy.can_open_cycle_for(ctx.actor, problem.department_id, [problem.department_id])
+            is None
+            and problem.status in OPEN_STATUSES
         ),
         "triage": triage or {"decision": "", "reason": "", "duplicate_of": ""},
         "errors": errors or {},
         "alert": alert,
         "reason_limit": REASON_LIMIT,
-        **_monitoring(ctx, problem, may_triage),
+        **evidence_context(ctx, "problem", problem_id, may_triage),
+        **_monitoring(ctx, problem, policy.can_triage(ctx.actor) is None),
     }
 
 
@@ -525,8 +528,8 @@ def triage(
 ) -> Response:
     _ = _gettext(request)
     # The page offers no form to those the service would refuse; a forged post is a 403.
-    policy.require(policy.can_triage(ctx.actor))
     problem = problems.get_problem(ctx, problem_id)  # an unknown problem is a 404
+    policy.require(policy.can_triage_problem(ctx.actor, problem))
     form = {"decision": decision, "reason": reason, "duplicate_of": duplicate_of}
     errors, original_id = _triage_errors(request, problem_id, form)
     if errors:
