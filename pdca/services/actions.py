@@ -35,6 +35,8 @@ from pdca.services.policy import (
 )
 from pdca.services.store import check_version, compare_and_set, get_or_404
 
+OTHER_ACTION = aliased(Action, name="other")
+
 UNFINISHED = (ActionStatus.open, ActionStatus.in_progress)
 
 
@@ -471,7 +473,7 @@ def dependency_links(ctx: Ctx, action_ids: list[int]) -> dict[int, Links]:
     result: dict[int, Links] = {i: Links([], []) for i in action_ids}
     if not action_ids:
         return result
-    other = aliased(Action)
+    other = OTHER_ACTION
     forward = ctx.session.exec(
         select(ActionDependency.action_id, other.id, other.title, other.status)
         .join(other, col(other.id) == ActionDependency.depends_on_id)

@@ -25,6 +25,8 @@ from pdca.models import (
 from pdca.services.context import Ctx
 from pdca.services.policy import STAFF, can_verify_action
 
+OWNER = aliased(User, name="owner")
+
 UNFINISHED = (ActionStatus.open, ActionStatus.in_progress)
 LIST_LIMIT = 200
 
@@ -78,7 +80,7 @@ def _lines(ctx: Ctx, query: Select) -> list[WorkLine]:
 
 
 def _action_lines() -> tuple[Select, type[User]]:
-    owner = aliased(User)
+    owner = OWNER
     query = (
         select(Action, owner.name, Department.code, Cycle.title)
         .join(Department, col(Department.id) == Action.department_id)

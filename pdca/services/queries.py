@@ -29,6 +29,10 @@ from pdca.services.context import Ctx
 from pdca.services.errors import Invalid, NotFound
 
 T = TypeVar("T")
+# Aliases built once: making a fresh aliased() per query cost a fifth of an API list.
+OWNER = aliased(User, name="owner")
+BLOCKER = aliased(Action, name="blocker")
+LEAD = aliased(User, name="lead")
 MAX_LIMIT = 500
 UNFINISHED = (ActionStatus.open, ActionStatus.in_progress)
 
@@ -264,7 +268,7 @@ class ActionRow:
 
 
 def _action_query(ctx: Ctx, f: ActionFilter) -> Select:
-    owner = aliased(User)
+    owner = OWNER
     query = (
         select(
             Action,
@@ -321,7 +325,7 @@ def _blockers(ctx: Ctx, action_ids: Sequence[int]) -> dict[int, tuple[int, ...]]
     """action id → ids of unfinished actions it waits for, in one query."""
     if not action_ids:
         return {}
-    blocker = aliased(Action)
+    blocker = BLOCKER
     rows = ctx.session.exec(
         select(ActionDependency.action_id, ActionDependency.depends_on_id)
         .join(blocker, blocker.id == ActionDependency.depends_on_id)
@@ -604,7 +608,7 @@ def cycle_board(
     """Cycles of one workflow by state: open ones, and those closed in the last days."""
     today = ctx.today()
     since = ctx.now() - timedelta(days=include_closed_days)
-    lead = aliased(User)
+    lead = LEAD
     query = (
         select(Cycle, lead.name, Department.code)
         .join(lead, lead.id == Cycle.lead_id)
