@@ -45,7 +45,7 @@ def test_the_filter_form_narrows_the_board_by_department_and_by_overdue(
     assert query_of(page)["overdue"] == ["1"]
     assert sorted(card_keys(page)) == [a1, a3]
     for card in page.locator("#board article.card-item").all():
-        expect(card.locator("dd.overdue")).to_contain_text("overdue")
+        expect(card.locator(".due")).to_contain_text("overdue")
 
     # Both together; and the URL, opened afresh, shows the same board to anyone.
     page.get_by_label("Department").select_option("IT")

@@ -29,7 +29,7 @@ def test_the_language_switch_shows_the_board_in_chinese(
     expect(page.locator("#lang-switch")).to_have_value("zh_CN")
     card = page.locator(f"#card-{story.rota}")
     # The workflow's own words (from its YAML) and dates in the Chinese way.
-    expect(card).to_contain_text(f"C-{story.cycle_id} · 执行")
+    expect(card).to_contain_text(f"C-{story.cycle_id} 执行")
     expect(card).to_contain_text("2026年12月2日")
     expect(column_count(page, "open")).to_have_text("1")
 

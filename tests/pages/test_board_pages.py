@@ -340,3 +340,69 @@ def test_odd_numbers_in_the_url_are_ignored_not_a_server_error(client_for, odd):
     assert response.status_code == 200
     by_key = fiona.client.get("/board", params={"q": f"cycle:C-{odd}"})
     assert by_key.status_code == 422
+
+
+def test_a_head_reassigns_and_re_dates_a_card_from_the_board_without_javascript(
+    org, as_user, clock, client_for, session
+):
+    built = a_cycle_in_do(org, as_user, clock)
+    hanna = client_for("hanna", next="/board?dept=CS")  # head of CS
+
+    form = hanna.client.get(
+        f"/board/actions/{built.rota.id}/edit",
+        headers={"Referer": "http://testserver/board?dept=CS"},
+    )
+    assert form.status_code == 200
+    assert 'class="card-form' in form.text and 'name="owner_id"' in form.text
+    assert 'name="return_to" value="/board?dept=CS"' in form.text
+    new_deadline = clock.today() + timedelta(days=30)
+
+    saved = hanna.client.post(
+        f"/board/actions/{built.rota.id}/edit",
+        data={
+            "csrf_token": hanna.csrf,
+            "version": built.rota.version,
+            "owner_id": org.hanna.id,
+            "deadline": new_deadline.isoformat(),
+            "note": "Mia is on leave",
+            "return_to": "/board?dept=CS",
+        },
+        follow_redirects=False,
+    )
+
+    assert saved.status_code == 303, saved.text
+    assert saved.headers["location"] == "/board?dept=CS"
+    session.refresh(built.rota)
+    assert (built.rota.owner_id, built.rota.deadline) == (org.hanna.id, new_deadline)
+
+
+def test_a_wrong_signature_password_keeps_the_verify_form_open_with_the_reason(
+    org, as_user, clock, client_for, session
+):
+    built = a_cycle_in_do(org, as_user, clock)
+    from pdca.services import actions
+
+    mia = as_user(org.mia)
+    started = actions.fire_action(mia, built.rota.id, trigger="start", version=built.rota.version)
+    done = actions.fire_action(mia, built.rota.id, trigger="complete", version=started.version)
+    fiona = client_for("fiona")
+
+    response = fiona.client.post(
+        f"/board/actions/{built.rota.id}/verify",
+        data={
+            "csrf_token": fiona.csrf,
+            "version": done.version,
+            "effective": "1",
+            "note": "Queue times back under target",
+            "password": "not-my-password",
+            "return_to": "/board",
+        },
+        headers={"HX-Request": "true"},
+    )
+
+    assert response.status_code in (401, 403)
+    assert f'hx-swap-oob="outerHTML:#card-{built.rota.id}"' in response.text
+    assert 'class="card-form' in response.text and 'role="alert"' in response.text
+    assert 'value="Queue times back under target"' in response.text  # nothing typed is lost
+    session.refresh(built.rota)
+    assert built.rota.status == ActionStatus.done

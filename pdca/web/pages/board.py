@@ -324,6 +324,12 @@ ReturnTo = Annotated[str, Form(max_length=2000)]
 MOVE = re.compile(r"^(\d{1,10}):(start|complete|reopen|cancel):(\d{1,10})$")
 
 
+def _cell_of(ctx: Ctx, action_id: int) -> tuple[int, str] | None:
+    """Where the card sits now (department, status), to take it out of there after a change."""
+    current = ctx.session.get(Action, action_id)
+    return (current.department_id, current.status) if current is not None else None
+
+
 def _move(
     request: Request,
     ctx: Ctx,
@@ -334,8 +340,7 @@ def _move(
     return_to: str,
 ) -> Response:
     _ = i18n.translations(request.state.lang).gettext
-    current = ctx.session.get(Action, action_id)
-    before = (current.department_id, current.status) if current is not None else None
+    before = _cell_of(ctx, action_id)
     try:
         actions.fire_action(ctx, action_id, trigger=trigger, version=version, note=note or None)
     except ServiceError as exc:
@@ -449,6 +454,7 @@ def verify_card(
     _ = i18n.translations(request.state.lang).gettext
     is_effective = effective == "1"
     meaning = "verified effective" if is_effective else "verified not effective"
+    before = _cell_of(ctx, action_id)
     try:
         actions.verify_action(
             ctx,
@@ -462,7 +468,7 @@ def verify_card(
         values = {"effective": effective, "note": note, "return_to": return_to}
         return _refused_form(request, ctx, action_id, "verify", values, exc)
     message = _("%(key)s: %(what)s") % {"key": f"A-{action_id}", "what": _("Verify")}
-    return _after_card_change(request, ctx, action_id, return_to, None, message, None)
+    return _after_card_change(request, ctx, action_id, return_to, None, message, before)
 
 
 @router.post("/board/actions/{action_id}/edit")
