@@ -6,6 +6,7 @@ pool was taken the loop waited for a connection only the loop could give back.
 """
 
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -82,6 +83,10 @@ def test_a_saturated_server_says_busy_with_retry_after(
         assert httpx.get(server.url + "/healthz", timeout=10).status_code == 200
         middleware = _in_flight_limit(server.server)
         assert isinstance(middleware, InFlightLimit)
+        # The first request's own count may still be on its way down after its answer.
+        deadline = time.monotonic() + 5
+        while middleware.in_flight and time.monotonic() < deadline:
+            time.sleep(0.01)
         middleware.in_flight = limit  # as if `limit` requests were still being served
         try:
             response = httpx.get(server.url + "/healthz", timeout=10)
