@@ -96,6 +96,7 @@ class ActionLifecycle:
         )
         for trigger, (sources, dest, _guards) in ACTION_TRANSITIONS.items():
             self._machine.add_transition(trigger, list(sources), dest)
+        self._triggers: dict[str, list[str]] = {}
 
     def reasons(self, trigger: str, facts: ActionFacts) -> list[Reason]:
         spec = ACTION_TRANSITIONS.get(trigger)
@@ -118,7 +119,10 @@ class ActionLifecycle:
         return ACTION_TRANSITIONS[trigger][1]
 
     def triggers(self, status: str) -> list[str]:
-        return list(self._machine.get_triggers(status))
+        # The machine never changes: ask it once per status, not once per card.
+        if status not in self._triggers:
+            self._triggers[status] = list(self._machine.get_triggers(status))
+        return list(self._triggers[status])
 
     def fire(self, trigger: str, facts: ActionFacts) -> str:
         reasons = self.reasons(trigger, facts)

@@ -31,7 +31,6 @@ from pdca.services.errors import Invalid, NotFound
 T = TypeVar("T")
 # Aliases built once: making a fresh aliased() per query cost a fifth of an API list.
 OWNER = aliased(User, name="owner")
-BLOCKER = aliased(Action, name="blocker")
 LEAD = aliased(User, name="lead")
 MAX_LIMIT = 500
 UNFINISHED = (ActionStatus.open, ActionStatus.in_progress)
@@ -322,19 +321,34 @@ def _action_query(ctx: Ctx, f: ActionFilter) -> Select:
 
 
 def _blockers(ctx: Ctx, action_ids: Sequence[int]) -> dict[int, tuple[int, ...]]:
-    """action id → ids of unfinished actions it waits for, in one query."""
+    """action id → ids of unfinished actions it waits for: one query, two when any wait.
+
+    Not one join: SQLite drove it from the unfinished actions and probed the id list
+    for each (259 ms for a 1,300-card board without a single dependency).
+    """
     if not action_ids:
         return {}
-    blocker = BLOCKER
-    rows = ctx.session.exec(
-        select(ActionDependency.action_id, ActionDependency.depends_on_id)
-        .join(blocker, blocker.id == ActionDependency.depends_on_id)
-        .where(col(ActionDependency.action_id).in_(action_ids), col(blocker.status).in_(UNFINISHED))
-        .order_by(col(ActionDependency.depends_on_id))
+    links = list(
+        ctx.session.exec(
+            select(ActionDependency.action_id, ActionDependency.depends_on_id).where(
+                col(ActionDependency.action_id).in_(action_ids)
+            )
+        )
+    )
+    if not links:
+        return {}
+    unfinished = set(
+        ctx.session.exec(
+            select(Action.id).where(
+                col(Action.id).in_({blocker for _a, blocker in links}),
+                col(Action.status).in_(UNFINISHED),
+            )
+        )
     )
     result: dict[int, list[int]] = {}
-    for action_id, depends_on in rows:
-        result.setdefault(action_id, []).append(depends_on)
+    for action_id, depends_on in sorted(links, key=lambda link: link[1]):
+        if depends_on in unfinished:
+            result.setdefault(action_id, []).append(depends_on)
     return {k: tuple(v) for k, v in result.items()}
 
 

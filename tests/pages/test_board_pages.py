@@ -406,3 +406,40 @@ def test_a_wrong_signature_password_keeps_the_verify_form_open_with_the_reason(
     assert 'value="Queue times back under target"' in response.text  # nothing typed is lost
     session.refresh(built.rota)
     assert built.rota.status == ActionStatus.done
+
+
+def test_a_head_bulk_re_dates_cards_and_the_board_says_what_was_refused(
+    org, as_user, clock, client_for, session
+):
+    built = a_cycle_in_do(org, as_user, clock)
+    fiona = client_for("fiona", next="/board?dept=CS")
+    new = clock.today() + timedelta(days=21)
+    picks = [f"{built.rota.id}:{built.rota.version}", f"{built.ivr.id}:{built.ivr.version + 7}"]
+
+    response = fiona.client.post(
+        "/board/bulk",
+        data={
+            "csrf_token": fiona.csrf,
+            "operation": "redate",
+            "deadline": new.isoformat(),
+            "pick": picks,
+            "return_to": "/board?dept=CS",
+        },
+        headers={"HX-Request": "true"},
+    )
+
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith('<div id="board"')
+    assert 'id="lane-IT"' not in response.text, "the board keeps its filter"
+    assert f"Done: A-{built.rota.id}." in response.text
+    assert f"Refused: A-{built.ivr.id}" in response.text
+    session.refresh(built.rota)
+    assert built.rota.deadline == new
+
+    without_js = fiona.client.post(
+        "/board/bulk",
+        data={"csrf_token": fiona.csrf, "operation": "redate", "deadline": "", "pick": picks},
+        follow_redirects=False,
+    )
+    assert without_js.status_code == 303
+    assert "Choose the new deadline" in fiona.client.get(without_js.headers["location"]).text

@@ -3,7 +3,6 @@
 import re
 from collections.abc import Callable
 from datetime import date
-from functools import lru_cache
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode, urlsplit
 
@@ -16,14 +15,15 @@ from starlette.datastructures import QueryParams
 from pdca import i18n
 from pdca.engine.facts import N_
 from pdca.models import Action, ActionKind, Department, User
-from pdca.services import actions, board_settings, cards, queries
+from pdca.services import actions, board_settings, bulk, queries
 from pdca.services.accounts import Signature
 from pdca.services.board_query import parse_board_query
 from pdca.services.context import Ctx
 from pdca.services.errors import Invalid, NotFound, ServiceError
 from pdca.services.queries import ActionFilter
 from pdca.web.deps import ReleasingRoute
-from pdca.web.pages.common import PageCtx, safe_next, set_flash, whole_number
+from pdca.web.pages.board_cards import CardWords, card_view
+from pdca.web.pages.common import FormDep, PageCtx, safe_next, set_flash, whole_number
 from pdca.web.render import error_message, is_htmx, render, with_flash_oob
 
 router = APIRouter(include_in_schema=False, route_class=ReleasingRoute)
@@ -86,11 +86,6 @@ def _board_filter(ctx: Ctx, form: dict[str, Any]) -> ActionFilter:
     )
 
 
-@lru_cache(maxsize=4096)
-def _age_text(lang: str, days: int) -> str:
-    return i18n.translations(lang).ngettext("%(num)d day", "%(num)d days", days) % {"num": days}
-
-
 def _state_titles(catalog: Any, lang: str) -> Callable[[str, str], str]:
     def state_title(workflow: str, state: str) -> str:
         definition = catalog.definitions.get(workflow)
@@ -119,15 +114,24 @@ def card_context(request: Request, ctx: Ctx, rows: list[queries.ActionRow]) -> d
     lang = request.state.lang
     _ = i18n.translations(lang).gettext
     settings = request.app.state.settings
+    words = CardWords(
+        lang=lang,
+        today=ctx.today(),
+        kinds=kind_titles(_),
+        triggers=trigger_titles(_),
+        state_title=_state_titles(ctx.catalog, lang),
+        unassigned=_("Unassigned"),
+        no_deadline=_("No deadline"),
+        overdue=_("overdue"),
+        due_soon=_("due soon"),
+        age_amber=settings.card_age_amber_days,
+        age_red=settings.card_age_red_days,
+    )
     return {
-        "moves": {row.action.id: cards.card_moves(ctx.actor, row) for row in rows},
-        "today": ctx.today(),
-        "kinds": kind_titles(_),
-        "trigger_titles": trigger_titles(_),
-        "state_title": _state_titles(ctx.catalog, lang),
-        "age_text": lambda days: _age_text(lang, days),
-        "age_amber": settings.card_age_amber_days,
-        "age_red": settings.card_age_red_days,
+        "cards": {row.action.id: card_view(ctx.actor, row, words) for row in rows},
+        "verify_word": _("Verify"),
+        "select_word": _("Select"),
+        "edit_word": _("Reassign or re-date"),
         "limits": board_settings.wip_limits(ctx),
     }
 
@@ -165,6 +169,7 @@ def board_context(request: Request, ctx: Ctx, form: dict[str, Any]) -> dict[str,
         "lane_titles": {d.id: {"en": d.name, "zh_CN": d.name_zh or d.name} for d in departments},
         "views": board_settings.saved_views(ctx),
         "status_titles": status_titles(_),
+        "kinds": kind_titles(_),
         "workflows": ctx.catalog.definitions,
         "refresh_seconds": request.app.state.settings.board_refresh_seconds,
         "verified_days": queries.VERIFIED_SHOWN_DAYS,
@@ -515,6 +520,75 @@ def fire_card(
 ) -> Response:
     """A card's move posted to its own address (scripts and older pages)."""
     return _move(request, ctx, action_id, trigger, version, note, return_to)
+
+
+# --- bulk edits: several cards, each its own write ------------------------------------
+
+PICK = re.compile(r"^(\d{1,10}):(\d{1,10})$")
+
+
+def _bulk_message(request: Request, outcome: bulk.BulkOutcome) -> tuple[str, str]:
+    """'3 done: A-1, A-2, A-3. Refused: A-4 (why).' in the reader's language."""
+    lang = request.state.lang
+    _ = i18n.translations(lang).gettext
+    parts = []
+    if outcome.done:
+        parts.append(_("Done: %(keys)s.") % {"keys": bulk.keys(outcome.done)})
+    for action_id, exc in outcome.refused:
+        parts.append(
+            _("Refused: %(key)s (%(why)s)")
+            % {"key": f"A-{action_id}", "why": error_message(exc, lang)}
+        )
+    return ("error" if outcome.refused else "ok"), " ".join(parts)
+
+
+@router.post("/board/bulk")
+def bulk_edit(
+    request: Request,
+    ctx: PageCtx,
+    form: FormDep,
+    operation: Annotated[str, Form(max_length=20)] = "",
+    owner_id: Annotated[str, Form(max_length=12)] = "",
+    deadline: Annotated[str, Form(max_length=10)] = "",
+    note: Note = "",
+    return_to: ReturnTo = "/board",
+) -> Response:
+    """Reassign, re-date, start or complete the selected cards, one write each."""
+    picked = []
+    for value in form.getlist("pick"):
+        match = PICK.match(str(value))
+        if match is None:
+            raise Invalid(N_("A selected card was not understood."), [str(value)])
+        picked.append(bulk.Picked(int(match[1]), int(match[2])))
+    try:
+        new_deadline = date.fromisoformat(deadline) if deadline else None
+    except ValueError:
+        raise Invalid(N_("The new deadline is not a date."), [deadline]) from None
+    try:
+        outcome = bulk.apply(
+            ctx,
+            picked,
+            operation,
+            owner_id=whole_number(owner_id),
+            deadline=new_deadline,
+            note=note or None,
+        )
+        kind, text = _bulk_message(request, outcome)
+    except ServiceError as exc:
+        kind, text = "error", error_message(exc, request.state.lang)
+    target, _filter = _board_filter_of(request, ctx, return_to)
+    if not is_htmx(request):
+        response = RedirectResponse(target, status_code=303)
+        set_flash(request, response, text, kind)
+        return response
+    params = QueryParams(target.partition("?")[2])
+    request.scope["query_string"] = str(params).encode()
+    ctx.session.expire_all()
+    context = board_context(request, ctx, _form_from_query(request, params))
+    request.state.flash = (kind, text)
+    response = render(request, "board/page.html", context, block="board")
+    response.headers["HX-Trigger"] = "pdca:board-changed"
+    return with_flash_oob(request, response)
 
 
 @router.post("/board/views")

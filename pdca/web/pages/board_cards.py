@@ -1,0 +1,88 @@
+"""What a board card shows, worked out in Python once per card.
+
+The card template then only reads attributes: each call out of a Jinja template
+(formatting a date, translating a word, asking a permission) costs several times
+the same call made here, and a board draws thousands of cards.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+from pdca import i18n
+from pdca.models import Action
+from pdca.services import cards
+from pdca.services.queries import ActionRow
+
+UNFINISHED = ("open", "in_progress")
+AGEING = ("open", "in_progress", "done")
+
+
+@dataclass(frozen=True, slots=True)
+class CardView:
+    a: Action
+    row: ActionRow
+    css: str  # " late", " soon", " blocked"
+    kind: str
+    owner: str
+    due: str
+    lateness: str  # "overdue", "due soon" or ""
+    state: str
+    age: str  # "12 days", or "" when time in the column does not matter
+    age_css: str
+    buttons: tuple[tuple[str, str], ...]  # (trigger, title) of start / complete
+    may_verify: bool
+    may_edit: bool
+
+
+@dataclass(frozen=True)
+class CardWords:
+    """The words and limits every card of one page shares."""
+
+    lang: str
+    today: date
+    kinds: dict[str, str]
+    triggers: dict[str, str]
+    state_title: Callable[[str, str], str]
+    unassigned: str
+    no_deadline: str
+    overdue: str
+    due_soon: str
+    age_amber: int
+    age_red: int
+
+
+def card_view(user: Any, row: ActionRow, words: CardWords) -> CardView:
+    a = row.action
+    moves = cards.card_moves(user, row)
+    unfinished = a.status in UNFINISHED
+    late = bool(unfinished and a.deadline and a.deadline < words.today)
+    soon = bool(unfinished and a.deadline and not late and (a.deadline - words.today).days <= 7)
+    age = (words.today - a.status_changed_at.date()).days
+    ageing = a.status in AGEING
+    return CardView(
+        a=a,
+        row=row,
+        css=(" late" if late else "")
+        + (" soon" if soon else "")
+        + (" blocked" if row.blocked_by else ""),
+        kind=words.kinds.get(a.kind, a.kind),
+        owner=row.owner_name or words.unassigned,
+        due=i18n.format_date(a.deadline, words.lang) if a.deadline else words.no_deadline,
+        lateness=words.overdue if late else (words.due_soon if soon else ""),
+        state=words.state_title(row.workflow, row.cycle_state),
+        age=_age_text(words.lang, age) if ageing else "",
+        age_css=" age-red"
+        if age >= words.age_red
+        else (" age-amber" if age >= words.age_amber else ""),
+        buttons=tuple((t, words.triggers[t]) for t in ("start", "complete") if moves.may(t)),
+        may_verify=moves.may("verify"),
+        may_edit=moves.can_edit,
+    )
+
+
+@lru_cache(maxsize=4096)
+def _age_text(lang: str, days: int) -> str:
+    return i18n.translations(lang).ngettext("%(num)d day", "%(num)d days", days) % {"num": days}
