@@ -51,7 +51,9 @@ def apply(
     if operation == "redate" and deadline is None:
         raise Invalid(N_("Choose the new deadline."))
     outcome = BulkOutcome()
-    for item in picked:
+    # In id order: the outcome reads the same whatever order the cards were ticked, and
+    # concurrent bulk edits lock their rows in one order.
+    for item in sorted(picked, key=lambda p: p.action_id):
         try:
             if operation == "reassign":
                 actions.update_action(
