@@ -214,3 +214,25 @@ def idle(session: Session) -> None:
 def artifact(name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS / name
+
+
+# --- accessibility: axe-core, vendored from its npm package (tests stay offline) ----------
+
+AXE = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"
+
+
+def accessibility_problems(page: Page) -> list[str]:
+    """Serious and critical WCAG 2 A/AA violations axe-core finds on the page as it stands.
+
+    Run through page.evaluate (not a <script> tag) so a strict Content-Security-Policy
+    does not stop the checker itself. Needs a browser with JavaScript.
+    """
+    page.evaluate(AXE.read_text())
+    result = page.evaluate(
+        "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa']}})"
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes'][:3]]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
