@@ -127,8 +127,9 @@ def card_context(request: Request, ctx: Ctx, rows: list[queries.ActionRow]) -> d
         age_amber=settings.card_age_amber_days,
         age_red=settings.card_age_red_days,
     )
+    seen: dict[tuple[Any, ...], Any] = {}
     return {
-        "cards": {row.action.id: card_view(ctx.actor, row, words) for row in rows},
+        "cards": {row.action.id: card_view(ctx.actor, row, words, seen) for row in rows},
         "verify_word": _("Verify"),
         "select_word": _("Select"),
         "edit_word": _("Reassign or re-date"),

@@ -54,9 +54,25 @@ class CardWords:
     age_red: int
 
 
-def card_view(user: Any, row: ActionRow, words: CardWords) -> CardView:
+def card_view(
+    user: Any, row: ActionRow, words: CardWords, seen: dict[tuple[Any, ...], Any] | None = None
+) -> CardView:
+    """`seen` remembers the moves of cards alike for this user (same status, same
+    relation to the user, blocked or not): a board of thousands has only dozens of kinds."""
     a = row.action
-    moves = cards.card_moves(user, row)
+    uid = getattr(user, "id", None)
+    alike = (
+        a.status,
+        a.owner_id == uid,
+        a.department_id == getattr(user, "department_id", None),
+        row.cycle_lead_id == uid,
+        bool(row.blocked_by),
+    )
+    moves = seen.get(alike) if seen is not None else None
+    if moves is None:
+        moves = cards.card_moves(user, row)
+        if seen is not None:
+            seen[alike] = moves
     unfinished = a.status in UNFINISHED
     late = bool(unfinished and a.deadline and a.deadline < words.today)
     soon = bool(unfinished and a.deadline and not late and (a.deadline - words.today).days <= 7)
