@@ -5,6 +5,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from pdca import resources
 from pdca.settings import Settings
@@ -34,6 +35,25 @@ def head_revisions(settings: Settings) -> set[str]:
 def current_revisions(engine: Engine) -> set[str]:
     with engine.connect() as connection:
         return set(MigrationContext.configure(connection).get_current_heads())
+
+
+def schema_state(engine: Engine, heads: set[str]) -> str:
+    """'head', 'behind' or 'unreachable', with one connection and one small query.
+
+    What /healthz asks on every call: Alembic's MigrationContext is built for
+    migrating, and configuring one per probe cost more than the probe itself.
+    """
+    try:
+        with engine.connect() as connection:
+            rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+    except OperationalError as exc:
+        # A database without the table is reachable but not migrated.
+        return "behind" if "alembic_version" in str(exc) else "unreachable"
+    except ProgrammingError:  # PostgreSQL: no such table
+        return "behind"
+    except Exception:
+        return "unreachable"
+    return "head" if {row[0] for row in rows} == heads else "behind"
 
 
 def at_head(settings: Settings, engine: Engine) -> bool:

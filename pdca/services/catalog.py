@@ -21,6 +21,9 @@ class WorkflowCatalog:
         self._machines_by_digest: dict[str, WorkflowMachine] = {
             d.digest: WorkflowMachine(d) for d in definitions.values()
         }
+        # (database, stored version id) -> machine. A stored version never changes (a new
+        # file makes a new version), so a transition need not read it again.
+        self._machines_by_version: dict[tuple[str, int], WorkflowMachine] = {}
 
     @classmethod
     def from_directory(cls, directory: Path) -> "WorkflowCatalog":
@@ -62,6 +65,17 @@ class WorkflowCatalog:
         session.add(version)
         session.flush()
         return version
+
+    def machine_for_version_id(self, session: Session, version_id: int) -> WorkflowMachine:
+        """The machine of a stored version, read from the database once per process."""
+        cache_key = (str(session.get_bind().engine.url), version_id)
+        machine = self._machines_by_version.get(cache_key)
+        if machine is None:
+            version = session.get(WorkflowVersion, version_id)
+            assert version is not None  # a foreign key guarantees it
+            machine = self.machine_for(version)
+            self._machines_by_version[cache_key] = machine
+        return machine
 
     def machine_for(self, version: WorkflowVersion) -> WorkflowMachine:
         """The machine for a stored version: today's file, or the snapshot a cycle began with."""

@@ -57,7 +57,7 @@ def workflow_version(ctx: Ctx, cycle: Cycle) -> WorkflowVersion:
 
 
 def machine_of(ctx: Ctx, cycle: Cycle) -> WorkflowMachine:
-    return ctx.catalog.machine_for(workflow_version(ctx, cycle))
+    return ctx.catalog.machine_for_version_id(ctx.session, cycle.workflow_version_id)
 
 
 def definition_of(ctx: Ctx, cycle: Cycle) -> WorkflowDefinition:

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from pdca import __version__, migrate, resources
-from pdca.db import database_reachable, make_engine
+from pdca.db import make_engine
 from pdca.services.catalog import WorkflowCatalog
 from pdca.services.context import Ctx
 from pdca.services.monitor import Scheduler
@@ -123,9 +123,10 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> F
 
     @app.get("/healthz", tags=["operations"], summary="Database reachable and schema at head")
     def healthz() -> JSONResponse:
-        if not database_reachable(engine):
+        state = migrate.schema_state(engine, heads)
+        if state == "unreachable":
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
-        if migrate.current_revisions(engine) != heads:
+        if state == "behind":
             return JSONResponse(
                 {
                     "status": "unavailable",
