@@ -79,8 +79,13 @@ def html_error(
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
-    async def _login(_request: Request, exc: LoginRequired) -> Response:
-        return login_redirect(exc)
+    async def _login(request: Request, exc: LoginRequired) -> Response:
+        redirect = login_redirect(exc)
+        if is_htmx(request):
+            # htmx would follow a 303 in the background and swap the sign-in page into
+            # the fragment; HX-Redirect sends the whole browser there instead.
+            return Response(status_code=401, headers={"HX-Redirect": redirect.headers["location"]})
+        return redirect
 
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> Response:
@@ -128,26 +133,25 @@ def install_error_handlers(app: FastAPI) -> None:
             exc.status_code, title, str(exc.detail), headers=getattr(exc, "headers", None)
         )
 
+    def _unavailable(request: Request, detail: str) -> Response:
+        if wants_html(request):
+            response = html_error(request, 503, N_("Service unavailable"), detail)
+            response.headers["Retry-After"] = "2"
+            return response
+        return problem(503, "Service unavailable", detail, headers={"Retry-After": "2"})
+
     @app.exception_handler(OperationalError)
-    async def _database(_request: Request, exc: OperationalError) -> JSONResponse:
+    async def _database(request: Request, exc: OperationalError) -> Response:
         log.warning("database unavailable: %s", exc)
-        return problem(
-            503,
-            "Service unavailable",
-            "The database is busy or unreachable; try again in a moment.",
-            headers={"Retry-After": "2"},
+        return _unavailable(
+            request, N_("The database is busy or unreachable; try again in a moment.")
         )
 
     @app.exception_handler(PoolTimeout)
-    async def _saturated(_request: Request, exc: PoolTimeout) -> JSONResponse:
+    async def _saturated(request: Request, exc: PoolTimeout) -> Response:
         # Every connection stayed taken for the whole pool timeout: back-pressure, not a bug.
         log.warning("connection pool exhausted: %s", exc)
-        return problem(
-            503,
-            "Service unavailable",
-            "The server is busy; try again in a moment.",
-            headers={"Retry-After": "2"},
-        )
+        return _unavailable(request, N_("The server is busy; try again in a moment."))
 
     async def _unstorable(request: Request, exc: Exception) -> Response:
         # A NUL character (PostgreSQL) or an id past the integer range (both databases)
