@@ -50,6 +50,15 @@ def _wait_for_board(page: Page, js: bool) -> None:
         page.wait_for_load_state()
 
 
+def _open(page: Page, path: str, js: bool) -> None:
+    """Go to a page; with JavaScript, wait until htmx has taken over its links and forms
+    (it loads deferred: a click before that would be a plain navigation)."""
+    page.goto(path)
+    if js:
+        page.wait_for_function("() => window.htmx !== undefined")
+        page.wait_for_load_state("load")
+
+
 def test_a_heads_morning(open_browser, story: Story, as_user, clock, session, js: bool) -> None:
     second, third, finished = _more_cs_work(story, as_user, clock, session)
     hanna = open_browser(js=js)
@@ -63,7 +72,7 @@ def test_a_heads_morning(open_browser, story: Story, as_user, clock, session, js
     expect(hanna.get_by_role("heading", level=1)).to_contain_text(f"A-{story.rota}")
 
     # From the board filtered to her department she reassigns it to herself and re-dates it.
-    hanna.goto("/board?dept=CS")
+    _open(hanna, "/board?dept=CS", js)
     new_deadline = clock.today() + timedelta(days=14)
     card_in(hanna, "open", story.rota).get_by_role("link", name="Reassign or re-date").click()
     form = hanna.locator("form.card-form")
@@ -94,7 +103,7 @@ def test_a_heads_morning(open_browser, story: Story, as_user, clock, session, js
     expect(hanna.locator("#lane-IT")).to_have_count(0)
 
     # Evidence on the action: uploaded, listed with its hash, downloaded byte for byte.
-    hanna.goto(f"/actions/{story.rota}")
+    _open(hanna, f"/actions/{story.rota}", js)
     hanna.locator("#evidence-file").set_input_files(
         files=[{"name": "rota-week-49.txt", "mimeType": "text/plain", "buffer": EVIDENCE}]
     )
@@ -108,9 +117,11 @@ def test_a_heads_morning(open_browser, story: Story, as_user, clock, session, js
     # The checker mistypes her signature, sees why, then signs.
     fiona = open_browser(js=js)
     sign_in(fiona, story.org.fiona)
-    fiona.goto("/board?dept=CS")
+    _open(fiona, "/board?dept=CS", js)
     card_in(fiona, "done", finished).get_by_role("link", name="Verify").click()
     form = fiona.locator("form.card-form")
+    if js:  # the form opens inside the card, on the board
+        expect(fiona.locator(f"#card-{finished} form.card-form")).to_be_visible()
     form.get_by_label("Note").fill("Checked three shifts")
     form.get_by_label("Your password (signature)").fill("not-my-password")
     form.get_by_role("button", name="Sign and verify").click()
