@@ -29,7 +29,21 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 def get_session(request: Request) -> Iterator[Session]:
     with Session(request.app.state.engine, expire_on_commit=False) as session:
+        request.state.db_session = session
         yield session
+
+
+def close_request_session(request: Request) -> None:
+    """Give back the connection an error page opened after the route's session was closed.
+
+    Exception handlers run after the session dependency has exited; drawing an error
+    page may still read (the signed-in user's counts in the navigation bar), and a
+    closed session quietly begins a new transaction that nobody would end: on
+    PostgreSQL an idle-in-transaction connection holding locks.
+    """
+    session = getattr(request.state, "db_session", None)
+    if session is not None:
+        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

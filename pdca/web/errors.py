@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from pdca import i18n
 from pdca.engine.facts import N_
 from pdca.services.errors import ServiceError
+from pdca.web.deps import close_request_session
 from pdca.web.pages.common import LoginRequired, login_redirect
 from pdca.web.render import is_htmx, render, with_flash_oob
 
@@ -62,6 +63,15 @@ def wants_html(request: Request) -> bool:
 
 def html_error(
     request: Request, status: int, title: str, detail: str, reasons: list[str] | None = None
+) -> Response:
+    try:
+        return _html_error(request, status, title, detail, reasons)
+    finally:
+        close_request_session(request)
+
+
+def _html_error(
+    request: Request, status: int, title: str, detail: str, reasons: list[str] | None
 ) -> Response:
     if is_htmx(request):
         # An htmx request gets the refusal as a flash beside what the person did, swapped

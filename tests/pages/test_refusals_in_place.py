@@ -69,3 +69,15 @@ def test_a_busy_database_is_a_503_page_with_retry_after_not_json(
     assert response.headers["Retry-After"] == "2"
     assert response.headers["content-type"].startswith("text/html")
     assert "try again in a moment" in response.text
+
+
+@pytest.mark.parametrize("path", ["/problems/4242", "/actions/4242", "/board/cell/XX/open"])
+def test_an_error_page_gives_its_connection_back(app, org, client_for, path):
+    """Error pages are drawn after the request's session closed; what they read (the
+    navigation bar's counts) must not leave a connection in a transaction."""
+    fiona = client_for("fiona")
+
+    response = fiona.client.get(path, headers={"Accept": "text/html"})
+
+    assert response.status_code == 404
+    assert app.state.engine.pool.checkedout() == 0
