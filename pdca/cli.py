@@ -400,8 +400,11 @@ def token_create(
     email: Annotated[str, typer.Argument(help="Whose token: the API acts as this person.")],
     name: Annotated[str, typer.Option("--name", help="What it is for, e.g. 'monitoring'.")] = "cli",
     days: Annotated[
-        int | None, typer.Option("--days", help="Valid for this many days (omit: 90).")
-    ] = 90,
+        int | None,
+        typer.Option(
+            "--days", help="Valid for this many days (omit: 90, or 30 for a signing token)."
+        ),
+    ] = None,
     never_expires: Annotated[bool, typer.Option("--never-expires")] = False,
     signing: Annotated[
         bool, typer.Option("--signing", help="May sign verifications and closures.")
@@ -421,7 +424,10 @@ def token_create(
                 user.id,
                 name=name,
                 can_sign=signing,
-                expires_in_days=None if never_expires else days,
+                # A signing token always expires: at most 30 days (refused above that).
+                expires_in_days=None
+                if never_expires
+                else days or (accounts.SIGNING_TOKEN_MAX_DAYS if signing else 90),
             )
     expiry = new.token.expires_at.date().isoformat() if new.token.expires_at else "never"
     typer.echo(

@@ -337,6 +337,11 @@ class ApiToken(SQLModel, table=True):
     token_hash: str = Field(sa_type=String(64), unique=True)
     # A signing token may sign verifications and closures through the API.
     can_sign: bool = False
+    # What the token may do, space-separated: read, write, sign (sign mirrors can_sign).
+    scopes: str = Field(default="read write", sa_type=String(50))
+    # The token that minted this one (None: a password, a session or the CLI did);
+    # revoking a token revokes the tokens it minted.
+    parent_id: int | None = Field(default=None, foreign_key="api_tokens.id", index=True)
     created_at: datetime = _at()
     expires_at: datetime | None = _at(nullable=True)
     last_used_at: datetime | None = _at(nullable=True)

@@ -46,6 +46,34 @@ class NewToken:
     secret: str  # shown once, never stored
 
 
+SCOPES = ("read", "write", "sign")
+DEFAULT_SCOPES = frozenset({"read", "write"})
+# A signing token signs acts in its owner's name without a password: it lives a month at most.
+SIGNING_TOKEN_MAX_DAYS = 30
+
+
+def _scopes_for(scopes: set[str] | frozenset[str] | None, can_sign: bool) -> frozenset[str]:
+    wanted = set(DEFAULT_SCOPES if scopes is None else scopes)
+    if can_sign:
+        wanted.add("sign")
+    unknown = wanted - set(SCOPES)
+    if unknown:
+        raise Invalid(
+            f"Unknown token scope(s): {', '.join(sorted(unknown))}; use read, write, sign."
+        )
+    # Every token may read: writing or signing without reading makes no sense.
+    wanted.add("read")
+    return frozenset(wanted)
+
+
+def scope_text(scopes: frozenset[str]) -> str:
+    return " ".join(s for s in SCOPES if s in scopes)
+
+
+def token_scopes(token: ApiToken) -> frozenset[str]:
+    return frozenset(token.scopes.split())
+
+
 def create_token(
     ctx: Ctx,
     user_id: int,
@@ -53,27 +81,57 @@ def create_token(
     name: str,
     expires_in_days: int | None = 90,
     can_sign: bool = False,
+    scopes: set[str] | frozenset[str] | None = None,
+    password: str | None = None,
 ) -> NewToken:
+    """A new bearer token for `user_id`.
+
+    Nobody mints more than they hold: a token's child has at most its read/write
+    scopes and expires no later than it; a signing token needs the owner's password
+    again, whatever the credential (the CLI, run by the operator, is the exception),
+    and lives at most 30 days.
+    """
     if ctx.actor is not None and ctx.actor.id != user_id and can_manage_organisation(ctx.actor):
         raise Forbidden("You can only create tokens for yourself.")
     if not name.strip() or len(name) > 100:
         raise Invalid(N_("Give the token a name of 1 to 100 characters (e.g. 'monitoring')."))
     if expires_in_days is not None and not 1 <= expires_in_days <= 3650:
         raise Invalid(N_("A token expires after 1 to 3650 days (or never)."))
+    wanted = _scopes_for(scopes, can_sign)
+    signing = "sign" in wanted
+    if signing and (expires_in_days is None or expires_in_days > SIGNING_TOKEN_MAX_DAYS):
+        raise Invalid(N_("A signing token expires after at most 30 days."))
+    if ctx.token_scopes is not None:
+        # Only the password (below) may add `sign`; read and write never grow.
+        more = wanted - ctx.token_scopes - {"sign"}
+        if more:
+            raise Forbidden(
+                "This token cannot create a token with more rights than it has "
+                f"({', '.join(sorted(more))})."
+            )
+    if signing and ctx.actor is not None:
+        _reauthenticate(ctx, password)
     with unit_of_work(ctx):
         user = ctx.session.get(User, user_id)
         if user is None:
             raise NotFound(f"User {user_id} does not exist.")
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         now = ctx.now()
+        expires_at = now + timedelta(days=expires_in_days) if expires_in_days else None
+        parent = ctx.session.get(ApiToken, ctx.token_id) if ctx.token_id is not None else None
+        if parent is not None and parent.expires_at is not None:
+            # No token outlives the one that minted it.
+            expires_at = min(expires_at or parent.expires_at, parent.expires_at)
         token = ApiToken(
             user_id=user_id,
             name=name.strip(),
             prefix=secret[: len(TOKEN_PREFIX) + 6],
             token_hash=_digest(secret),
-            can_sign=can_sign,
+            can_sign=signing,
+            scopes=scope_text(wanted),
+            parent_id=parent.id if parent is not None else None,
             created_at=now,
-            expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None,
+            expires_at=expires_at,
         )
         ctx.session.add(token)
         ctx.session.flush()
@@ -85,16 +143,66 @@ def create_token(
             data={
                 "token_id": token.id,
                 "name": token.name,
-                "can_sign": can_sign,
+                "can_sign": signing,
+                "scopes": token.scopes,
+                "parent_id": token.parent_id,
                 "expires_at": token.expires_at.isoformat() if token.expires_at else None,
             },
         )
     return NewToken(token, secret)
 
 
+def _reauthenticate(ctx: Ctx, password: str | None) -> None:
+    """The signed-in person proves it is them again (a stolen session or token cannot)."""
+    assert ctx.actor is not None
+    if not password:
+        raise Invalid(
+            N_("Re-enter your password to create a signing token."),
+            [N_("Creating a signing token needs your password.")],
+        )
+    email, now = ctx.actor.email, ctx.now()
+    if _recent_failures(ctx, email) >= MAX_FAILURES:
+        raise Throttled(N_("Too many wrong passwords; wait 15 minutes and try again."))
+    if not password_matches(ctx.actor, password):
+        # Counted like a failed sign-in, so a stolen session cannot guess the password.
+        with unit_of_work(ctx):
+            ctx.session.add(SignInFailure(email=email, at=now))
+        raise Forbidden(N_("The password is wrong; no token was created."))
+
+
 def tokens_of(ctx: Ctx, user_id: int) -> list[ApiToken]:
     query = select(ApiToken).where(ApiToken.user_id == user_id).order_by(col(ApiToken.id).desc())
     return list(ctx.session.exec(query))
+
+
+def _revoke_with_children(ctx: Ctx, roots: list[ApiToken], reason: str) -> None:
+    """Revoke these tokens and every token they minted, down the tree (inside a unit of work)."""
+    now = ctx.now()
+    seen: set[int] = set()
+    todo = list(roots)
+    while todo:
+        token = todo.pop()
+        if token.id is None or token.id in seen:
+            continue
+        seen.add(token.id)
+        if token.revoked_at is None:
+            token.revoked_at = now
+            ctx.session.add(token)
+            audit.record(
+                ctx,
+                "user",
+                token.user_id,
+                "token_revoked",
+                data={"token_id": token.id, "name": token.name, "reason": reason},
+            )
+        children = ctx.session.exec(select(ApiToken).where(ApiToken.parent_id == token.id))
+        todo.extend(children)
+
+
+def revoke_all_tokens(ctx: Ctx, user_id: int, reason: str) -> None:
+    """Every token of a user ends (password changed, user deactivated): call inside a unit of work."""
+    live = select(ApiToken).where(ApiToken.user_id == user_id, col(ApiToken.revoked_at).is_(None))
+    _revoke_with_children(ctx, list(ctx.session.exec(live)), reason)
 
 
 def revoke_token(ctx: Ctx, token_id: int) -> ApiToken:
@@ -108,16 +216,7 @@ def revoke_token(ctx: Ctx, token_id: int) -> ApiToken:
             and can_manage_organisation(ctx.actor)
         ):
             raise Forbidden("You can only revoke your own tokens.")
-        if token.revoked_at is None:
-            token.revoked_at = ctx.now()
-            ctx.session.add(token)
-            audit.record(
-                ctx,
-                "user",
-                token.user_id,
-                "token_revoked",
-                data={"token_id": token.id, "name": token.name},
-            )
+        _revoke_with_children(ctx, [token], "revoked")
     return token
 
 

@@ -27,6 +27,10 @@ class Ctx:
     clock: Callable[[], datetime] = field(default=_utcnow)
     # True when the request came with an API token that is allowed to sign.
     signing_token: bool = False
+    # The API token the request came with (None: a browser session, the CLI or the
+    # system), and what it may do: a token never mints a token with more rights.
+    token_id: int | None = None
+    token_scopes: frozenset[str] | None = None
     # Writes that must survive the use case failing (a wrong signature password is
     # counted even though the act it tried to sign is rolled back).
     after_rollback: list[Callable[[Session], None]] = field(default_factory=list)

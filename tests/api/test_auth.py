@@ -381,7 +381,10 @@ def test_an_ordinary_token_cannot_sign_without_the_password(people: People, done
 
 
 def test_a_signing_token_signs_with_only_the_meaning(people: People, client, done_action):
-    created = people.frank.post("/api/v1/tokens", json={"name": "signing", "can_sign": True})
+    created = people.frank.post(
+        "/api/v1/tokens",
+        json={"name": "signing", "can_sign": True, "expires_in_days": 30, "password": PASSWORD},
+    )
     assert created.status_code == 201
     assert created.json()["can_sign"] is True
     signer = Caller(client, people.frank.id, people.frank.email, created.json()["token"])

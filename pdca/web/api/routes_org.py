@@ -80,8 +80,12 @@ def list_tokens(ctx: CtxDep) -> list[s.TokenOut]:
 @router.post("/tokens", status_code=201, response_model=s.TokenCreated, tags=["accounts"])
 def create_token(ctx: CtxDep, body: s.TokenCreate) -> s.TokenCreated:
     assert ctx.actor is not None and ctx.actor.id is not None
-    new = accounts.create_token(ctx, ctx.actor.id, **body.model_dump())
-    return s.TokenCreated(**new.token.model_dump(), token=new.secret)
+    fields = body.model_dump()
+    scopes = fields.pop("scopes")
+    new = accounts.create_token(
+        ctx, ctx.actor.id, **fields, scopes=None if scopes is None else set(scopes)
+    )
+    return s.TokenCreated(**token_out(new.token).model_dump(), token=new.secret)
 
 
 @router.delete("/tokens/{token_id}", response_model=s.TokenOut, tags=["accounts"])
