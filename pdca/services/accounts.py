@@ -5,6 +5,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import text
 from sqlmodel import col, delete, func, select
 
 from pdca.engine.facts import N_
@@ -258,16 +259,48 @@ def _recent_failures(ctx: Ctx, email: str) -> int:
     return int(ctx.session.exec(query).one())
 
 
+def _serialise_per_email(ctx: Ctx, email: str) -> None:
+    """Queue the sign-in attempts for one e-mail, inside the current transaction.
+
+    SQLite's write transactions are already serial (BEGIN IMMEDIATE in unit_of_work);
+    on PostgreSQL a transaction-level advisory lock on the e-mail does it.
+    """
+    if ctx.session.get_bind().dialect.name == "postgresql":
+        ctx.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:email))"), {"email": email}
+        )
+
+
+def _reserve_attempt(ctx: Ctx, email: str) -> int:
+    """Count the attempt as a failure before the password is checked, or refuse it.
+
+    Reading the count and writing the failure in one transaction serialised per e-mail
+    means parallel requests cannot all read "4 failures" and all check a password: at
+    most MAX_FAILURES checks happen in the window, whatever the concurrency. A success
+    takes its reservation back.
+    """
+    with unit_of_work(ctx):
+        _serialise_per_email(ctx, email)
+        if _recent_failures(ctx, email) >= MAX_FAILURES:
+            raise Throttled(
+                "Too many failed sign-ins for this account; wait 15 minutes and try again."
+            )
+        attempt = SignInFailure(email=email, at=ctx.now())
+        ctx.session.add(attempt)
+        ctx.session.flush()
+        assert attempt.id is not None
+        return attempt.id
+
+
 def check_password(ctx: Ctx, email: str, password: str) -> User:
     """The user with this e-mail and password, or NotAuthenticated; throttled per e-mail."""
     email = email.strip().lower()
-    if _recent_failures(ctx, email) >= MAX_FAILURES:
-        raise Throttled("Too many failed sign-ins for this account; wait 15 minutes and try again.")
+    attempt_id = _reserve_attempt(ctx, email)
     user = user_by_email(ctx, email)
     if user is None or not user.active or not password_matches(user, password):
-        with unit_of_work(ctx):
-            ctx.session.add(SignInFailure(email=email, at=ctx.now()))
         raise NotAuthenticated("The e-mail or password is wrong.")
+    with unit_of_work(ctx):
+        ctx.session.exec(delete(SignInFailure).where(col(SignInFailure.id) == attempt_id))
     return user
 
 

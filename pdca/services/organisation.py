@@ -25,13 +25,18 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def verify_hash(password_hash: str, password: str) -> bool:
+    """The one place a password is checked against its argon2 hash (tests count calls)."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def password_matches(user: User, password: str) -> bool:
     if not user.password_hash:
         return False
-    try:
-        return _hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+    return verify_hash(user.password_hash, password)
 
 
 def create_department(ctx: Ctx, *, code: str, name: str, name_zh: str | None = None) -> Department:
