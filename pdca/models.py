@@ -366,6 +366,10 @@ class SignInFailure(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(sa_type=String(254), index=True)
     at: datetime = _at(index=True)
+    # The client's address, throttled too; and whether the e-mail is a user's (the
+    # failures for unknown e-mails are capped, so they cannot fill the table).
+    address: str | None = Field(default=None, sa_type=String(45), index=True)
+    known: bool = True
 
 
 class WipLimit(SQLModel, table=True):

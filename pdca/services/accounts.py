@@ -1,26 +1,37 @@
 """Signing in: API tokens, browser sessions, throttled passwords, electronic signatures."""
 
+import functools
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import text
 from sqlmodel import col, delete, func, select
 
 from pdca.engine.facts import N_
 from pdca.models import ApiToken, SignInFailure, User, WebSession
-from pdca.services import audit
+from pdca.services import audit, organisation
 from pdca.services.context import Ctx, unit_of_work
 from pdca.services.errors import Forbidden, Invalid, NotFound, ServiceError
-from pdca.services.organisation import password_matches, user_by_email
+from pdca.services.organisation import hash_password, password_matches, user_by_email
 from pdca.services.policy import can_manage_organisation
 
 TOKEN_PREFIX = "pdca_"
 SESSION_LIFETIME = timedelta(hours=12)
-# Five wrong passwords for one e-mail within 15 minutes lock it for the rest of the window.
+# Throttling that strangers cannot turn into a lock-out: failures within the window
+# beyond a free allowance make the next attempt wait, twice as long each time, up to a
+# cap. Per e-mail (5 free, at most a minute's wait: the owner is slowed, never locked
+# out for long) and per client address (20 free, up to 15 minutes).
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
+ACCOUNT_MAX_DELAY = timedelta(minutes=1)
+ADDRESS_FREE_FAILURES = 20
+ADDRESS_MAX_DELAY = timedelta(minutes=15)
+# Failures for e-mails that are nobody's are kept up to this many rows (the oldest go).
+MAX_UNKNOWN_FAILURES = 10_000
 
 
 class NotAuthenticated(ServiceError):
@@ -31,6 +42,10 @@ class NotAuthenticated(ServiceError):
 class Throttled(ServiceError):
     status_hint = 429
     title = N_("Too many attempts")
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, retry_after)  # seconds, for the Retry-After header
 
 
 def _digest(secret: str) -> str:
@@ -162,8 +177,7 @@ def _reauthenticate(ctx: Ctx, password: str | None) -> None:
             [N_("Creating a signing token needs your password.")],
         )
     email, now = ctx.actor.email, ctx.now()
-    if _recent_failures(ctx, email) >= MAX_FAILURES:
-        raise Throttled(N_("Too many wrong passwords; wait 15 minutes and try again."))
+    _throttle(ctx, email, None)
     if not password_matches(ctx.actor, password):
         # Counted like a failed sign-in, so a stolen session cannot guess the password.
         with unit_of_work(ctx):
@@ -249,14 +263,36 @@ def authenticate_token(ctx: Ctx, secret: str) -> Authenticated:
 # --- passwords and browser sessions -------------------------------------------
 
 
-def _recent_failures(ctx: Ctx, email: str) -> int:
+def _wait(failures: int, last: datetime | None, free: int, cap: timedelta, now: datetime) -> float:
+    """Seconds still to wait after `failures` recent failures, the last at `last`."""
+    if failures < free or last is None:
+        return 0.0
+    delay = min(timedelta(seconds=2 ** min(failures - free, 20)), cap)
+    return max(0.0, (last + delay - now).total_seconds())
+
+
+def _failures_since(ctx: Ctx, where: Any) -> tuple[int, datetime | None]:
     since = ctx.now() - FAILURE_WINDOW
-    query = (
-        select(func.count())
-        .select_from(SignInFailure)
-        .where(SignInFailure.email == email, SignInFailure.at > since)
-    )
-    return int(ctx.session.exec(query).one())
+    query = select(func.count(), func.max(SignInFailure.at)).where(where, SignInFailure.at > since)
+    count, last = ctx.session.exec(query).one()
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=UTC)  # SQLite gives naive UTC back
+    return int(count), last
+
+
+def _throttle(ctx: Ctx, email: str, address: str | None) -> None:
+    """Throttled (with the seconds to wait) when this e-mail or address must wait."""
+    now = ctx.now()
+    count, last = _failures_since(ctx, col(SignInFailure.email) == email)
+    wait = _wait(count, last, MAX_FAILURES, ACCOUNT_MAX_DELAY, now)
+    if address is not None:
+        count, last = _failures_since(ctx, col(SignInFailure.address) == address)
+        wait = max(wait, _wait(count, last, ADDRESS_FREE_FAILURES, ADDRESS_MAX_DELAY, now))
+    if wait > 0:
+        seconds = math.ceil(wait)
+        raise Throttled(
+            f"Too many failed sign-ins; try again in {seconds} seconds.", retry_after=seconds
+        )
 
 
 def _serialise_per_email(ctx: Ctx, email: str) -> None:
@@ -271,41 +307,62 @@ def _serialise_per_email(ctx: Ctx, email: str) -> None:
         )
 
 
-def _reserve_attempt(ctx: Ctx, email: str) -> int:
+def _reserve_attempt(ctx: Ctx, email: str, address: str | None, user: User | None) -> int:
     """Count the attempt as a failure before the password is checked, or refuse it.
 
-    Reading the count and writing the failure in one transaction serialised per e-mail
+    Reading the counts and writing the failure in one transaction serialised per e-mail
     means parallel requests cannot all read "4 failures" and all check a password: at
-    most MAX_FAILURES checks happen in the window, whatever the concurrency. A success
-    takes its reservation back.
+    most MAX_FAILURES checks happen at once, whatever the concurrency. A success takes
+    its reservation back.
     """
     with unit_of_work(ctx):
         _serialise_per_email(ctx, email)
-        if _recent_failures(ctx, email) >= MAX_FAILURES:
-            raise Throttled(
-                "Too many failed sign-ins for this account; wait 15 minutes and try again."
-            )
-        attempt = SignInFailure(email=email, at=ctx.now())
+        _throttle(ctx, email, address)
+        now = ctx.now()
+        # Only the window counts: older failures go, so the table stays small.
+        ctx.session.exec(delete(SignInFailure).where(col(SignInFailure.at) <= now - FAILURE_WINDOW))
+        attempt = SignInFailure(email=email, at=now, address=address, known=user is not None)
         ctx.session.add(attempt)
         ctx.session.flush()
         assert attempt.id is not None
+        if user is None:
+            # Guesses at e-mails that are nobody's could be endless: keep the newest only.
+            ctx.session.exec(
+                delete(SignInFailure).where(
+                    col(SignInFailure.known).is_(False),
+                    col(SignInFailure.id) <= attempt.id - MAX_UNKNOWN_FAILURES,
+                )
+            )
         return attempt.id
 
 
-def check_password(ctx: Ctx, email: str, password: str) -> User:
-    """The user with this e-mail and password, or NotAuthenticated; throttled per e-mail."""
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def check_password(ctx: Ctx, email: str, password: str, address: str | None = None) -> User:
+    """The user with this e-mail and password, or NotAuthenticated; throttled per e-mail
+    and per client address.
+
+    An unknown e-mail costs the same argon2 check as a wrong password, so the time of
+    the answer does not tell whether an account exists.
+    """
     email = email.strip().lower()
-    attempt_id = _reserve_attempt(ctx, email)
     user = user_by_email(ctx, email)
-    if user is None or not user.active or not password_matches(user, password):
+    attempt_id = _reserve_attempt(ctx, email, address, user)
+    if user is None or not user.active or not user.password_hash:
+        organisation.verify_hash(_dummy_hash(), password)
+        raise NotAuthenticated("The e-mail or password is wrong.")
+    if not password_matches(user, password):
         raise NotAuthenticated("The e-mail or password is wrong.")
     with unit_of_work(ctx):
         ctx.session.exec(delete(SignInFailure).where(col(SignInFailure.id) == attempt_id))
     return user
 
 
-def sign_in(ctx: Ctx, email: str, password: str) -> WebSession:
-    user = check_password(ctx, email, password)
+def sign_in(ctx: Ctx, email: str, password: str, address: str | None = None) -> WebSession:
+    user = check_password(ctx, email, password, address)
     now = ctx.now()
     with unit_of_work(ctx):
         ctx.session.exec(delete(SignInFailure).where(col(SignInFailure.email) == user.email))
@@ -370,8 +427,7 @@ def check_signature(ctx: Ctx, signature: Signature | None, expected: tuple[str, 
         )
     if signature.password:
         email, now = ctx.actor.email, ctx.now()
-        if _recent_failures(ctx, email) >= MAX_FAILURES:
-            raise Throttled(N_("Too many wrong passwords; wait 15 minutes and try again."))
+        _throttle(ctx, email, None)
         if not password_matches(ctx.actor, signature.password):
             # Counted like a failed sign-in, so a stolen session cannot guess the password.
             ctx.after_rollback.append(lambda s: s.add(SignInFailure(email=email, at=now)))

@@ -132,6 +132,12 @@ def authenticate(request: Request, session: Session) -> Authenticated | None:
     return None
 
 
+def client_address(request: Request) -> str | None:
+    """The client's address, for throttling sign-ins. Behind a reverse proxy run uvicorn
+    with --proxy-headers and --forwarded-allow-ips so that this is the real client's."""
+    return request.client.host[:45] if request.client else None
+
+
 def _csrf_ok(request: Request, expected: str, form_token: str | None = None) -> bool:
     sent = request.headers.get(CSRF_HEADER) or form_token or ""
     return secrets.compare_digest(sent.encode(), expected.encode())

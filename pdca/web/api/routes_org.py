@@ -8,7 +8,14 @@ from pdca.services import accounts, organisation, queries
 from pdca.services.queries import Paging
 from pdca.web.api import schemas as s
 from pdca.web.api.convert import token_out
-from pdca.web.deps import SESSION_COOKIE, AnonymousCtxDep, CtxDep, ReleasingRoute, cookie_serializer
+from pdca.web.deps import (
+    SESSION_COOKIE,
+    AnonymousCtxDep,
+    CtxDep,
+    ReleasingRoute,
+    client_address,
+    cookie_serializer,
+)
 
 router = APIRouter(route_class=ReleasingRoute)
 Limit = Annotated[int, Query(ge=1, le=500)]
@@ -102,7 +109,7 @@ def revoke_token(ctx: CtxDep, token_id: int) -> s.TokenOut:
 def sign_in(
     ctx: AnonymousCtxDep, body: s.SessionIn, request: Request, response: Response
 ) -> s.SessionOut:
-    web_session = accounts.sign_in(ctx, body.email, body.password)
+    web_session = accounts.sign_in(ctx, body.email, body.password, client_address(request))
     set_session_cookie(request, response, web_session.id)
     user = organisation.get_user(ctx, web_session.user_id)
     return s.SessionOut(user=s.UserOut(**user.model_dump()), csrf_token=web_session.csrf_token)
