@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     secure_cookies: bool | None = None
     # The largest evidence file accepted (bytes); a larger upload is refused with 413.
     evidence_max_bytes: int = 10 * 1024 * 1024
+    # The largest request body (bytes) anywhere else: 413 before it is read.
+    max_body_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     # Seconds a SQLite writer waits for a lock before the request fails with 503.
     sqlite_busy_timeout: float = 5.0
     # Database connections per process. Requests that touch the database run in a

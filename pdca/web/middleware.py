@@ -1,9 +1,10 @@
 """Pure ASGI middleware: back-pressure (503 at once rather than an unbounded queue) and
-the security headers of every answer."""
+the security headers of every answer, and the limit on request bodies."""
 
 import json
 from urllib.parse import urlsplit
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 RETRY_AFTER_SECONDS = 2
@@ -114,3 +115,82 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+class BodyTooLarge(HTTPException):
+    """Raised while a body streams in past its limit (FastAPI passes HTTPExceptions on)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"The request body is larger than the limit of {limit} bytes.")
+
+
+class BodyLimit:
+    """Bodies past a limit get 413 before they are read (Content-Length) or as soon as
+    the streamed chunks pass it, so no request can fill the memory (pure ASGI).
+
+    Evidence uploads (paths ending in /evidence) have their own, the file limit plus
+    room for the multipart framing.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, upload_max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.upload_max_bytes = upload_max_bytes + 64 * 1024
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "").rstrip("/")
+        limit = self.upload_max_bytes if path.endswith("/evidence") else self.max_bytes
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await _too_large(send, limit)
+            return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        async def watching_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, watching_send)
+        except BodyTooLarge:
+            if started:
+                raise
+            await _too_large(send, limit)
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    body = json.dumps(
+        {
+            "type": "about:blank",
+            "title": "Content too large",
+            "status": 413,
+            "detail": f"The request body is larger than the limit of {limit} bytes.",
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -319,9 +319,7 @@ def test_an_unknown_email_costs_the_same_password_check(people, browser, monkeyp
 
     checked = []
     verify = organisation.verify_hash
-    monkeypatch.setattr(
-        organisation, "verify_hash", lambda h, p: checked.append(p) or verify(h, p)
-    )
+    monkeypatch.setattr(organisation, "verify_hash", lambda h, p: checked.append(p) or verify(h, p))
     assert_unauthenticated(sign_in(browser, email="ghost@example.com", password="guess-1"))
     assert_unauthenticated(sign_in(browser, password="guess-2"))
     assert checked == ["guess-1", "guess-2"]
