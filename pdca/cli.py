@@ -33,7 +33,7 @@ from pdca.engine.definition import WorkflowDefinition, WorkflowError, files_by_n
 from pdca.engine.machine import diagram
 from pdca.engine.registry import EFFECT_DESCRIPTIONS, GUARD_DESCRIPTIONS
 from pdca.models import Role
-from pdca.services import accounts, kpis, monitor, organisation
+from pdca.services import accounts, audit, kpis, monitor, organisation
 from pdca.services.catalog import WorkflowCatalog
 from pdca.services.context import Ctx
 from pdca.services.errors import Invalid, ServiceError
@@ -135,6 +135,8 @@ app.add_typer(user_app, name="user")
 app.add_typer(workflows_app, name="workflows")
 token_app = typer.Typer(help="API tokens for scripts and monitoring systems.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+audit_app = typer.Typer(help="The audit trail and its hash chain.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 kpi_app = typer.Typer(
     help="Key performance indicators and their measurements.", no_args_is_help=True
 )
@@ -435,6 +437,25 @@ def token_create(
         f"{', may sign' if signing else ''}). Store it now; it is not shown again:"
     )
     typer.echo(new.secret)
+
+
+# --- the audit trail --------------------------------------------------------------------------
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Walk the trail's hash chain; name the first event that does not follow (exit 1)."""
+    settings = _settings()
+    with _engine(settings) as engine:
+        _require_head(settings, engine)
+        with Session(engine, expire_on_commit=False) as session:
+            report = audit.verify_trail(session)
+    if report.broken_at is not None:
+        raise CliError(
+            f"the audit trail is broken at event {report.broken_at}: {report.reason} "
+            f"({report.checked} events before it are intact)"
+        )
+    typer.echo(f"The audit trail is intact: {report.checked} events, every link checked.")
 
 
 # --- KPIs and monitoring ---------------------------------------------------------------------

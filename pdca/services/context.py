@@ -61,7 +61,9 @@ def unit_of_work(ctx: Ctx) -> Iterator[None]:
         ctx.session.commit()
     except OperationalError as exc:
         ctx.session.rollback()
-        if "locked" in str(exc).lower() or "busy" in str(exc).lower():
+        # A PostgreSQL deadlock (two writers, a row lock and the trail's chain lock taken
+        # in opposite orders) loses one of them: it is a retry, like a busy database.
+        if any(word in str(exc).lower() for word in ("locked", "busy", "deadlock")):
             raise Unavailable(N_("The database is busy; try again in a moment.")) from exc
         raise
     except BaseException:
