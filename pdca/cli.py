@@ -33,7 +33,7 @@ from pdca.engine.definition import WorkflowDefinition, WorkflowError, files_by_n
 from pdca.engine.machine import diagram
 from pdca.engine.registry import EFFECT_DESCRIPTIONS, GUARD_DESCRIPTIONS
 from pdca.models import Role
-from pdca.services import accounts, kpis, monitor, organisation
+from pdca.services import accounts, audit, kpis, monitor, organisation
 from pdca.services.catalog import WorkflowCatalog
 from pdca.services.context import Ctx
 from pdca.services.errors import Invalid, ServiceError
@@ -135,6 +135,8 @@ app.add_typer(user_app, name="user")
 app.add_typer(workflows_app, name="workflows")
 token_app = typer.Typer(help="API tokens for scripts and monitoring systems.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+audit_app = typer.Typer(help="The audit trail and its hash chain.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 kpi_app = typer.Typer(
     help="Key performance indicators and their measurements.", no_args_is_help=True
 )
@@ -400,8 +402,11 @@ def token_create(
     email: Annotated[str, typer.Argument(help="Whose token: the API acts as this person.")],
     name: Annotated[str, typer.Option("--name", help="What it is for, e.g. 'monitoring'.")] = "cli",
     days: Annotated[
-        int | None, typer.Option("--days", help="Valid for this many days (omit: 90).")
-    ] = 90,
+        int | None,
+        typer.Option(
+            "--days", help="Valid for this many days (omit: 90, or 30 for a signing token)."
+        ),
+    ] = None,
     never_expires: Annotated[bool, typer.Option("--never-expires")] = False,
     signing: Annotated[
         bool, typer.Option("--signing", help="May sign verifications and closures.")
@@ -421,7 +426,10 @@ def token_create(
                 user.id,
                 name=name,
                 can_sign=signing,
-                expires_in_days=None if never_expires else days,
+                # A signing token always expires: at most 30 days (refused above that).
+                expires_in_days=None
+                if never_expires
+                else days or (accounts.SIGNING_TOKEN_MAX_DAYS if signing else 90),
             )
     expiry = new.token.expires_at.date().isoformat() if new.token.expires_at else "never"
     typer.echo(
@@ -429,6 +437,25 @@ def token_create(
         f"{', may sign' if signing else ''}). Store it now; it is not shown again:"
     )
     typer.echo(new.secret)
+
+
+# --- the audit trail --------------------------------------------------------------------------
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Walk the trail's hash chain; name the first event that does not follow (exit 1)."""
+    settings = _settings()
+    with _engine(settings) as engine:
+        _require_head(settings, engine)
+        with Session(engine, expire_on_commit=False) as session:
+            report = audit.verify_trail(session)
+    if report.broken_at is not None:
+        raise CliError(
+            f"the audit trail is broken at event {report.broken_at}: {report.reason} "
+            f"({report.checked} events before it are intact)"
+        )
+    typer.echo(f"The audit trail is intact: {report.checked} events, every link checked.")
 
 
 # --- KPIs and monitoring ---------------------------------------------------------------------

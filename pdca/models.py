@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    DDL,
     JSON,
     Column,
     DateTime,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy import event as sa_event
 from sqlmodel import Field, SQLModel
 
 # Named constraints so Alembic can alter them on SQLite (batch mode) and on PostgreSQL.
@@ -295,6 +297,9 @@ class Event(SQLModel, table=True):
     # signed at `at`, with the meaning they stated and how they proved who they are.
     signature_meaning: str | None = Field(default=None, sa_type=String(100))
     signature_method: str | None = Field(default=None, sa_type=String(20))
+    # Tamper evidence: SHA-256 over the previous event's hash and this event's fields
+    # (one global chain in id order; see pdca.services.audit.chain_hash).
+    hash: str | None = Field(default=None, sa_type=String(64))
 
 
 class Comment(SQLModel, table=True):
@@ -337,6 +342,11 @@ class ApiToken(SQLModel, table=True):
     token_hash: str = Field(sa_type=String(64), unique=True)
     # A signing token may sign verifications and closures through the API.
     can_sign: bool = False
+    # What the token may do, space-separated: read, write, sign (sign mirrors can_sign).
+    scopes: str = Field(default="read write", sa_type=String(50))
+    # The token that minted this one (None: a password, a session or the CLI did);
+    # revoking a token revokes the tokens it minted.
+    parent_id: int | None = Field(default=None, foreign_key="api_tokens.id", index=True)
     created_at: datetime = _at()
     expires_at: datetime | None = _at(nullable=True)
     last_used_at: datetime | None = _at(nullable=True)
@@ -361,6 +371,10 @@ class SignInFailure(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(sa_type=String(254), index=True)
     at: datetime = _at(index=True)
+    # The client's address, throttled too; and whether the e-mail is a user's (the
+    # failures for unknown e-mails are capped, so they cannot fill the table).
+    address: str | None = Field(default=None, sa_type=String(45), index=True)
+    known: bool = True
 
 
 class WipLimit(SQLModel, table=True):
@@ -472,3 +486,27 @@ class Lease(SQLModel, table=True):
     name: str = Field(sa_type=String(50), primary_key=True)
     holder: str = Field(sa_type=String(100))
     until: datetime = _at()
+
+
+# The database refuses UPDATE and DELETE on events (migration 0009 installs the same
+# triggers; these make `metadata.create_all`, as the PostgreSQL tests use, agree).
+_EVENTS_APPEND_ONLY_PG = (
+    "CREATE FUNCTION events_append_only() RETURNS trigger AS $$ BEGIN "
+    "RAISE EXCEPTION 'the audit trail is append-only: %% on events refused', TG_OP; "
+    "END; $$ LANGUAGE plpgsql",
+    "CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events "
+    "FOR EACH ROW EXECUTE FUNCTION events_append_only()",
+    "CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events "
+    "FOR EACH STATEMENT EXECUTE FUNCTION events_append_only()",
+)
+_EVENTS_APPEND_ONLY_SQLITE = tuple(
+    f"CREATE TRIGGER events_no_{verb.lower()} BEFORE {verb} ON events BEGIN SELECT "
+    f"RAISE(ABORT, 'the audit trail is append-only: {verb} on events refused'); END"
+    for verb in ("UPDATE", "DELETE")
+)
+for _statement in _EVENTS_APPEND_ONLY_PG:
+    sa_event.listen(
+        Event.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql")
+    )
+for _statement in _EVENTS_APPEND_ONLY_SQLITE:
+    sa_event.listen(Event.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))

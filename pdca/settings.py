@@ -49,10 +49,13 @@ class Settings(BaseSettings):
     card_age_red_days: int = 10
     # Minutes between scheduled KPI checks (missing data) inside `pdca serve`; 0 turns them off.
     monitor_every_minutes: int = 15
-    # Send cookies only over HTTPS (set in production behind TLS).
-    secure_cookies: bool = False
+    # Send cookies only over HTTPS, and HSTS. Unset: on unless PDCA_DEBUG=1, so a
+    # production server never sends its session cookie in clear by omission.
+    secure_cookies: bool | None = None
     # The largest evidence file accepted (bytes); a larger upload is refused with 413.
     evidence_max_bytes: int = 10 * 1024 * 1024
+    # The largest request body (bytes) anywhere else: 413 before it is read.
+    max_body_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     # Seconds a SQLite writer waits for a lock before the request fails with 503.
     sqlite_busy_timeout: float = 5.0
     # Database connections per process. Requests that touch the database run in a
@@ -70,6 +73,8 @@ class Settings(BaseSettings):
     def _default_database(self) -> "Settings":
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'pdca.sqlite3'}"
+        if self.secure_cookies is None:
+            self.secure_cookies = not self.debug
         return self
 
     def check_secret(self) -> None:

@@ -1,11 +1,28 @@
-"""The audit trail: append-only events written in the same transaction as the change."""
+"""The audit trail: append-only events written in the same transaction as the change.
 
+Each event carries a hash chained to the one before it (one global chain, in id
+order), so an edit, a deletion or an insertion made behind the application's back
+(the database also refuses UPDATE and DELETE on events, by trigger) breaks the chain
+at that event: `verify_chain` and `pdca audit verify` name it.
+"""
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event
-from sqlmodel import Session
+from sqlalchemy import event, text
+from sqlmodel import Session, col, select
 
 from pdca.models import Event
+
+GENESIS = "0" * 64
+# The PostgreSQL advisory lock that serialises writers of the chain (SQLite's write
+# transactions are serial already).
+CHAIN_LOCK = 0x70646361  # "pdca"
+_CHAIN_KEY = "pdca_audit_chain"
 
 _UNSET = object()
 
@@ -46,8 +63,89 @@ def record(
         signature_meaning=signature[0] if signature else None,
         signature_method=signature[1] if signature else None,
     )
+    entry.hash = chain_hash(_last_hash(ctx.session), entry)
+    ctx.session.info[_CHAIN_KEY] = (ctx.session.get_transaction(), entry.hash)
     ctx.session.add(entry)
     return entry
+
+
+def _last_hash(session: Session) -> str:
+    """The hash the next event chains to; the first call in a transaction takes the lock."""
+    transaction = session.get_transaction()
+    known = session.info.get(_CHAIN_KEY)
+    if known is not None and transaction is not None and known[0] is transaction:
+        return str(known[1])
+    if session.get_bind().dialect.name == "postgresql":
+        # Held to the commit: concurrent writers chain one after the other.
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK})
+    last = session.exec(
+        select(Event.hash).where(col(Event.hash).is_not(None)).order_by(col(Event.id).desc())
+    ).first()
+    return last or GENESIS
+
+
+def _utc_text(at: datetime) -> str:
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+
+
+def chain_hash(previous: str, entry: Event) -> str:
+    """SHA-256 over the previous hash and every field of the event but its id."""
+    fields = [
+        previous,
+        _utc_text(entry.at),
+        entry.actor_id,
+        entry.entity_type,
+        entry.entity_id,
+        entry.verb,
+        entry.field,
+        entry.from_value,
+        entry.to_value,
+        entry.note,
+        entry.data,
+        entry.signature_meaning,
+        entry.signature_method,
+    ]
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    checked: int
+    broken_at: int | None  # the id of the first event whose hash does not follow
+    reason: str = ""
+
+
+def verify_chain(events: Iterable[Event]) -> ChainReport:
+    """Walk the events in id order and recompute each link."""
+    previous, checked = GENESIS, 0
+    for entry in events:
+        expected = chain_hash(previous, entry)
+        if entry.hash != expected:
+            why = (
+                "its hash is missing" if entry.hash is None else "its content or its place changed"
+            )
+            return ChainReport(checked, entry.id, why)
+        previous, checked = entry.hash, checked + 1
+    return ChainReport(checked, None)
+
+
+def verify_trail(session: Session, batch: int = 1000) -> ChainReport:
+    def in_order() -> Iterable[Event]:
+        after = 0
+        while True:
+            rows = list(
+                session.exec(
+                    select(Event).where(col(Event.id) > after).order_by(col(Event.id)).limit(batch)
+                )
+            )
+            if not rows:
+                return
+            yield from rows
+            after = rows[-1].id  # type: ignore[assignment]
+            session.expunge_all()
+
+    return verify_chain(in_order())
 
 
 def record_changes(

@@ -27,6 +27,10 @@ class Ctx:
     clock: Callable[[], datetime] = field(default=_utcnow)
     # True when the request came with an API token that is allowed to sign.
     signing_token: bool = False
+    # The API token the request came with (None: a browser session, the CLI or the
+    # system), and what it may do: a token never mints a token with more rights.
+    token_id: int | None = None
+    token_scopes: frozenset[str] | None = None
     # Writes that must survive the use case failing (a wrong signature password is
     # counted even though the act it tried to sign is rolled back).
     after_rollback: list[Callable[[Session], None]] = field(default_factory=list)
@@ -57,7 +61,9 @@ def unit_of_work(ctx: Ctx) -> Iterator[None]:
         ctx.session.commit()
     except OperationalError as exc:
         ctx.session.rollback()
-        if "locked" in str(exc).lower() or "busy" in str(exc).lower():
+        # A PostgreSQL deadlock (two writers, a row lock and the trail's chain lock taken
+        # in opposite orders) loses one of them: it is a retry, like a busy database.
+        if any(word in str(exc).lower() for word in ("locked", "busy", "deadlock")):
             raise Unavailable(N_("The database is busy; try again in a moment.")) from exc
         raise
     except BaseException:

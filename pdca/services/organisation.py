@@ -25,13 +25,18 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def verify_hash(password_hash: str, password: str) -> bool:
+    """The one place a password is checked against its argon2 hash (tests count calls)."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def password_matches(user: User, password: str) -> bool:
     if not user.password_hash:
         return False
-    try:
-        return _hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+    return verify_hash(user.password_hash, password)
 
 
 def create_department(ctx: Ctx, *, code: str, name: str, name_zh: str | None = None) -> Department:
@@ -200,8 +205,12 @@ def set_active(ctx: Ctx, user_id: int, *, active: bool, version: int | None) -> 
             return user
         compare_and_set(ctx, user, label, {"active": active})
         if not active:
-            # Signed out everywhere now, so a later reactivation does not revive old sessions.
+            # Signed out everywhere now, so a later reactivation does not revive old sessions
+            # or tokens. Imported here: accounts builds on this module.
+            from pdca.services import accounts
+
             ctx.session.exec(delete(WebSession).where(col(WebSession.user_id) == user_id))
+            accounts.revoke_all_tokens(ctx, user_id, "user deactivated")
         verb = "activated" if active else "deactivated"
         audit.record(ctx, "user", user_id, verb, field="active", old=not active, new=active)
     return user
@@ -309,5 +318,7 @@ def change_password(
         if keep_session_id is not None:
             others = others.where(col(WebSession.id) != keep_session_id)
         ctx.session.exec(others)
+        # A token minted under the old password must not outlive it.
+        accounts.revoke_all_tokens(ctx, ctx.actor.id, "password changed")
         audit.record(ctx, "user", ctx.actor.id, "password_changed")
     return user

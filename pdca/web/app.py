@@ -20,7 +20,7 @@ from pdca.settings import Settings, get_settings
 from pdca.web.api import routes_evidence, routes_kpi, routes_org, routes_read, routes_work
 from pdca.web.api.schemas import ProblemDetail
 from pdca.web.errors import install_error_handlers
-from pdca.web.middleware import InFlightLimit
+from pdca.web.middleware import BodyLimit, InFlightLimit, SecurityHeaders
 from pdca.web.pages import actions as action_pages
 from pdca.web.pages import admin as admin_pages
 from pdca.web.pages import auth as auth_pages
@@ -108,7 +108,16 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> F
     app.state.clock = clock
     app.state.templates = make_environment(settings.templates_dir, auto_reload=settings.debug)
     install_error_handlers(app)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        upload_max_bytes=settings.evidence_max_bytes,
+    )
     app.add_middleware(InFlightLimit, limit=settings.max_requests_in_flight)
+    # Outermost: even a 503 from the in-flight limit carries the security headers.
+    app.add_middleware(
+        SecurityHeaders, htmx_url=settings.htmx_url, hsts=bool(settings.secure_cookies)
+    )
     app.mount("/static", StaticFiles(directory=resources.static_dir()), name="static")
     for router in PAGE_ROUTERS:
         app.include_router(router)

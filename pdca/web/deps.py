@@ -112,18 +112,24 @@ def cookie_serializer(request: Request) -> URLSafeSerializer:
     return URLSafeSerializer(request.app.state.settings.secret_key, salt="pdca-session")
 
 
-def _context(request: Request, session: Session, user: User | None, signing: bool) -> Ctx:
+def _context(
+    request: Request, session: Session, user: User | None, auth: Authenticated | None = None
+) -> Ctx:
+    token = auth.token if auth is not None else None
+    scopes = accounts.token_scopes(token) if token is not None else None
     return Ctx(
         session=session,
         actor=user,
         catalog=request.app.state.catalog,
         clock=request.app.state.clock,
-        signing_token=signing,
+        signing_token=scopes is not None and "sign" in scopes,
+        token_id=token.id if token is not None else None,
+        token_scopes=scopes,
     )
 
 
 def authenticate(request: Request, session: Session) -> Authenticated | None:
-    anonymous = _context(request, session, None, False)
+    anonymous = _context(request, session, None)
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, secret = header.partition(" ")
@@ -140,6 +146,12 @@ def authenticate(request: Request, session: Session) -> Authenticated | None:
     return None
 
 
+def client_address(request: Request) -> str | None:
+    """The client's address, for throttling sign-ins. Behind a reverse proxy run uvicorn
+    with --proxy-headers and --forwarded-allow-ips so that this is the real client's."""
+    return request.client.host[:45] if request.client else None
+
+
 def _csrf_ok(request: Request, expected: str, form_token: str | None = None) -> bool:
     sent = request.headers.get(CSRF_HEADER) or form_token or ""
     return secrets.compare_digest(sent.encode(), expected.encode())
@@ -153,17 +165,19 @@ def get_ctx(request: Request, session: SessionDep) -> Ctx:
     needs_csrf = auth.web_session is not None and request.method not in SAFE_METHODS
     if needs_csrf and not _csrf_ok(request, auth.web_session.csrf_token):  # type: ignore[union-attr]
         raise Forbidden(f"The CSRF token is missing or wrong (send it in {CSRF_HEADER}).")
+    read_only = auth.token is not None and "write" not in accounts.token_scopes(auth.token)
+    if read_only and request.method not in SAFE_METHODS:
+        raise Forbidden("This token may only read; create a token with the write scope.")
     request.state.auth = auth
     release_connection(session)
-    signing = auth.token is not None and auth.token.can_sign
-    return _context(request, session, auth.user, signing)
+    return _context(request, session, auth.user, auth)
 
 
 CtxDep = Annotated[Ctx, Depends(get_ctx)]
 
 
 def anonymous_ctx(request: Request, session: SessionDep) -> Ctx:
-    return _context(request, session, None, False)
+    return _context(request, session, None)
 
 
 AnonymousCtxDep = Annotated[Ctx, Depends(anonymous_ctx)]

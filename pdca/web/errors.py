@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pdca import i18n
 from pdca.engine.facts import N_
+from pdca.services.accounts import Throttled
 from pdca.services.errors import ServiceError
 from pdca.web.deps import close_request_session
 from pdca.web.pages.common import LoginRequired, login_redirect
@@ -100,10 +101,15 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> Response:
         if wants_html(request):
-            return html_error(
+            response = html_error(
                 request, exc.status_hint, exc.title, exc.detail, [r.message for r in exc.reasons]
             )
+            if isinstance(exc, Throttled):
+                response.headers["Retry-After"] = str(exc.retry_after)
+            return response
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_hint == 401 else None
+        if isinstance(exc, Throttled):
+            headers = {"Retry-After": str(exc.retry_after)}
         reasons = [{"code": r.code, "message": r.message} for r in exc.reasons]
         return problem(exc.status_hint, exc.title, exc.detail, reasons, headers)
 

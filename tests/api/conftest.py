@@ -50,7 +50,7 @@ def tokens(org: Org, as_user: AsUser) -> dict[str, str]:
         for name in PERSONAS
     }
     made["fiona_signing"] = accounts.create_token(
-        system, org.fiona.id, name="signing", can_sign=True
+        system, org.fiona.id, name="signing", can_sign=True, expires_in_days=30
     ).secret
     return made
 

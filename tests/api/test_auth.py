@@ -270,20 +270,31 @@ def test_sign_out_invalidates_the_session(people, browser, app):
     assert_unauthenticated(replay.get("/api/v1/users/me"))
 
 
-def test_five_failed_sign_ins_lock_the_email_for_fifteen_minutes(people, browser, clock):
+def test_failed_sign_ins_make_the_next_attempt_wait_longer_each_time(people, browser, clock):
     for _ in range(5):
         assert_unauthenticated(sign_in(browser, password="guess"))
-        clock.advance(seconds=10)
 
-    body = assert_problem(sign_in(browser), 429, "wait 15 minutes")
+    # Five failures are free; then each attempt waits, twice as long each time.
+    body = assert_problem(sign_in(browser), 429, "try again in 1 seconds")
     assert body["title"] == "Too many attempts"
-    # The lock is per e-mail: Max signs in as usual.
+    assert browser.post("/api/v1/session", json={}).status_code == 422
+    # The wait is per e-mail: Max signs in as usual.
     assert sign_in(TestClient(browser.app), email="max@example.com").status_code == 200
     # The e-mail is the account, however it is written.
-    assert_problem(sign_in(browser, email=" MIA@example.com"), 429)
+    assert sign_in(browser, email=" MIA@example.com").headers["retry-after"] == "1"
 
-    clock.advance(minutes=14)  # the last failure was 14 min 10 s ago; the first 14 min 50 s
-    assert_problem(sign_in(browser), 429)
+    clock.advance(seconds=1)
+    assert_unauthenticated(sign_in(browser, password="guess"))
+    assert sign_in(browser).headers["retry-after"] == "2"
+    clock.advance(seconds=2)
+    assert_unauthenticated(sign_in(browser, password="guess"))
+    assert sign_in(browser).headers["retry-after"] == "4"
+
+    # However many strangers fail, the owner waits at most a minute, never 15.
+    for _ in range(10):
+        clock.advance(minutes=1)
+        assert_unauthenticated(sign_in(browser, password="guess"))
+    assert sign_in(browser).headers["retry-after"] == "60"
     clock.advance(minutes=1)
     response = sign_in(browser)
     assert response.status_code == 200, response.text
@@ -291,6 +302,49 @@ def test_five_failed_sign_ins_lock_the_email_for_fifteen_minutes(people, browser
     # A successful sign-in clears the count: one more mistake is just a mistake.
     assert_unauthenticated(sign_in(TestClient(browser.app), password="guess"))
     assert sign_in(TestClient(browser.app)).status_code == 200
+
+
+def test_one_address_guessing_many_accounts_is_throttled_too(people, browser, clock, engine):
+    from pdca.services.accounts import ADDRESS_FREE_FAILURES
+
+    for i in range(ADDRESS_FREE_FAILURES):
+        assert_unauthenticated(sign_in(browser, email=f"nobody{i}@example.com"))
+    throttled = sign_in(browser, email="someone-else@example.com")
+    assert_problem(throttled, 429)
+    assert throttled.headers["retry-after"] == "1"
+
+
+def test_an_unknown_email_costs_the_same_password_check(people, browser, monkeypatch):
+    from pdca.services import organisation
+
+    checked = []
+    verify = organisation.verify_hash
+    monkeypatch.setattr(organisation, "verify_hash", lambda h, p: checked.append(p) or verify(h, p))
+    assert_unauthenticated(sign_in(browser, email="ghost@example.com", password="guess-1"))
+    assert_unauthenticated(sign_in(browser, password="guess-2"))
+    assert checked == ["guess-1", "guess-2"]
+
+
+def test_failures_for_unknown_emails_are_capped(people, browser, engine, monkeypatch, clock):
+    from sqlmodel import func
+
+    from pdca.models import SignInFailure
+    from pdca.services import accounts
+
+    monkeypatch.setattr(accounts, "MAX_UNKNOWN_FAILURES", 3)
+    for i in range(8):
+        assert_unauthenticated(sign_in(browser, email=f"spray{i}@example.com"))
+    assert_unauthenticated(sign_in(browser, password="guess"))
+    with Session(engine) as db:
+        unknown = select(func.count()).where(SignInFailure.known == False)  # noqa: E712
+        assert db.exec(unknown).one() <= 3
+        known = select(func.count()).where(SignInFailure.email == "mia@example.com")
+        assert db.exec(known).one() == 1
+    # And failures older than the window go as new ones come.
+    clock.advance(minutes=16)
+    assert_unauthenticated(sign_in(browser, email="late@example.com"))
+    with Session(engine) as db:
+        assert db.exec(select(func.count()).select_from(SignInFailure)).one() == 1
 
 
 # --- signatures -----------------------------------------------------------------------
@@ -381,7 +435,10 @@ def test_an_ordinary_token_cannot_sign_without_the_password(people: People, done
 
 
 def test_a_signing_token_signs_with_only_the_meaning(people: People, client, done_action):
-    created = people.frank.post("/api/v1/tokens", json={"name": "signing", "can_sign": True})
+    created = people.frank.post(
+        "/api/v1/tokens",
+        json={"name": "signing", "can_sign": True, "expires_in_days": 30, "password": PASSWORD},
+    )
     assert created.status_code == 201
     assert created.json()["can_sign"] is True
     signer = Caller(client, people.frank.id, people.frank.email, created.json()["token"])

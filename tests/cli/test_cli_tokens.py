@@ -38,3 +38,14 @@ def test_a_token_for_nobody_is_one_clear_error_line(cli, engine):
 
     assert result.exit_code == 1
     assert result.output.strip() == "error: there is no user with the e-mail ghost@example.com"
+
+
+def test_a_signing_token_from_the_command_line_expires_within_thirty_days(cli, engine):
+    created = cli("user", "create", "s@example.com", "--name", "S", "--password", "pass-word-1")
+    assert created.exit_code == 0, created.output
+
+    forever = cli("token", "create", "s@example.com", "--signing", "--never-expires")
+    assert forever.exit_code == 1 and "30 days" in forever.output
+    made = cli("token", "create", "s@example.com", "--signing")
+    assert made.exit_code == 0, made.output
+    assert "may sign" in made.output and "expires never" not in made.output

@@ -127,13 +127,15 @@ def test_with_htmx_a_token_is_made_in_place_and_revoked_after_a_confirmation(
     client_for, engine, org
 ):
     mia = client_for("mia")
-    made = htmx_post(mia, "/profile/tokens", name="signer", expires="never", can_sign="1")
+    made = htmx_post(
+        mia, "/profile/tokens", name="signer", expires="30", can_sign="1", password=PASSWORD
+    )
     assert made.status_code == 200
     assert made.text.lstrip().startswith('<section id="tokens"'), "only the block"
     assert SECRET.search(made.text)
     with Session(engine) as db:
         token = db.exec(select(ApiToken).where(ApiToken.user_id == org.mia.id)).one()
-    assert token.can_sign is True and token.expires_at is None
+    assert token.can_sign is True and token.expires_at is not None
 
     # The same button that opens the confirmation page asks htmx to confirm, then posts.
     page = mia.client.get("/profile").text
@@ -369,7 +371,8 @@ def test_a_deactivated_user_is_signed_out_and_their_tokens_stop_working(
 
     again = post(admin, f"/admin/users/{org.max.id}/active", active="1", version="2")
     assert again.status_code == 303
-    assert anonymous.get("/api/v1/users/me", headers=bearer).status_code == 200
+    # Deactivation revoked the token for good: reactivating does not revive it.
+    assert anonymous.get("/api/v1/users/me", headers=bearer).status_code == 401
 
 
 def test_an_admin_cannot_deactivate_themself(client_for, engine, org):

@@ -38,7 +38,8 @@ def test_an_admin_deactivates_a_user_who_is_signed_out_and_can_no_longer_sign_in
     assert not session.exec(select(WebSession).where(WebSession.user_id == org.max.id)).all()
     with pytest.raises(NotAuthenticated):
         accounts.sign_in(system, org.max.email, PASSWORD)
-    with pytest.raises(NotAuthenticated, match="deactivated"):
+    # Deactivation revoked the token (a reactivation does not revive it).
+    with pytest.raises(NotAuthenticated, match="revoked"):
         accounts.authenticate_token(system, token.secret)
     [event] = events_of(session, "user", org.max.id, "deactivated")
     assert (event.actor_id, event.field, event.from_value, event.to_value) == (

@@ -84,4 +84,4 @@ def transition_out(
 
 
 def token_out(token: ApiToken) -> s.TokenOut:
-    return s.TokenOut(**token.model_dump())
+    return s.TokenOut(**{**token.model_dump(), "scopes": token.scopes.split()})

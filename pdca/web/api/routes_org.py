@@ -8,7 +8,14 @@ from pdca.services import accounts, organisation, queries
 from pdca.services.queries import Paging
 from pdca.web.api import schemas as s
 from pdca.web.api.convert import token_out
-from pdca.web.deps import SESSION_COOKIE, AnonymousCtxDep, CtxDep, ReleasingRoute, cookie_serializer
+from pdca.web.deps import (
+    SESSION_COOKIE,
+    AnonymousCtxDep,
+    CtxDep,
+    ReleasingRoute,
+    client_address,
+    cookie_serializer,
+)
 
 router = APIRouter(route_class=ReleasingRoute)
 Limit = Annotated[int, Query(ge=1, le=500)]
@@ -80,8 +87,12 @@ def list_tokens(ctx: CtxDep) -> list[s.TokenOut]:
 @router.post("/tokens", status_code=201, response_model=s.TokenCreated, tags=["accounts"])
 def create_token(ctx: CtxDep, body: s.TokenCreate) -> s.TokenCreated:
     assert ctx.actor is not None and ctx.actor.id is not None
-    new = accounts.create_token(ctx, ctx.actor.id, **body.model_dump())
-    return s.TokenCreated(**new.token.model_dump(), token=new.secret)
+    fields = body.model_dump()
+    scopes = fields.pop("scopes")
+    new = accounts.create_token(
+        ctx, ctx.actor.id, **fields, scopes=None if scopes is None else set(scopes)
+    )
+    return s.TokenCreated(**token_out(new.token).model_dump(), token=new.secret)
 
 
 @router.delete("/tokens/{token_id}", response_model=s.TokenOut, tags=["accounts"])
@@ -98,7 +109,7 @@ def revoke_token(ctx: CtxDep, token_id: int) -> s.TokenOut:
 def sign_in(
     ctx: AnonymousCtxDep, body: s.SessionIn, request: Request, response: Response
 ) -> s.SessionOut:
-    web_session = accounts.sign_in(ctx, body.email, body.password)
+    web_session = accounts.sign_in(ctx, body.email, body.password, client_address(request))
     set_session_cookie(request, response, web_session.id)
     user = organisation.get_user(ctx, web_session.user_id)
     return s.SessionOut(user=s.UserOut(**user.model_dump()), csrf_token=web_session.csrf_token)

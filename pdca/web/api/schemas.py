@@ -378,10 +378,26 @@ class WorkflowDiagramOut(BaseModel):
     diagram: str
 
 
+TokenScope = Literal["read", "write", "sign"]
+
+
 class TokenCreate(Strict):
     name: str = Field(min_length=1, max_length=100)
-    expires_in_days: int | None = Field(default=90, ge=1, le=3650)
-    can_sign: bool = False
+    expires_in_days: int | None = Field(
+        default=90, ge=1, le=3650, description="Null: never (not for a signing token: 30 at most)."
+    )
+    can_sign: bool = Field(default=False, description="The same as adding the sign scope.")
+    scopes: list[TokenScope] | None = Field(
+        default=None,
+        max_length=3,
+        description="What the token may do (default read and write). A token cannot "
+        "create a token with scopes it lacks.",
+    )
+    password: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Your password again: required for a signing token.",
+    )
 
 
 class TokenOut(BaseModel):
@@ -389,6 +405,8 @@ class TokenOut(BaseModel):
     name: str
     prefix: str
     can_sign: bool
+    scopes: list[TokenScope]
+    parent_id: int | None
     created_at: datetime
     expires_at: datetime | None
     last_used_at: datetime | None

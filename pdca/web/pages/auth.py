@@ -12,7 +12,13 @@ from pdca.services import accounts, organisation
 from pdca.services.accounts import NotAuthenticated, Throttled
 from pdca.services.context import Ctx
 from pdca.web.api.routes_org import set_session_cookie
-from pdca.web.deps import SESSION_COOKIE, AnonymousCtxDep, ReleasingRoute, authenticate
+from pdca.web.deps import (
+    SESSION_COOKIE,
+    AnonymousCtxDep,
+    ReleasingRoute,
+    authenticate,
+    client_address,
+)
 from pdca.web.pages.common import LANG_COOKIE, choose_language, safe_next
 from pdca.web.pages.my_work import landing_for
 from pdca.web.render import render
@@ -37,15 +43,21 @@ def login(
 ) -> Response:
     request.state.lang = choose_language(request)
     try:
-        web_session = accounts.sign_in(ctx, email, password)
+        web_session = accounts.sign_in(ctx, email, password, client_address(request))
     except (NotAuthenticated, Throttled) as exc:
         _ = i18n.translations(request.state.lang).gettext
+        headers = {}
         if isinstance(exc, Throttled):
-            message = _("Too many failed sign-ins; wait 15 minutes and try again.")
+            message = _("Too many failed sign-ins; try again in %(seconds)d seconds.") % {
+                "seconds": exc.retry_after
+            }
+            headers["Retry-After"] = str(exc.retry_after)
         else:
             message = _("The e-mail or password is wrong.")
         context = {"next": safe_next(next), "email": email, "error": message}
-        return render(request, "login.html", context, status_code=exc.status_hint)
+        response = render(request, "login.html", context, status_code=exc.status_hint)
+        response.headers.update(headers)
+        return response
     target = safe_next(next)
     if target == "/":
         user = ctx.session.get(User, web_session.user_id)

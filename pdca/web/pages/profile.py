@@ -228,8 +228,11 @@ def create_token(
     name: Annotated[str, Form(max_length=100)] = "",
     expires: Annotated[str, Form(max_length=10)] = DEFAULT_TOKEN_EXPIRY,
     can_sign: Annotated[str, Form(max_length=5)] = "",
+    password: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    """Make a token and show its secret on this answer: once, never in a URL or cookie."""
+    """Make a token and show its secret on this answer: once, never in a URL or cookie.
+
+    A signing token needs the password again (a borrowed session cannot mint one)."""
     _ = gettext_for(request)
     form = _token_form(name, expires, can_sign == "1")
     assert ctx.actor is not None and ctx.actor.id is not None
@@ -242,6 +245,7 @@ def create_token(
             name=name,
             expires_in_days=None if expires == "never" else int(expires),
             can_sign=form["can_sign"],
+            password=password or None,
         )
     except ServiceError as exc:
         errors = {"": [error_text(request, exc)]}

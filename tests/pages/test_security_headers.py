@@ -1,0 +1,66 @@
+"""Every answer carries the security headers: pages, htmx fragments and the API."""
+
+from pdca.services import accounts
+
+HTML = {"Accept": "text/html"}
+FRAGMENT = {**HTML, "HX-Request": "true"}
+
+
+def assert_secure(response, htmx_origin: str = "https://cdn.jsdelivr.net") -> None:
+    csp = response.headers["content-security-policy"]
+    assert "default-src 'self'" in csp
+    assert f"script-src 'self' {htmx_origin};" in csp
+    assert "style-src 'self'" in csp and "'unsafe-inline'" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "same-origin"
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_a_page_a_fragment_and_an_api_answer_carry_the_headers(client_for, org, as_user):
+    fiona = client_for("fiona")
+    page = fiona.client.get("/board", headers=HTML)
+    assert page.status_code == 200
+    assert_secure(page)
+    fragment = fiona.client.get("/board", headers=FRAGMENT)
+    assert fragment.status_code == 200 and not fragment.text.lstrip().startswith("<!doctype")
+    assert_secure(fragment)
+
+    token = accounts.create_token(as_user(None), org.mia.id, name="t").secret
+    api = fiona.client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"})
+    assert api.status_code == 200
+    assert_secure(api)
+    # Errors too.
+    assert_secure(fiona.client.get("/api/v1/problems/999999"))
+
+
+def test_no_hsts_without_secure_cookies_and_static_files_stay_cacheable(anonymous):
+    login = anonymous.get("/login", headers=HTML)
+    assert_secure(login)
+    assert "strict-transport-security" not in login.headers
+    css = anonymous.get("/static/pdca.css")
+    assert css.status_code == 200 and css.headers.get("cache-control") != "no-store"
+    assert css.headers["x-content-type-options"] == "nosniff"
+
+
+def test_hsts_when_cookies_are_secure(settings, engine, clock):
+    from fastapi.testclient import TestClient
+
+    from pdca.web.app import create_app
+
+    app = create_app(settings.model_copy(update={"secure_cookies": True}), clock=clock)
+    with TestClient(app) as client:
+        answer = client.get("/login", headers=HTML)
+    assert answer.headers["strict-transport-security"].startswith("max-age=")
+
+
+def test_the_templates_have_no_inline_script_handlers_or_styles():
+    import re
+
+    from pdca import resources
+
+    for template in resources.templates_dir().rglob("*.html"):
+        text = template.read_text(encoding="utf-8")
+        assert not re.search(r"<script(?![^>]*\bsrc=)", text), template
+        assert not re.search(r"\son[a-z]+=", text), template
+        assert 'style="' not in text and "<style" not in text, template
