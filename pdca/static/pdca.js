@@ -9,3 +9,14 @@ document.addEventListener("change", function (event) {
     field.form.requestSubmit();
   }
 });
+
+// A board that refreshes itself (meeting-room screens) waits while someone is using
+// it: a card's form is open, or cards are ticked for a bulk edit. htmx's own trigger
+// filters would need eval, which the Content-Security-Policy rightly forbids.
+document.addEventListener("htmx:beforeRequest", function (event) {
+  var element = event.detail.elt;
+  var pausedBy = element && element.getAttribute && element.getAttribute("data-refresh-paused-by");
+  if (pausedBy && element.querySelector(pausedBy)) {
+    event.preventDefault();
+  }
+});
