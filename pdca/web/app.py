@@ -91,7 +91,8 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> F
         yield
         if scheduler is not None:
             scheduler.stop()
-        engine.dispose()
+        # Closing connections blocks: keep it off the event loop.
+        await to_thread.run_sync(engine.dispose)
 
     app = FastAPI(
         title="pdca",

@@ -89,8 +89,11 @@ def _html_error(
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    # Plain functions, not coroutines: Starlette runs them in the thread pool. An error
+    # page draws the navigation bar, whose counts query the database, and a query on
+    # the event loop can stall every request (habit 11).
     @app.exception_handler(LoginRequired)
-    async def _login(request: Request, exc: LoginRequired) -> Response:
+    def _login(request: Request, exc: LoginRequired) -> Response:
         redirect = login_redirect(exc)
         if is_htmx(request):
             # htmx would follow a 303 in the background and swap the sign-in page into
@@ -99,7 +102,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return redirect
 
     @app.exception_handler(ServiceError)
-    async def _service_error(request: Request, exc: ServiceError) -> Response:
+    def _service_error(request: Request, exc: ServiceError) -> Response:
         if wants_html(request):
             response = html_error(
                 request, exc.status_hint, exc.title, exc.detail, [r.message for r in exc.reasons]
@@ -114,7 +117,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(exc.status_hint, exc.title, exc.detail, reasons, headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+    def _validation(request: Request, exc: RequestValidationError) -> Response:
         reasons = []
         for error in exc.errors():
             where = _location(tuple(error.get("loc", ())))
@@ -131,7 +134,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(422, "Invalid input", "The request is not valid; see the reasons.", reasons)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+    def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 400:
             # FastAPI's "error parsing the body" (bytes that are not UTF-8): bad input,
             # so a 422 with its reason, like a body that is not JSON at all.
@@ -157,19 +160,19 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(503, "Service unavailable", detail, headers={"Retry-After": "2"})
 
     @app.exception_handler(OperationalError)
-    async def _database(request: Request, exc: OperationalError) -> Response:
+    def _database(request: Request, exc: OperationalError) -> Response:
         log.warning("database unavailable: %s", exc)
         return _unavailable(
             request, N_("The database is busy or unreachable; try again in a moment.")
         )
 
     @app.exception_handler(PoolTimeout)
-    async def _saturated(request: Request, exc: PoolTimeout) -> Response:
+    def _saturated(request: Request, exc: PoolTimeout) -> Response:
         # Every connection stayed taken for the whole pool timeout: back-pressure, not a bug.
         log.warning("connection pool exhausted: %s", exc)
         return _unavailable(request, N_("The server is busy; try again in a moment."))
 
-    async def _unstorable(request: Request, exc: Exception) -> Response:
+    def _unstorable(request: Request, exc: Exception) -> Response:
         # A NUL character (PostgreSQL) or an id past the integer range (both databases)
         # comes from the client: their input, not our failure.
         log.info("unstorable input: %s", exc)
@@ -181,12 +184,12 @@ def install_error_handlers(app: FastAPI) -> None:
             return html_error(request, 422, "Invalid input", detail)
         return problem(422, "Invalid input", detail)
 
-    async def _unconvertible(request: Request, exc: Exception) -> Response:
+    def _unconvertible(request: Request, exc: Exception) -> Response:
         # SQLAlchemy wraps what it could not convert for the database, such as a time that
         # falls before year 1 once shifted to UTC: the client's input again. Anything else
         # it wraps (an IntegrityError…) is our failure and goes on to the 500 below.
         if isinstance(getattr(exc, "orig", None), OverflowError):
-            return await _unstorable(request, exc)
+            return _unstorable(request, exc)
         raise exc
 
     app.add_exception_handler(DataError, _unstorable)
@@ -194,6 +197,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StatementError, _unconvertible)
 
     @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error", exc_info=exc)
         return problem(500, "Internal error", "Something went wrong on our side; it was logged.")

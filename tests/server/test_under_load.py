@@ -105,3 +105,17 @@ def _in_flight_limit(server) -> object:
             return layer
         layer = getattr(layer, "app", None) or getattr(layer, "middleware_stack", None)
     return None
+
+
+def test_error_pages_are_drawn_off_the_event_loop(settings: Settings, engine) -> None:
+    """An error page draws the navigation bar, which queries the database; a handler that
+    is a coroutine would run that query on the event loop (habit 11)."""
+    import inspect
+
+    app = create_app(settings)
+    coroutines = [
+        getattr(handler, "__name__", repr(handler))
+        for handler in app.exception_handlers.values()
+        if inspect.iscoroutinefunction(handler) and handler.__module__.startswith("pdca")
+    ]
+    assert coroutines == []
