@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlalchemy import Select, and_, case, exists, func, literal, or_
-from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
 from pdca.models import (
@@ -24,8 +23,7 @@ from pdca.models import (
 )
 from pdca.services.context import Ctx
 from pdca.services.policy import STAFF, can_verify_action
-
-OWNER = aliased(User, name="owner")
+from pdca.services.queries import OWNER
 
 UNFINISHED = (ActionStatus.open, ActionStatus.in_progress)
 LIST_LIMIT = 200
