@@ -33,7 +33,7 @@ from pdca.engine.definition import WorkflowDefinition, WorkflowError, files_by_n
 from pdca.engine.machine import diagram
 from pdca.engine.registry import EFFECT_DESCRIPTIONS, GUARD_DESCRIPTIONS
 from pdca.models import Role
-from pdca.services import accounts, audit, kpis, monitor, organisation
+from pdca.services import accounts, kpis, monitor, organisation, trail
 from pdca.services.catalog import WorkflowCatalog
 from pdca.services.context import Ctx
 from pdca.services.errors import Invalid, ServiceError
@@ -444,12 +444,16 @@ def token_create(
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Walk the trail's hash chain; name the first event that does not follow (exit 1)."""
+    """Walk the trail's hash chain; name the first event that does not follow (exit 1).
+
+    The outcome is recorded in the trail (by the system), as the audit page's button does.
+    """
     settings = _settings()
     with _engine(settings) as engine:
         _require_head(settings, engine)
         with Session(engine, expire_on_commit=False) as session:
-            report = audit.verify_trail(session)
+            ctx = Ctx(session=session, actor=None, catalog=WorkflowCatalog({}))
+            report = trail.verify(ctx)
     if report.broken_at is not None:
         raise CliError(
             f"the audit trail is broken at event {report.broken_at}: {report.reason} "
@@ -462,8 +466,10 @@ def audit_verify() -> None:
 
 
 def read_csv_rows(path: Path) -> list[kpis.RowIn]:
+    # Read line by line: a file past one batch is refused at its limit, not read whole.
     try:
-        return kpis.rows_from_csv(path.read_text(encoding="utf-8-sig"))
+        with path.open(encoding="utf-8-sig", newline="") as lines:
+            return kpis.rows_from_csv(lines)
     except OSError as exc:
         raise CliError(f"cannot read {path}: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
@@ -476,13 +482,12 @@ def kpi_import(
 ) -> None:
     """Import measurements from CSV: all or nothing; bad lines are listed and nothing is stored."""
     settings = _settings()
-    rows = read_csv_rows(file)
     with _engine(settings) as engine:
         _require_head(settings, engine)
         with Session(engine, expire_on_commit=False) as session:
             ctx = Ctx(session=session, actor=None, catalog=WorkflowCatalog({}))
             try:
-                result = kpis.ingest(ctx, rows)
+                result = kpis.ingest(ctx, read_csv_rows(file))
             except Invalid as exc:
                 for reason in exc.reasons:
                     typer.echo(f"{file}: {reason.message}", err=True)

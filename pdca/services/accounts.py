@@ -290,8 +290,9 @@ def _throttle(ctx: Ctx, email: str, address: str | None) -> None:
         wait = max(wait, _wait(count, last, ADDRESS_FREE_FAILURES, ADDRESS_MAX_DELAY, now))
     if wait > 0:
         seconds = math.ceil(wait)
+        unit = "second" if seconds == 1 else "seconds"
         raise Throttled(
-            f"Too many failed sign-ins; try again in {seconds} seconds.", retry_after=seconds
+            f"Too many failed sign-ins; try again in {seconds} {unit}.", retry_after=seconds
         )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlmodel import Session, col, select
 
+from pdca.engine.facts import N_
 from pdca.models import Event
 
 GENESIS = "0" * 64
@@ -84,7 +85,7 @@ def _last_hash(session: Session) -> str:
     return last or GENESIS
 
 
-def _utc_text(at: datetime) -> str:
+def utc_text(at: datetime) -> str:
     return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
 
 
@@ -92,7 +93,7 @@ def chain_hash(previous: str, entry: Event) -> str:
     """SHA-256 over the previous hash and every field of the event but its id."""
     fields = [
         previous,
-        _utc_text(entry.at),
+        utc_text(entry.at),
         entry.actor_id,
         entry.entity_type,
         entry.entity_id,
@@ -123,7 +124,9 @@ def verify_chain(events: Iterable[Event]) -> ChainReport:
         expected = chain_hash(previous, entry)
         if entry.hash != expected:
             why = (
-                "its hash is missing" if entry.hash is None else "its content or its place changed"
+                N_("its hash is missing")
+                if entry.hash is None
+                else N_("its content or its place changed")
             )
             return ChainReport(checked, entry.id, why)
         previous, checked = entry.hash, checked + 1

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
+from pdca import storage
 from pdca.db import SQLITE_BEGIN_OPTION
 from pdca.engine.facts import N_
 from pdca.models import User
@@ -59,6 +60,7 @@ def unit_of_work(ctx: Ctx) -> Iterator[None]:
         ctx.session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
         yield
         ctx.session.commit()
+        storage.writes_succeeded(ctx.session.get_bind().engine)
     except OperationalError as exc:
         ctx.session.rollback()
         # A PostgreSQL deadlock (two writers, a row lock and the trail's chain lock taken

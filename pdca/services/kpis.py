@@ -11,7 +11,7 @@ import csv
 import io
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -247,21 +247,37 @@ class IngestResult:
     occurrences_added: int = 0
 
 
-def rows_from_csv(text: str) -> list[RowIn]:
-    """Rows of a `kpi,at,value` CSV (header first); line numbers as an editor shows them."""
-    reader = csv.reader(io.StringIO(text))
-    header = [h.strip().lower() for h in next(reader, [])]
-    if header[:3] != ["kpi", "at", "value"]:
+def rows_from_csv(source: str | Iterable[str]) -> list[RowIn]:
+    """Rows of a `kpi,at,value` CSV (header first); line numbers as an editor shows them.
+
+    `source` may be an open file: it is read line by line and refused as soon as it
+    holds more points than one batch may, so a huge file is never read whole.
+    """
+    reader = csv.reader(io.StringIO(source) if isinstance(source, str) else source)
+    try:
+        header = [h.strip().lower() for h in next(reader, [])]
+        if header[:3] != ["kpi", "at", "value"]:
+            raise Invalid(
+                "The first line must be the header kpi,at,value.",
+                ["line 1: expected the header kpi,at,value."],
+            )
+        rows = []
+        for cells in reader:
+            if not any(c.strip() for c in cells):
+                continue
+            if len(rows) == MAX_BATCH:
+                raise Invalid(f"A batch holds at most {MAX_BATCH:,} points; split the file.")
+            cells = [*cells, "", "", ""][:3]
+            rows.append(
+                RowIn(reader.line_num, cells[0].strip(), cells[1].strip(), cells[2].strip())
+            )
+    except csv.Error as exc:
+        # A field past the csv module's limit (131,072 characters) or a stray quote at the
+        # end: the file's fault, named with its line.
+        line = reader.line_num
         raise Invalid(
-            "The first line must be the header kpi,at,value.",
-            ["line 1: expected the header kpi,at,value."],
-        )
-    rows = []
-    for line, cells in enumerate(reader, start=2):
-        if not any(c.strip() for c in cells):
-            continue
-        cells = [*cells, "", "", ""][:3]
-        rows.append(RowIn(line, cells[0].strip(), cells[1].strip(), cells[2].strip()))
+            f"Line {line} cannot be read as CSV: {exc}.", [f"line {line}: {exc}."]
+        ) from exc
     if not rows:
         raise Invalid("The file holds no measurement.", ["The file holds no measurement."])
     return rows

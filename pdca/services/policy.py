@@ -219,6 +219,23 @@ def can_delete_evidence(
     )
 
 
+AUDITORS = {Role.admin, Role.facilitator, Role.viewer}
+
+
+def can_audit_trail(user: User | None) -> str | None:
+    """Verify the whole trail and export it: administrators, quality managers, auditors.
+
+    Verifying only reads (its record is the verifier's own event), so viewers may.
+    """
+    if user is None:
+        return None
+    if not user.active:
+        return N_("Your account is deactivated.")
+    if user.role in AUDITORS:
+        return None
+    return N_("Only administrators, facilitators and auditors verify and export the trail.")
+
+
 def require(reason: str | None) -> None:
     if reason:
         raise Forbidden(reason)

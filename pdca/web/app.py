@@ -11,13 +11,20 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from pdca import __version__, migrate, resources
+from pdca import __version__, migrate, resources, storage
 from pdca.db import make_engine
 from pdca.services.catalog import WorkflowCatalog
 from pdca.services.context import Ctx
 from pdca.services.monitor import Scheduler
 from pdca.settings import Settings, get_settings
-from pdca.web.api import routes_evidence, routes_kpi, routes_org, routes_read, routes_work
+from pdca.web.api import (
+    routes_evidence,
+    routes_kpi,
+    routes_org,
+    routes_read,
+    routes_trail,
+    routes_work,
+)
 from pdca.web.api.schemas import ProblemDetail
 from pdca.web.errors import install_error_handlers
 from pdca.web.middleware import BodyLimit, InFlightLimit, SecurityHeaders
@@ -31,6 +38,7 @@ from pdca.web.pages import kpis as kpi_pages
 from pdca.web.pages import my_work as my_work_pages
 from pdca.web.pages import problems as problem_pages
 from pdca.web.pages import profile as profile_pages
+from pdca.web.pages import trail as trail_pages
 from pdca.web.render import make_environment
 
 PAGE_ROUTERS = (
@@ -44,6 +52,7 @@ PAGE_ROUTERS = (
     kpi_pages.router,
     action_pages.router,
     evidence_pages.router,
+    trail_pages.router,
 )
 
 API_ERRORS = {
@@ -71,6 +80,7 @@ def _utcnow() -> datetime:
 def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> FastAPI:
     settings.check_secret()
     engine = make_engine(settings)
+    storage.watch(engine)
     # Loading validates every workflow file: a broken one stops start-up with its reason.
     catalog = WorkflowCatalog.from_directories(settings.workflow_dirs())
 
@@ -124,7 +134,14 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> F
         app.include_router(router)
 
     api = APIRouter(prefix="/api/v1", responses=API_ERRORS)  # type: ignore[arg-type]
-    for module in (routes_org, routes_work, routes_read, routes_kpi, routes_evidence):
+    for module in (
+        routes_org,
+        routes_work,
+        routes_read,
+        routes_kpi,
+        routes_evidence,
+        routes_trail,
+    ):
         api.include_router(module.router)
     app.include_router(api)
 
@@ -145,11 +162,24 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> F
                 },
                 503,
             )
+        # Only after a write has failed does the probe write: a healthy store costs nothing.
+        fault = storage.probe_writes(engine) if storage.known_fault(engine) else None
+        if fault is not None:
+            return JSONResponse(
+                {
+                    "status": "unavailable",
+                    "database": "reachable",
+                    "migrations": "head",
+                    "writes": f"failing: {fault.replace('_', ' ')}",
+                },
+                503,
+            )
         return JSONResponse(
             {
                 "status": "ok",
                 "database": "reachable",
                 "migrations": "head",
+                "writes": "ok",
                 "workflows": catalog.names(),
             }
         )

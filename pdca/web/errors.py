@@ -10,11 +10,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from sqlalchemy.exc import DataError, OperationalError, StatementError
+from sqlalchemy.exc import DataError, InternalError, OperationalError, StatementError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pdca import i18n
+from pdca import i18n, storage
 from pdca.engine.facts import N_
 from pdca.services.accounts import Throttled
 from pdca.services.errors import ServiceError
@@ -29,6 +29,20 @@ HTTP_TITLES = {
     403: N_("Forbidden"),
     404: N_("Not found"),
     405: N_("Method not allowed"),
+}
+STORAGE_FAULTS: dict[storage.Fault, str] = {
+    "read_only": N_(
+        "The database is read-only, so nothing can be saved. "
+        "Ask your administrator to make it writable; your change was not saved."
+    ),
+    "full": N_(
+        "The database's disk is full, so nothing can be saved. "
+        "Ask your administrator to free space; your change was not saved."
+    ),
+    "io_error": N_(
+        "The database's disk reports an error, so nothing can be saved. "
+        "Ask your administrator; your change was not saved."
+    ),
 }
 
 
@@ -159,12 +173,32 @@ def install_error_handlers(app: FastAPI) -> None:
             return response
         return problem(503, "Service unavailable", detail, headers={"Retry-After": "2"})
 
+    def _cannot_store(request: Request, fault: storage.Fault) -> Response:
+        # No Retry-After: retrying will not help until someone fixes the store.
+        detail = STORAGE_FAULTS[fault]
+        if wants_html(request):
+            return html_error(request, 503, N_("Changes cannot be saved"), detail)
+        return problem(503, "Changes cannot be saved", detail)
+
     @app.exception_handler(OperationalError)
     def _database(request: Request, exc: OperationalError) -> Response:
+        fault = storage.storage_fault(exc)
+        if fault is not None:
+            log.error("the database cannot take writes (%s): %s", fault, exc)
+            return _cannot_store(request, fault)
         log.warning("database unavailable: %s", exc)
         return _unavailable(
             request, N_("The database is busy or unreachable; try again in a moment.")
         )
+
+    @app.exception_handler(InternalError)
+    def _database_internal(request: Request, exc: InternalError) -> Response:
+        # PostgreSQL reports a read-only transaction (a standby, a read-only default) here.
+        fault = storage.storage_fault(exc)
+        if fault is None:
+            raise exc
+        log.error("the database cannot take writes (%s): %s", fault, exc)
+        return _cannot_store(request, fault)
 
     @app.exception_handler(PoolTimeout)
     def _saturated(request: Request, exc: PoolTimeout) -> Response:

@@ -137,6 +137,28 @@ def test_kpi_import_of_a_file_that_is_not_there_or_has_no_header(
     assert points(engine) == []
 
 
+def test_kpi_import_refuses_a_file_past_one_batch_at_the_limit_without_reading_it_all(
+    cli, engine, kpi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kpis, "MAX_BATCH", 3)
+    file = tmp_path / "big.csv"
+    when = ago(1)
+    # Well past the batch the file turns to bytes that are not UTF-8: reading them would
+    # be a different error, so the refusal proves the reader stopped at the limit.
+    file.write_bytes(
+        b"kpi,at,value\n"
+        + b"".join(f"CS-SL,{when},8{i}\n".encode() for i in range(4))
+        + b"\n" * 100_000  # more than the reader's read-ahead
+        + b"\xff\xfe not text\n" * 10_000
+    )
+
+    result = cli("kpi", "import", str(file))
+
+    assert result.exit_code == 1
+    assert "A batch holds at most 3 points; split the file." in result.output
+    assert points(engine) == []
+
+
 def test_monitor_run_raises_a_missing_data_problem_once(cli, engine, kpi, session, catalog) -> None:
     wall_clock = Ctx(session=session, actor=None, catalog=catalog)
     kpis.ingest(wall_clock, [kpis.RowIn(1, "CS-SL", datetime.now(UTC) - timedelta(days=3), 81)])

@@ -241,6 +241,18 @@ def test_a_csv_upload_without_a_header_or_a_file_is_refused(org, as_user, client
     assert stored(session) == 0
 
 
+def test_a_csv_field_past_the_csv_limit_is_a_reason_not_a_crash(org, as_user, client_for, session):
+    a_kpi(as_user(org.fiona), org)
+    huge = "x" * 140_000  # the csv module refuses fields over 131,072 characters
+    text = f"kpi,at,value\nCS-SL,{days_ago(1).isoformat()},81\nCS-SL,{huge},81\n"
+
+    response = upload(client_for("mia"), text)
+
+    assert response.status_code == 422
+    assert "line 3: field larger than field limit" in response.text
+    assert stored(session) == 0
+
+
 def test_an_upload_for_a_kpi_of_another_department_is_refused(org, as_user, client_for, session):
     a_kpi(as_user(org.fiona), org)
     response = upload(client_for("max"), f"kpi,at,value\nCS-SL,{days_ago(1).isoformat()},81\n")

@@ -361,6 +361,19 @@ class EventOut(BaseModel):
     signature_method: str | None
 
 
+class VerificationOut(BaseModel):
+    at: datetime
+    by: str | None = Field(description="Who verified; null for `pdca audit verify`.")
+    checked: int = Field(description="Events whose link was checked and held.")
+    intact: bool
+    broken_at: int | None = Field(description="The id of the first event that does not follow.")
+    reason: str | None
+
+
+class LastVerificationOut(BaseModel):
+    last: VerificationOut | None
+
+
 class WorkflowOut(BaseModel):
     name: str
     titles: dict[str, str]

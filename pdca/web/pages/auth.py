@@ -19,7 +19,7 @@ from pdca.web.deps import (
     authenticate,
     client_address,
 )
-from pdca.web.pages.common import LANG_COOKIE, choose_language, safe_next
+from pdca.web.pages.common import choose_language, safe_next, set_language_cookie
 from pdca.web.pages.my_work import landing_for
 from pdca.web.render import render
 
@@ -45,12 +45,15 @@ def login(
     try:
         web_session = accounts.sign_in(ctx, email, password, client_address(request))
     except (NotAuthenticated, Throttled) as exc:
-        _ = i18n.translations(request.state.lang).gettext
+        translations = i18n.translations(request.state.lang)
+        _ = translations.gettext
         headers = {}
         if isinstance(exc, Throttled):
-            message = _("Too many failed sign-ins; try again in %(seconds)d seconds.") % {
-                "seconds": exc.retry_after
-            }
+            message = translations.ngettext(
+                "Too many failed sign-ins; try again in %(seconds)d second.",
+                "Too many failed sign-ins; try again in %(seconds)d seconds.",
+                exc.retry_after,
+            ) % {"seconds": exc.retry_after}
             headers["Retry-After"] = str(exc.retry_after)
         else:
             message = _("The e-mail or password is wrong.")
@@ -100,9 +103,7 @@ def switch_language(
     if lang not in i18n.LANGUAGES:
         lang = i18n.DEFAULT_LANGUAGE
     response = RedirectResponse(safe_next(next), status_code=303)
-    response.set_cookie(
-        LANG_COOKIE, lang, httponly=True, samesite="lax", path="/", max_age=365 * 24 * 3600
-    )
+    set_language_cookie(request, response, lang)
     auth = _signed_in_with_csrf(request, ctx, csrf_token)
     if auth is not None:
         # A signed-in person's choice is kept on their profile, for every device.

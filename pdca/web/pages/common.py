@@ -68,15 +68,27 @@ def _flash_serializer(request: Request) -> URLSafeSerializer:
     return URLSafeSerializer(request.app.state.settings.secret_key, salt="pdca-flash")
 
 
-def set_flash(request: Request, response: Response, message: str, kind: str = "ok") -> None:
+def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
+    """A cookie of the app's own (flash, language): HttpOnly, Lax, Secure when configured."""
     response.set_cookie(
-        FLASH_COOKIE,
-        _flash_serializer(request).dumps([kind, message]),
+        name,
+        value,
         httponly=True,
         samesite="lax",
+        secure=bool(request.app.state.settings.secure_cookies),
         path="/",
-        max_age=60,
+        max_age=max_age,
     )
+
+
+def set_flash(request: Request, response: Response, message: str, kind: str = "ok") -> None:
+    set_cookie(
+        request, response, FLASH_COOKIE, _flash_serializer(request).dumps([kind, message]), 60
+    )
+
+
+def set_language_cookie(request: Request, response: Response, lang: str) -> None:
+    set_cookie(request, response, LANG_COOKIE, lang, 365 * 24 * 3600)
 
 
 def read_flash(request: Request) -> tuple[str, str] | None:

@@ -19,7 +19,7 @@ from pdca.services.context import Ctx
 from pdca.services.errors import Invalid, NotFound, ServiceError
 from pdca.services.policy import can_manage_organisation, can_triage
 from pdca.web.deps import ReleasingRoute
-from pdca.web.pages.common import LANG_COOKIE, PageCtx, set_flash
+from pdca.web.pages.common import LANG_COOKIE, PageCtx, set_flash, set_language_cookie
 from pdca.web.render import is_htmx, reason_text, render, with_flash_oob
 
 router = APIRouter(include_in_schema=False, route_class=ReleasingRoute)
@@ -183,9 +183,7 @@ def change_language(
         response = RedirectResponse("/profile", status_code=303)
     set_flash(request, response, message)
     if locale:
-        response.set_cookie(
-            LANG_COOKIE, locale, httponly=True, samesite="lax", path="/", max_age=365 * 24 * 3600
-        )
+        set_language_cookie(request, response, locale)
     else:
         # "Follow my browser": forget the choice made with the header's switch too.
         response.delete_cookie(LANG_COOKIE, path="/")
