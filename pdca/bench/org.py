@@ -28,7 +28,7 @@ from pdca.models import (
     Role,
     User,
 )
-from pdca.services import accounts, organisation
+from pdca.services import accounts, audit, organisation
 from pdca.services.catalog import WorkflowCatalog
 from pdca.services.context import Ctx
 
@@ -143,29 +143,33 @@ def build(engine: Engine, catalog: WorkflowCatalog, now: datetime) -> Organisati
             session.flush()
             session.add(CycleProblem(cycle_id=cycle.id, problem_id=problem.id))  # type: ignore[arg-type]
             session.add(CycleMember(cycle_id=cycle.id, user_id=lead.id))  # type: ignore[arg-type]
-            session.add(
-                Event(
-                    at=cycle.created_at,
-                    actor_id=lead.id,
-                    entity_type="cycle",
-                    entity_id=cycle.id,  # type: ignore[arg-type]
-                    verb="opened",
-                    field="state",
-                    to_value="plan",
-                    data={"workflow": "pdca", "problems": [problem.id]},
-                )
+            # Through the trail's own writer, so `pdca audit verify` holds on a bench database.
+            opened = Ctx(
+                session=session, actor=lead, catalog=catalog, clock=lambda c=cycle: c.created_at
             )
-            session.add(
-                Event(
-                    at=cycle.state_entered_at,
-                    actor_id=lead.id,
-                    entity_type="cycle",
-                    entity_id=cycle.id,  # type: ignore[arg-type]
-                    verb="start_do",
-                    field="state",
-                    from_value="plan",
-                    to_value="do",
-                )
+            audit.record(
+                opened,
+                "cycle",
+                cycle.id,  # type: ignore[arg-type]
+                "opened",
+                field="state",
+                new="plan",
+                data={"workflow": "pdca", "problems": [problem.id]},
+            )
+            started = Ctx(
+                session=session,
+                actor=lead,
+                catalog=catalog,
+                clock=lambda c=cycle: c.state_entered_at,
+            )
+            audit.record(
+                started,
+                "cycle",
+                cycle.id,  # type: ignore[arg-type]
+                "start_do",
+                field="state",
+                old="plan",
+                new="do",
             )
             cycles.append(cycle)
         session.commit()
@@ -197,26 +201,25 @@ def grow(engine: Engine, org: Organisation, cards: int, now: datetime) -> None:
             .where(col(Action.id) > before)
             .order_by(col(Action.id))
         ).all()
-        conn.execute(
-            insert(Event),
-            [
-                {
-                    "at": created_at,
-                    "actor_id": by,
-                    "entity_type": "action",
-                    "entity_id": action_id,
-                    "verb": "created",
-                    "field": "status",
-                    "from_value": None,
-                    "to_value": "open",
-                    "note": None,
-                    "data": {"bench": True},
-                    "signature_meaning": None,
-                    "signature_method": None,
-                }
-                for action_id, by, created_at, _status in made
-            ],
-        )
+        events = [
+            {
+                "at": created_at,
+                "actor_id": by,
+                "entity_type": "action",
+                "entity_id": action_id,
+                "verb": "created",
+                "field": "status",
+                "from_value": None,
+                "to_value": "open",
+                "note": None,
+                "data": {"bench": True},
+                "signature_meaning": None,
+                "signature_method": None,
+            }
+            for action_id, by, created_at, _status in made
+        ]
+        audit.chain_rows(audit.last_hash_of(conn), events)
+        conn.execute(insert(Event), events)
     for row in rows:
         org.by_status[row["status"]] = org.by_status.get(row["status"], 0) + 1
     org.actions = cards

@@ -70,6 +70,25 @@ def record(
     return entry
 
 
+def chain_rows(previous: str, rows: list[dict[str, Any]]) -> str:
+    """Set the hash of raw event rows for a bulk insert (in id order); the last hash.
+
+    For loaders that write many events at once (the benchmark's organisation): the
+    rows join the chain exactly as `record` would have chained them.
+    """
+    for row in rows:
+        row["hash"] = previous = chain_hash(previous, Event(**row))
+    return previous
+
+
+def last_hash_of(connection: Any) -> str:
+    """The hash the next event chains to, read on a Core connection."""
+    last = connection.execute(
+        select(Event.hash).where(col(Event.hash).is_not(None)).order_by(col(Event.id).desc())
+    ).first()
+    return last[0] if last else GENESIS
+
+
 def _last_hash(session: Session) -> str:
     """The hash the next event chains to; the first call in a transaction takes the lock."""
     transaction = session.get_transaction()

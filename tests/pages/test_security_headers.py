@@ -64,3 +64,32 @@ def test_the_templates_have_no_inline_script_handlers_or_styles():
         assert not re.search(r"<script(?![^>]*\bsrc=)", text), template
         assert not re.search(r"\son[a-z]+=", text), template
         assert 'style="' not in text and "<style" not in text, template
+
+
+def test_every_cookie_the_app_sets_is_secure_when_cookies_are_secure(settings, engine, clock, org):
+    from fastapi.testclient import TestClient
+
+    from pdca.web.app import create_app
+    from tests.personas import PASSWORD
+
+    app = create_app(settings.model_copy(update={"secure_cookies": True}), clock=clock)
+    with TestClient(app, base_url="https://testserver") as client:
+        language = client.post("/language", data={"lang": "zh_CN", "next": "/login"})
+        signed_in = client.post(
+            "/login",
+            data={"email": org.mia.email, "password": PASSWORD, "next": "/profile"},
+            follow_redirects=False,
+        )
+        csrf = client.get("/profile").text.split('name="csrf_token" value="')[1].split('"')[0]
+        flashed = client.post(
+            "/profile/language", data={"csrf_token": csrf, "locale": "en"}, follow_redirects=False
+        )
+    cookies = [
+        header
+        for response in (language.history[0] if language.history else language, signed_in, flashed)
+        for header in response.headers.get_list("set-cookie")
+        if "Max-Age=0" not in header and "expires=Thu, 01 Jan 1970" not in header
+    ]
+    names = {header.split("=", 1)[0] for header in cookies}
+    assert {"pdca_lang", "pdca_flash"} <= names, names
+    assert all("Secure" in header for header in cookies), cookies
