@@ -30,3 +30,13 @@ def test_the_heads_pages_have_no_serious_accessibility_problems(
         if problems:
             found[path] = problems
     assert not found, "\n".join(f"{path}: {p}" for path, ps in found.items() for p in ps)
+
+
+def test_the_auditors_trail_page_has_no_serious_accessibility_problems(
+    open_browser, story: Story
+) -> None:
+    page = open_browser(js=True)
+    sign_in(page, story.org.vera, next="/trail")
+    page.get_by_role("button", name="Verify the whole trail now").click()
+    expect(page.get_by_test_id("trail-state")).to_have_text("Intact")
+    assert accessibility_problems(page) == []
