@@ -188,6 +188,10 @@ class Problem(SQLModel, table=True):
     last_occurrence_at: datetime | None = _at(nullable=True)
     # A breach after a cycle on this KPI closed as effective: its standardisation did not hold.
     recurrence_of_cycle_id: int | None = Field(default=None, foreign_key="cycles.id")
+    # What a KPI rule wrote, as message templates and parameters, so that every reader
+    # sees the title, description and evidence in their own language (title,
+    # description and evidence above hold the English, for the API and search).
+    generated: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     version: int = 1
 
 

@@ -26,6 +26,34 @@ CHAIN_LOCK = 0x70646361  # "pdca"
 _CHAIN_KEY = "pdca_audit_chain"
 
 _UNSET = object()
+NOTE_KEY = "system_note"
+
+
+@dataclass(frozen=True)
+class SystemNote:
+    """A note written by the system: a message template (marked with N_) and its parameters."""
+
+    template: str
+    params: dict[str, Any]
+
+    def english(self) -> str:
+        return self.template % {k: _english(v) for k, v in self.params.items()}
+
+    def stored(self) -> dict[str, Any]:
+        return {"template": self.template, "params": self.params}
+
+
+def _english(value: Any) -> Any:
+    # A parameter given in several languages ({"en": …, "zh_CN": …}).
+    return value.get("en", value) if isinstance(value, dict) else value
+
+
+def system_note_of(entry: Event) -> SystemNote | None:
+    """The system's note of an event, for rendering in the reader's language."""
+    stored = (entry.data or {}).get(NOTE_KEY)
+    if not isinstance(stored, dict) or "template" not in stored:
+        return None
+    return SystemNote(str(stored["template"]), dict(stored.get("params") or {}))
 
 
 def _text(value: Any) -> str | None:
@@ -48,8 +76,17 @@ def record(
     note: str | None = None,
     data: dict[str, Any] | None = None,
     signature: tuple[str, str] | None = None,
+    system_note: SystemNote | None = None,
 ) -> Event:
-    """Append one event; `signature` is (meaning, method) for a signed act."""
+    """Append one event; `signature` is (meaning, method) for a signed act.
+
+    A note the system writes (not a person) is a `SystemNote`: its English text is the
+    event's note, its template and parameters go into `data` so each reader sees it in
+    their own language (see `note_of`).
+    """
+    if system_note is not None:
+        note = system_note.english()
+        data = {**(data or {}), NOTE_KEY: system_note.stored()}
     entry = Event(
         at=ctx.now(),
         actor_id=ctx.actor_id,
@@ -178,6 +215,7 @@ def record_changes(
     after: dict[str, Any],
     *,
     note: str | None = None,
+    system_note: SystemNote | None = None,
 ) -> list[Event]:
     """One event per field that really changed, old → new."""
     return [
@@ -190,6 +228,7 @@ def record_changes(
             old=before.get(k),
             new=after[k],
             note=note,
+            system_note=system_note,
         )
         for k in after
         if before.get(k, _UNSET) != after[k]

@@ -6,7 +6,7 @@ from typing import Any
 from sqlmodel import col, func, select
 
 from pdca.engine.definition import BUILTIN_FIELDS, WorkflowDefinition
-from pdca.engine.facts import ActionFact, CycleFacts, because
+from pdca.engine.facts import N_, ActionFact, CycleFacts, because
 from pdca.engine.machine import TransitionOption, TransitionRefused, UnknownTrigger, WorkflowMachine
 from pdca.engine.registry import EFFECTS
 from pdca.models import (
@@ -27,6 +27,7 @@ from pdca.models import (
 )
 from pdca.services import audit
 from pdca.services.accounts import Signature, check_signature
+from pdca.services.audit import SystemNote
 from pdca.services.context import Ctx, unit_of_work
 from pdca.services.errors import Conflict, Invalid, Refused
 from pdca.services.keys import key
@@ -482,14 +483,24 @@ def fire_transition(
             signature=signed,
         )
         changed = {k: v for k, v in target.cycle_values.items() if before.get(k) != v}
-        audit.record_changes(ctx, "cycle", cycle_id, before, changed, note=f"effect of {trigger}")
+        audit.record_changes(
+            ctx,
+            "cycle",
+            cycle_id,
+            before,
+            changed,
+            system_note=SystemNote(N_("effect of “%(step)s”"), {"step": dict(transition.titles)}),
+        )
         if changed.get("escalated"):
             audit.record(
                 ctx,
                 "cycle",
                 cycle_id,
                 "escalated",
-                note=f"{ESCALATE_AFTER_FAILED_ITERATIONS} iterations were not effective.",
+                system_note=SystemNote(
+                    N_("%(count)s iterations were not effective."),
+                    {"count": ESCALATE_AFTER_FAILED_ITERATIONS},
+                ),
             )
     return cycle
 

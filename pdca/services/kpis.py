@@ -21,6 +21,7 @@ from sqlmodel import col, func, select
 
 from pdca.engine import detection
 from pdca.engine.detection import ControlLimits, Finding, KpiSpec, Point
+from pdca.engine.facts import N_
 from pdca.models import (
     Action,
     ActionStatus,
@@ -39,6 +40,7 @@ from pdca.models import (
     User,
 )
 from pdca.services import audit
+from pdca.services.audit import SystemNote
 from pdca.services.context import Ctx, unit_of_work
 from pdca.services.cycles import get_cycle, kpi_defaults
 from pdca.services.errors import Conflict, Forbidden, Invalid, NotFound
@@ -529,11 +531,37 @@ def _add_occurrence(
     )
 
 
+def _reason_i18n(finding: Finding) -> dict[str, Any]:
+    reason = finding.reason
+    return {
+        "template": reason.template or reason.message,
+        "plural": reason.plural,
+        "params": dict(reason.params),
+    }
+
+
+def _written_by_rule(kpi: Kpi, finding: Finding, earlier: Cycle | None) -> dict[str, Any]:
+    """The problem's texts as templates and parameters (rendered in each reader's language)."""
+    return {
+        "kpi": {"code": kpi.code, "name": {"en": kpi.name, "zh_CN": kpi.name_zh or kpi.name}},
+        "unit": kpi.unit,
+        "rule": finding.rule,
+        "reason": _reason_i18n(finding),
+        "points": [[p.at.isoformat(), p.value] for p in finding.points],
+        "recurrence": (
+            {"cycle": key("cycle", earlier.id), "title": earlier.title}  # type: ignore[arg-type]
+            if earlier is not None
+            else None
+        ),
+    }
+
+
 def raise_or_recur(ctx: Ctx, kpi: Kpi, finding: Finding) -> tuple[int, bool]:
     """A new problem for the rule, or one more occurrence of the one still open."""
     evidence = {
         "rule": finding.rule,
         "reason": finding.reason.message,
+        "reason_i18n": _reason_i18n(finding),
         "points": [{"at": p.at.isoformat(), "value": p.value} for p in finding.points],
     }
     open_problem = ctx.session.exec(
@@ -579,6 +607,7 @@ def raise_or_recur(ctx: Ctx, kpi: Kpi, finding: Finding) -> tuple[int, bool]:
     points = "\n".join(f"{p.at.isoformat()}  {p.value:g} {kpi.unit}" for p in finding.points)
     problem = Problem(
         title=f"{kpi.code} {kpi.name}: {finding.reason.message}"[:300],
+        generated=_written_by_rule(kpi, finding, earlier),
         description=description,
         source=ProblemSource.kpi,
         severity=RULE_SEVERITY.get(finding.rule, Severity.medium),  # type: ignore[call-overload]
@@ -912,5 +941,12 @@ def link_cycle_to_kpi(ctx: Ctx, cycle_id: int, kpi_id: int, *, version: int | No
                 values[name] = defaults[name]
         old = {k: getattr(cycle, k) for k in values}
         compare_and_set(ctx, cycle, label, values)
-        audit.record_changes(ctx, "cycle", cycle_id, old, values, note=f"linked to KPI {kpi.code}")
+        audit.record_changes(
+            ctx,
+            "cycle",
+            cycle_id,
+            old,
+            values,
+            system_note=SystemNote(N_("linked to KPI %(code)s"), {"code": kpi.code}),
+        )
     return cycle

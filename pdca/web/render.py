@@ -17,6 +17,7 @@ from jinja2_fragments import render_block
 from pdca import i18n
 from pdca.engine.facts import Reason
 from pdca.services.keys import key
+from pdca.web import texts
 
 FLASH_COOKIE = "pdca_flash"
 
@@ -108,6 +109,10 @@ def base_context(request: Request) -> dict[str, Any]:
         "title_of": lambda titles: titles.get(lang) or titles.get("en", ""),
         "reason_text": lambda reason: reason_text(reason, lang),
         "error_text": lambda error: error_text(error, lang),
+        "event_note": lambda entry: texts.event_note(entry, lang),
+        "problem_text": lambda problem: texts.problem_text(problem, lang),
+        "occurrence_reason": lambda occurrence: texts.occurrence_reason(occurrence, lang),
+        "rule_title": lambda rule: texts.rule_titles(translations.gettext).get(rule, rule),
         "me": auth.user if auth else None,
         "csrf_token": auth.web_session.csrf_token if auth and auth.web_session else "",
         "htmx_url": settings.htmx_url,

@@ -110,3 +110,53 @@ def test_the_cycle_history_names_steps_and_states_in_chinese(org, as_user, clock
 
     assert "已推进" in history and "计划 → 执行" in history
     assert "field changed" not in history and "transition" not in history
+
+
+def test_a_problem_a_kpi_rule_raised_reads_in_chinese_for_a_chinese_reader(
+    org, as_user, client_for, session
+):
+    from tests.pages.test_kpi_pages import a_kpi, days_ago, feed, kpi_problem
+
+    fiona = as_user(org.fiona)
+    kpi = a_kpi(fiona, org, name_zh="服务水平")
+    feed(fiona, "CS-SL", [64.5], days_ago(1))
+    problem = kpi_problem(session, kpi)
+    reader = client_for("hanna")
+    _switch_to_chinese(reader, f"/problems/{problem.id}")
+
+    page = reader.client.get(f"/problems/{problem.id}").text
+    listed = reader.client.get("/problems").text
+
+    title = "CS-SL 服务水平: 64.5 低于超限值（70）。"
+    assert f"</span> {title}</h1>" in page
+    assert "规则：超出限值" in page
+    assert "limit_breach" not in page and "is below the breach limit" not in page
+    assert title in listed
+    # English readers keep the English, and the API keeps the stored English title.
+    english = client_for("fiona").client.get(f"/problems/{problem.id}").text
+    assert "CS-SL Service level: 64.5 is below the breach limit (70)." in english
+    assert "Rule: Breach of a limit" in english
+
+
+def test_notes_the_system_wrote_in_a_cycles_history_read_in_chinese(
+    org, as_user, clock, client_for
+):
+    from pdca.services import cycles
+    from tests.services.builders_services import a_cycle_in_check
+
+    built = a_cycle_in_check(org, as_user, clock)
+    fiona, cycle = as_user(org.fiona), built.cycle
+    cycles.update_cycle_fields(fiona, cycle.id, version=cycle.version, changes={"result": 70})
+    cycles.record_effectiveness(
+        as_user(org.frank), cycle.id, effective=False, note="still 70%", version=cycle.version
+    )
+    cycles.fire_transition(fiona, cycle.id, trigger="start_act", version=cycle.version)
+    # Another turn of the spiral: its effect resets the iteration's fields, noted by the system.
+    cycles.fire_transition(fiona, cycle.id, trigger="next_iteration", version=cycle.version)
+    reader = client_for("fiona")
+    _switch_to_chinese(reader, f"/cycles/{cycle.id}")
+
+    page = reader.client.get(f"/cycles/{cycle.id}").text
+
+    assert "的效果" in page  # "effect of …" on the fields the step changed
+    assert "effect of" not in page

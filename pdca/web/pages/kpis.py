@@ -17,6 +17,7 @@ from pdca.web import charts
 from pdca.web.deps import ReleasingRoute
 from pdca.web.pages.common import FormDep, PageCtx, set_flash, whole_number
 from pdca.web.render import reason_text, render
+from pdca.web.texts import rule_titles
 
 router = APIRouter(include_in_schema=False, route_class=ReleasingRoute)
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
@@ -38,18 +39,6 @@ def status_titles(_: Any) -> dict[str, str]:
         "warning": _("Warning"),
         "breach": _("Breach"),
         "no_data": _("No data"),
-    }
-
-
-def rule_titles(_: Any) -> dict[str, str]:
-    return {
-        "limit_breach": _("Breach of a limit"),
-        "warnings_in_a_row": _("Warnings in a row"),
-        "spc_beyond_3_sigma": _("A point beyond 3 sigma"),
-        "spc_2_of_3_beyond_2_sigma": _("2 of 3 beyond 2 sigma"),
-        "spc_4_of_5_beyond_1_sigma": _("4 of 5 beyond 1 sigma"),
-        "spc_8_on_one_side": _("8 in a row on one side"),
-        "missing_data": _("Missing data"),
     }
 
 

@@ -1,0 +1,102 @@
+"""Texts the system wrote (not a person), shown in the reader's language.
+
+They are stored as a message template with its parameters (habit 14): an event's
+note, and the title, description and evidence of a problem raised by a KPI rule.
+Rows written before that have only their English text, which is shown as it is.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pdca import i18n
+from pdca.engine.facts import N_
+from pdca.models import Event, Problem, ProblemOccurrence
+from pdca.services.audit import system_note_of
+
+
+def rule_titles(_: Any) -> dict[str, str]:
+    return {
+        "limit_breach": _("Breach of a limit"),
+        "warnings_in_a_row": _("Warnings in a row"),
+        "spc_beyond_3_sigma": _("A point beyond 3 sigma"),
+        "spc_2_of_3_beyond_2_sigma": _("2 of 3 beyond 2 sigma"),
+        "spc_4_of_5_beyond_1_sigma": _("4 of 5 beyond 1 sigma"),
+        "spc_8_on_one_side": _("8 in a row on one side"),
+        "missing_data": _("Missing data"),
+    }
+
+
+def _param(value: Any, lang: str) -> Any:
+    if isinstance(value, dict) and "en" in value:
+        return value.get(lang) or value["en"]
+    return value
+
+
+def translate(template: str, params: dict[str, Any], lang: str, plural: str | None = None) -> str:
+    translations = i18n.translations(lang)
+    if plural is not None:
+        text = translations.ngettext(template, plural, int(params.get("count", 1)))
+    else:
+        text = translations.gettext(template)
+    return str(text) % {k: _param(v, lang) for k, v in params.items()}
+
+
+def event_note(entry: Event, lang: str) -> str:
+    """The event's note: a person's words as written, the system's in the reader's language."""
+    note = system_note_of(entry)
+    if note is None:
+        return entry.note or ""
+    return translate(note.template, note.params, lang)
+
+
+@dataclass(frozen=True)
+class ProblemText:
+    title: str
+    description: str | None
+    evidence: str | None
+
+
+def problem_text(problem: Problem, lang: str) -> ProblemText:
+    """Title, description and evidence; those a KPI rule wrote, in the reader's language."""
+    written = problem.generated
+    if not written:
+        return ProblemText(problem.title, problem.description, problem.evidence)
+    reason = written["reason"]
+    because = translate(reason["template"], reason["params"], lang, reason.get("plural"))
+    kpi = written["kpi"]
+    title = f"{kpi['code']} {_param(kpi['name'], lang)}: {because}"
+    description = because
+    recurrence = written.get("recurrence")
+    if recurrence:
+        description += "\n" + translate(
+            N_(
+                "This KPI was improved by %(cycle)s (%(title)s), closed as effective: its "
+                "standardisation did not hold."
+            ),
+            recurrence,
+            lang,
+        )
+    rule = written["rule"]
+    rules = rule_titles(i18n.translations(lang).gettext)
+    lines = [
+        translate(N_("Rule: %(rule)s"), {"rule": rules.get(rule, rule)}, lang),
+        *(
+            f"{i18n.format_datetime(datetime.fromisoformat(at), lang, 'short')}  "
+            f"{i18n.format_number(value, lang)} {written.get('unit') or ''}".rstrip()
+            for at, value in written.get("points", [])
+        ),
+    ]
+    return ProblemText(title, description, "\n".join(lines))
+
+
+def occurrence_reason(occurrence: ProblemOccurrence, lang: str) -> str:
+    """Why a rule fired this time, in the reader's language when the template was kept."""
+    evidence = occurrence.evidence or {}
+    reason = evidence.get("reason_i18n")
+    if isinstance(reason, dict) and "template" in reason:
+        return translate(reason["template"], reason.get("params") or {}, lang, reason.get("plural"))
+    return str(
+        evidence.get("reason")
+        or rule_titles(i18n.translations(lang).gettext).get(occurrence.rule, occurrence.rule)
+    )
