@@ -8,7 +8,8 @@ at that event: `verify_chain` and `pdca audit verify` name it.
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +26,22 @@ CHAIN_LOCK = 0x70646361  # "pdca"
 _CHAIN_KEY = "pdca_audit_chain"
 
 _UNSET = object()
+_TAGS_KEY = "pdca_audit_tags"
+
+
+@contextmanager
+def tagged(ctx: Any, **tags: Any) -> Iterator[None]:
+    """Every event recorded inside names `tags` in its data (e.g. the meeting whose
+    decision made the change), whichever service records it."""
+    before = ctx.session.info.get(_TAGS_KEY)
+    ctx.session.info[_TAGS_KEY] = {**(before or {}), **tags}
+    try:
+        yield
+    finally:
+        if before is None:
+            ctx.session.info.pop(_TAGS_KEY, None)
+        else:
+            ctx.session.info[_TAGS_KEY] = before
 
 
 def _text(value: Any) -> str | None:
@@ -49,6 +66,7 @@ def record(
     signature: tuple[str, str] | None = None,
 ) -> Event:
     """Append one event; `signature` is (meaning, method) for a signed act."""
+    tags = ctx.session.info.get(_TAGS_KEY) or {}
     entry = Event(
         at=ctx.now(),
         actor_id=ctx.actor_id,
@@ -59,7 +77,7 @@ def record(
         from_value=_text(old),
         to_value=_text(new),
         note=note,
-        data=data or {},
+        data={**tags, **(data or {})},
         signature_meaning=signature[0] if signature else None,
         signature_method=signature[1] if signature else None,
     )
