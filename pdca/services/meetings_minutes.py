@@ -5,6 +5,7 @@ meeting when it ends, so they say what happened then whatever the records do lat
 pages, Markdown and PDF render them in the reader's language.
 """
 
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import col, select
@@ -150,6 +151,14 @@ def generate(ctx: Ctx, meeting: Meeting) -> dict[str, Any]:
             if line.kpi.id in kpi_ids
         ],
     }
+
+
+def signed_by(ctx: Ctx, meeting: Meeting) -> tuple[str, datetime] | None:
+    """Who signed the minutes and when, or None while they are not signed."""
+    if meeting.signed_by_id is None or meeting.signed_at is None:
+        return None
+    signer = ctx.session.get(User, meeting.signed_by_id)
+    return (signer.name if signer else "?"), meeting.signed_at
 
 
 def end(ctx: Ctx, meeting_id: int, *, version: int | None) -> Meeting:

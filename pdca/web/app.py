@@ -17,7 +17,14 @@ from pdca.services.catalog import WorkflowCatalog
 from pdca.services.context import Ctx
 from pdca.services.monitor import Scheduler
 from pdca.settings import Settings, get_settings
-from pdca.web.api import routes_evidence, routes_kpi, routes_org, routes_read, routes_work
+from pdca.web.api import (
+    routes_evidence,
+    routes_kpi,
+    routes_meetings,
+    routes_org,
+    routes_read,
+    routes_work,
+)
 from pdca.web.api.schemas import ProblemDetail
 from pdca.web.errors import install_error_handlers
 from pdca.web.middleware import BodyLimit, InFlightLimit, SecurityHeaders
@@ -124,7 +131,14 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> F
         app.include_router(router)
 
     api = APIRouter(prefix="/api/v1", responses=API_ERRORS)  # type: ignore[arg-type]
-    for module in (routes_org, routes_work, routes_read, routes_kpi, routes_evidence):
+    for module in (
+        routes_org,
+        routes_work,
+        routes_read,
+        routes_kpi,
+        routes_evidence,
+        routes_meetings,
+    ):
         api.include_router(module.router)
     app.include_router(api)
 
