@@ -35,6 +35,7 @@ from pdca.web.pages import board as board_pages
 from pdca.web.pages import cycles as cycle_pages
 from pdca.web.pages import evidence as evidence_pages
 from pdca.web.pages import kpis as kpi_pages
+from pdca.web.pages import meetings as meeting_pages
 from pdca.web.pages import my_work as my_work_pages
 from pdca.web.pages import problems as problem_pages
 from pdca.web.pages import profile as profile_pages
@@ -51,6 +52,7 @@ PAGE_ROUTERS = (
     kpi_pages.router,
     action_pages.router,
     evidence_pages.router,
+    meeting_pages.router,
 )
 
 API_ERRORS = {
