@@ -72,7 +72,8 @@ def dept(d: dict[str, Any] | None, lang: str) -> str:
     if not d:
         return ""
     name = (d.get("name_zh") if lang == "zh_CN" else None) or d.get("name") or ""
-    return f"{d.get('code')} {name}".strip()
+    code = d.get("code") or ""
+    return code if name in ("", code) else f"{code} {name}"
 
 
 def decision_sentence(
