@@ -95,7 +95,12 @@ def _action_facts(action: Action, cycle: Cycle, names: _Names, today: date) -> d
         "owner_id": action.owner_id,
         "owner": names.of(action.owner_id),
         "deadline": action.deadline.isoformat() if action.deadline else None,
-        "days_overdue": max(0, _days(today, action.deadline)) if action.deadline else 0,
+        # Done is not overdue, whatever the date: it waits for its verifier, not its owner.
+        "days_overdue": (
+            max(0, _days(today, action.deadline))
+            if action.deadline and action.status in UNFINISHED
+            else 0
+        ),
         "age_days": _days(today, action.created_at.date()),
         "cycle_id": cycle.id,
         "cycle_key": key("cycle", cycle.id),

@@ -72,24 +72,29 @@ def minutes_pdf(text: MinutesText, font: tuple[str, int] | None) -> bytes:
     width = pdf.epw
 
     pdf.set_font(family, size=17)
-    pdf.multi_cell(width, 9, text.title, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(width, 9, text.title, new_x="LMARGIN", new_y="NEXT", align="L")
     pdf.ln(2)
     pdf.set_font(family, size=10)
     for label, value in text.facts:
-        pdf.multi_cell(width, 5.5, f"{label}: {value}", new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(width, 5.5, f"{label}: {value}", new_x="LMARGIN", new_y="NEXT", align="L")
     for section in text.sections:
         pdf.ln(4)
         pdf.set_font(family, size=13)
-        pdf.multi_cell(width, 7, section.title, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(width, 7, section.title, new_x="LMARGIN", new_y="NEXT", align="L")
         pdf.set_draw_color(160, 160, 160)
         pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + width, pdf.get_y())
         pdf.ln(1.5)
         pdf.set_font(family, size=10)
         for line in section.lines or [section.empty]:
             pdf.multi_cell(
-                width, 5.5, f"•  {line}" if section.lines else line, new_x="LMARGIN", new_y="NEXT"
+                width,
+                5.5,
+                f"•  {line}" if section.lines else line,
+                new_x="LMARGIN",
+                new_y="NEXT",
+                align="L",
             )
     pdf.ln(6)
     pdf.set_font(family, size=9)
-    pdf.multi_cell(width, 5, text.signature, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(width, 5, text.signature, new_x="LMARGIN", new_y="NEXT", align="L")
     return bytes(pdf.output())

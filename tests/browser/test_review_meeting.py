@@ -36,7 +36,9 @@ def _current(page: Page) -> str:
 
 
 def _department_of_current(page: Page) -> str:
-    return page.evaluate("() => document.querySelector('.run-item.current, #end.current').closest('[data-department]').id")
+    return page.evaluate(
+        "() => document.querySelector('.run-item.current, #end.current').closest('[data-department]').id"
+    )
 
 
 def _decide(page: Page, item: str, summary: str, fill: dict[str, str]) -> None:
