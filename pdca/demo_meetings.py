@@ -66,7 +66,8 @@ def load_meetings(player: "_Player", password: str) -> MeetingSummary:
         meeting = meetings.schedule_next(player.as_(CHAIR), series.id)
         _hold(player, meeting, number, present, password)
     ready = meetings.schedule_next(player.as_(CHAIR), series.id)
-    player.t = min(ready.starts_at - timedelta(days=1), player.day0)
+    # Yesterday at the latest: the demo writes nothing later than the day before it is loaded.
+    player.t = min(ready.starts_at, player.day0) - timedelta(days=1)
     for login, code, text in FREE_ITEMS:
         meetings.add_free_item(
             player.as_(login), ready.id, text=text, department_id=player.departments[code]
