@@ -7,7 +7,7 @@ pdca.services.meetings_minutes; this module owns the meeting rows themselves.
 """
 
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -223,6 +223,12 @@ def create_meeting(
         raise Invalid(N_("Give the meeting a title."))
     if starts_at.tzinfo is None:
         raise Invalid("starts_at needs a time zone offset (e.g. 2026-12-01T10:00:00+08:00).")
+    try:
+        starts_at = starts_at.astimezone(UTC)
+    except OverflowError:
+        raise Invalid("starts_at is out of range.") from None
+    if not 2000 <= starts_at.year <= 2200:
+        raise Invalid("starts_at is out of range: a meeting between the years 2000 and 2200.")
     if not 1 <= quorum <= 100:
         raise Invalid("quorum is 1 to 100 people present.")
     zone(time_zone)
