@@ -22,6 +22,7 @@ from typing import Any
 from sqlmodel import Session, func, select
 
 from pdca.demo_kpis import KpiSummary, load_kpis
+from pdca.demo_meetings import load_meetings
 from pdca.engine.definition import TransitionDef, WorkflowDefinition
 from pdca.models import (
     Action,
@@ -1195,6 +1196,7 @@ def load_demo(session: Session, catalog: WorkflowCatalog, now: datetime) -> Demo
         player.play(spec)
     player.loose_problems()
     kpi_summary = load_kpis(player)
+    load_meetings(player, DEMO_PASSWORD)
     return replace(player.summary(), kpis=kpi_summary)
 
 

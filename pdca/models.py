@@ -492,6 +492,111 @@ class Lease(SQLModel, table=True):
     until: datetime = _at()
 
 
+class MeetingStatus(StrEnum):
+    planned = "planned"
+    in_progress = "in_progress"
+    ended = "ended"
+    signed = "signed"
+
+
+class Attendance(StrEnum):
+    present = "present"
+    excused = "excused"
+    absent = "absent"
+
+
+class MeetingSeries(SQLModel, table=True):
+    """A recurring cross-department review: when it meets, for which departments, who sits in."""
+
+    __tablename__ = "meeting_series"
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(sa_type=String(200))
+    # Local wall-clock time in `time_zone` (IANA name): "every Tuesday 10:00 Asia/Shanghai".
+    weekday: int  # 0 = Monday
+    local_time: str = Field(sa_type=String(5))  # "HH:MM"
+    time_zone: str = Field(default="UTC", sa_type=String(64))
+    interval_weeks: int = 1
+    duration_minutes: int = 60
+    chair_id: int = Field(foreign_key="users.id")
+    department_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    attendee_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    quorum: int = 1
+    active: bool = True
+    created_at: datetime = _at()
+    version: int = 1
+
+
+class Meeting(SQLModel, table=True):
+    """One review meeting: planned, in progress, ended (minutes drafted), signed (read-only)."""
+
+    __tablename__ = "meetings"
+    id: int | None = Field(default=None, primary_key=True)
+    series_id: int | None = Field(default=None, foreign_key="meeting_series.id", index=True)
+    title: str = Field(sa_type=String(200))
+    starts_at: datetime = _at(index=True)
+    time_zone: str = Field(default="UTC", sa_type=String(64))
+    chair_id: int = Field(foreign_key="users.id")
+    department_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    quorum: int = 1
+    status: str = Field(default=MeetingStatus.planned, sa_type=String(20), index=True)
+    prepared_at: datetime | None = _at(nullable=True)
+    started_at: datetime | None = _at(nullable=True)
+    ended_at: datetime | None = _at(nullable=True)
+    # The minutes as generated at the end: data (ids, keys, params), rendered per reader.
+    minutes: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    signed_by_id: int | None = Field(default=None, foreign_key="users.id")
+    signed_at: datetime | None = _at(nullable=True)
+    created_by_id: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = _at()
+    version: int = 1
+
+
+class MeetingAttendee(SQLModel, table=True):
+    __tablename__ = "meeting_attendees"
+    meeting_id: int = Field(foreign_key="meetings.id", primary_key=True)
+    user_id: int = Field(foreign_key="users.id", primary_key=True, index=True)
+    status: str = Field(default=Attendance.absent, sa_type=String(10))
+
+
+class MeetingItem(SQLModel, table=True):
+    """One agenda line: a snapshot of what the data said (kind, entity, facts) when built."""
+
+    __tablename__ = "meeting_items"
+    __table_args__ = (Index("ix_meeting_items_entity", "entity_type", "entity_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meetings.id", index=True)
+    department_id: int | None = Field(default=None, foreign_key="departments.id")
+    position: int = 0
+    kind: str = Field(sa_type=String(30))
+    entity_type: str | None = Field(default=None, sa_type=String(20))
+    entity_id: int | None = None
+    facts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # A free item's words, as its author typed them.
+    text: str | None = _text()
+    added_by_id: int | None = Field(default=None, foreign_key="users.id")
+    # The item of an earlier meeting that was left undecided and comes back here.
+    carried_from_id: int | None = Field(default=None, foreign_key="meeting_items.id")
+    created_at: datetime = _at()
+    version: int = 1
+
+
+class MeetingDecision(SQLModel, table=True):
+    """What the meeting decided on an item, and the record the decision made or changed."""
+
+    __tablename__ = "meeting_decisions"
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meetings.id", index=True)
+    item_id: int = Field(foreign_key="meeting_items.id", index=True)
+    kind: str = Field(sa_type=String(30))
+    entity_type: str | None = Field(default=None, sa_type=String(20))
+    entity_id: int | None = None
+    # Message parameters (keys, names, dates): the sentence is rendered in the reader's language.
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    note: str | None = _text()
+    decided_by_id: int | None = Field(default=None, foreign_key="users.id")
+    decided_at: datetime = _at()
+
+
 # The database refuses UPDATE and DELETE on events (migration 0009 installs the same
 # triggers; these make `metadata.create_all`, as the PostgreSQL tests use, agree).
 _EVENTS_APPEND_ONLY_PG = (

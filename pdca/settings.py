@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     # at once instead of queueing without bound.
     max_requests_in_flight: int = Field(default=256, ge=1)
 
+    # The font PDF minutes embed (a .ttf, .otf or .ttc with Chinese characters; `path#N`
+    # picks a collection's N-th font). Unset: the usual system places (fonts-noto-cjk…).
+    pdf_font: str | None = None
+
     @model_validator(mode="after")
     def _default_database(self) -> "Settings":
         if not self.database_url:

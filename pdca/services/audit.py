@@ -8,7 +8,8 @@ at that event: `verify_chain` and `pdca audit verify` name it.
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -56,6 +57,24 @@ def system_note_of(entry: Event) -> SystemNote | None:
     return SystemNote(str(stored["template"]), dict(stored.get("params") or {}))
 
 
+_TAGS_KEY = "pdca_audit_tags"
+
+
+@contextmanager
+def tagged(ctx: Any, **tags: Any) -> Iterator[None]:
+    """Every event recorded inside names `tags` in its data (e.g. the meeting whose
+    decision made the change), whichever service records it."""
+    before = ctx.session.info.get(_TAGS_KEY)
+    ctx.session.info[_TAGS_KEY] = {**(before or {}), **tags}
+    try:
+        yield
+    finally:
+        if before is None:
+            ctx.session.info.pop(_TAGS_KEY, None)
+        else:
+            ctx.session.info[_TAGS_KEY] = before
+
+
 def _text(value: Any) -> str | None:
     if value is None:
         return None
@@ -82,11 +101,12 @@ def record(
 
     A note the system writes (not a person) is a `SystemNote`: its English text is the
     event's note, its template and parameters go into `data` so each reader sees it in
-    their own language (see `note_of`).
+    their own language (see `system_note_of`).
     """
     if system_note is not None:
         note = system_note.english()
         data = {**(data or {}), NOTE_KEY: system_note.stored()}
+    tags = ctx.session.info.get(_TAGS_KEY) or {}
     entry = Event(
         at=ctx.now(),
         actor_id=ctx.actor_id,
@@ -97,7 +117,7 @@ def record(
         from_value=_text(old),
         to_value=_text(new),
         note=note,
-        data=data or {},
+        data={**tags, **(data or {})},
         signature_meaning=signature[0] if signature else None,
         signature_method=signature[1] if signature else None,
     )

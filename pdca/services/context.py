@@ -47,13 +47,33 @@ class Ctx:
         return self.actor.id if self.actor is not None else None
 
 
+_ENCLOSING = "pdca_unit_of_work"
+
+
 @contextmanager
 def unit_of_work(ctx: Ctx) -> Iterator[None]:
     """One use case, one transaction: commit on success, roll back on any error.
 
     What the session read before is committed away first (it wrote nothing), so the
     use case's transaction begins as a write transaction: IMMEDIATE on SQLite.
+
+    A use case that runs another one inside its own (a meeting's decision creating an
+    action) keeps one transaction: the inner one neither commits nor rolls back, the
+    outer one does both for all of it, so the decision and its effect land together.
     """
+    if ctx.session.info.get(_ENCLOSING):
+        yield
+        return
+    ctx.session.info[_ENCLOSING] = True
+    try:
+        with _outermost(ctx):
+            yield
+    finally:
+        ctx.session.info.pop(_ENCLOSING, None)
+
+
+@contextmanager
+def _outermost(ctx: Ctx) -> Iterator[None]:
     try:
         if ctx.session.in_transaction() and not ctx.session.in_nested_transaction():
             ctx.session.commit()

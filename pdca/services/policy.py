@@ -236,6 +236,34 @@ def can_audit_trail(user: User | None) -> str | None:
     return N_("Only administrators, facilitators and auditors verify and export the trail.")
 
 
+def can_plan_meetings(user: User | None) -> str | None:
+    """Create series and meetings: facilitators, department heads and administrators."""
+    return _system_or(
+        user,
+        _role(user) in (Role.facilitator, Role.head),
+        N_("Only facilitators, department heads and administrators plan review meetings."),
+    )
+
+
+def can_run_meeting(user: User | None, chair_id: int) -> str | None:
+    """Prepare, start, walk, decide, take attendance and end: the chair or a facilitator."""
+    allowed = _role(user) == Role.facilitator or (user is not None and user.id == chair_id)
+    return _system_or(
+        user, allowed, N_("Only the meeting's chair, facilitators and administrators run it.")
+    )
+
+
+def can_sign_minutes(user: User | None, chair_id: int) -> str | None:
+    """The minutes are the chair's to sign, no one else's."""
+    if user is not None and user.id != chair_id:
+        return N_("Only the meeting's chair signs its minutes.")
+    return _active(user)
+
+
+def can_add_agenda_item(user: User | None) -> str | None:
+    return _system_or(user, True, "")
+
+
 def require(reason: str | None) -> None:
     if reason:
         raise Forbidden(reason)

@@ -20,3 +20,71 @@ document.addEventListener("htmx:beforeRequest", function (event) {
     event.preventDefault();
   }
 });
+
+// The reader's time zone, for pages that show times (meetings): the server reads it
+// from this cookie and falls back to the meeting's own zone without it.
+(function () {
+  try {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (zone && document.cookie.indexOf("pdca_tz=" + encodeURIComponent(zone)) === -1) {
+      document.cookie = "pdca_tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; samesite=lax";
+    }
+  } catch (e) { /* an old browser: times stay in the meeting's zone */ }
+})();
+
+// Meeting mode: walk the agenda with the keyboard. j / ArrowDown and k / ArrowUp move
+// item by item, n and p department by department. Without JavaScript the same page is
+// a list of anchors and forms.
+document.addEventListener("DOMContentLoaded", function () {
+  var root = document.querySelector("[data-meeting-mode]");
+  if (root) { walkAgenda(root); }
+  var full = document.querySelector("[data-fullscreen]");
+  if (full && document.documentElement.requestFullscreen) {
+    full.hidden = false;
+    full.addEventListener("click", function () { document.documentElement.requestFullscreen(); });
+  }
+  var print = document.querySelector("[data-print]");
+  if (print) {
+    print.hidden = false;
+    print.addEventListener("click", function () { window.print(); });
+  }
+});
+
+function walkAgenda(root) {
+  var stops = Array.prototype.slice.call(root.querySelectorAll("[data-agenda-item], #end"));
+  if (!stops.length) { return; }
+  var current = 0;
+  var fromHash = location.hash ? document.getElementById(location.hash.slice(1)) : null;
+  if (fromHash) {
+    var at = stops.indexOf(fromHash.closest("[data-agenda-item]") || fromHash);
+    if (at >= 0) { current = at; }
+  }
+  function show(index) {
+    current = Math.max(0, Math.min(stops.length - 1, index));
+    stops.forEach(function (el, i) { el.classList.toggle("current", i === current); });
+    var stop = stops[current];
+    stop.focus({ preventScroll: true });
+    stop.scrollIntoView({ block: "start" });
+    root.querySelectorAll(".run-nav a").forEach(function (a) {
+      a.classList.toggle("current", a.getAttribute("href") === "#" + stop.id);
+    });
+    history.replaceState(null, "", "#" + stop.id);
+  }
+  function department(step) {
+    var here = stops[current].closest("[data-department]");
+    var all = Array.prototype.slice.call(root.querySelectorAll("[data-department]"));
+    var target = all[Math.max(0, Math.min(all.length - 1, all.indexOf(here) + step))];
+    var first = target.matches("[data-agenda-item]") ? target : (target.querySelector("[data-agenda-item]") || target);
+    show(stops.indexOf(first));
+  }
+  document.addEventListener("keydown", function (event) {
+    var t = event.target;
+    if (event.altKey || event.ctrlKey || event.metaKey) { return; }
+    if (t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement || t instanceof HTMLSelectElement || (t && t.isContentEditable)) { return; }
+    var keys = { j: 1, ArrowDown: 1, k: -1, ArrowUp: -1 };
+    if (event.key in keys) { event.preventDefault(); show(current + keys[event.key]); }
+    else if (event.key === "n") { event.preventDefault(); department(1); }
+    else if (event.key === "p") { event.preventDefault(); department(-1); }
+  });
+  show(current);
+}

@@ -20,6 +20,7 @@ from pdca.settings import Settings, get_settings
 from pdca.web.api import (
     routes_evidence,
     routes_kpi,
+    routes_meetings,
     routes_org,
     routes_read,
     routes_trail,
@@ -35,6 +36,7 @@ from pdca.web.pages import board as board_pages
 from pdca.web.pages import cycles as cycle_pages
 from pdca.web.pages import evidence as evidence_pages
 from pdca.web.pages import kpis as kpi_pages
+from pdca.web.pages import meetings as meeting_pages
 from pdca.web.pages import my_work as my_work_pages
 from pdca.web.pages import problems as problem_pages
 from pdca.web.pages import profile as profile_pages
@@ -53,6 +55,7 @@ PAGE_ROUTERS = (
     action_pages.router,
     evidence_pages.router,
     trail_pages.router,
+    meeting_pages.router,
 )
 
 API_ERRORS = {
@@ -141,6 +144,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> F
         routes_kpi,
         routes_evidence,
         routes_trail,
+        routes_meetings,
     ):
         api.include_router(module.router)
     app.include_router(api)

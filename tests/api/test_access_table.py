@@ -28,6 +28,7 @@ from fastapi.testclient import TestClient
 
 from pdca.models import User
 from pdca.services import accounts
+from tests.api import access_meetings
 from tests.conftest import Org
 from tests.personas import PASSWORD
 
@@ -140,6 +141,7 @@ TABLE: dict[Key, Rule] = {
     ("GET", f"{API}/board"): READ,
     ("GET", f"{API}/events"): READ,
 }
+TABLE |= access_meetings.table()
 
 VARIANTS: dict[VariantKey, Rule] = {
     # Revoking your own token is yours to do, whatever your role.
@@ -566,6 +568,7 @@ BUILDERS: dict[Key | VariantKey, Builder] = {
         "GET", f"{API}/events", params={"entity_type": "cycle", "entity_id": h.world.cycle}
     ),
 }
+BUILDERS |= access_meetings.builders()
 
 
 # --- the routes the app serves ----------------------------------------------------------
