@@ -1,6 +1,12 @@
 // The site's only script besides htmx. The Content-Security-Policy forbids inline
 // scripts and on…= handlers, so behaviour that needs a line of JavaScript lives here.
 
+// Buttons that only matter without JavaScript (.without-js) or without htmx
+// (.without-htmx: filter forms whose fields swap the results by themselves) hide once
+// it is known that the page has them; if htmx could not load at all, they stay.
+document.documentElement.classList.add("js");
+if (window.htmx) { document.documentElement.classList.add("htmx-on"); }
+
 // A <select data-submit-on-change> submits its form when a choice is made (the
 // language switch); without JavaScript its form has a button instead.
 document.addEventListener("change", function (event) {

@@ -117,6 +117,7 @@ def base_context(request: Request) -> dict[str, Any]:
         "csrf_token": auth.web_session.csrf_token if auth and auth.web_session else "",
         "htmx_url": settings.htmx_url,
         "htmx_sri": settings.htmx_sri,
+        "htmx_fallback_url": f"/static/vendor/htmx-{settings.htmx_version}.min.js",
         "flash": getattr(request.state, "flash", None),
         "nav_counts": getattr(request.state, "nav_counts", None),
     }

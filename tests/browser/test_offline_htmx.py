@@ -50,3 +50,40 @@ def test_a_copy_of_htmx_that_does_not_match_the_pinned_hash_is_not_run(
         assert any("integrity" in text for text in complaints), complaints
     finally:
         context.close()
+
+
+def test_with_the_cdn_out_of_reach_the_vendored_copy_takes_over_and_filters_swap(
+    chromium: Browser, settings, engine, clock, story: Story
+) -> None:
+    """The app as deployed (htmx from the pinned CDN URL), in a browser that cannot reach it."""
+    from pdca.web.app import create_app
+    from tests.live import serving
+
+    assert settings.htmx_url.startswith("https://cdn.jsdelivr.net/")
+    with serving(create_app(settings, clock=clock)) as server:
+        context = chromium.new_context(base_url=server.url)
+        context.set_default_timeout(5_000)
+        try:
+            blocked: list[str] = []
+
+            def offline(route) -> None:  # type: ignore[no-untyped-def]
+                if route.request.url.startswith(server.url):
+                    route.continue_()
+                else:
+                    blocked.append(route.request.url)
+                    route.abort()
+
+            context.route("**/*", offline)
+            page = context.new_page()
+            sign_in(page, story.org.hanna, next="/problems")
+
+            assert any("cdn.jsdelivr.net" in url for url in blocked)
+            assert page.evaluate("window.htmx && htmx.version") == HTMX_VERSION
+            # The filters swap the list in place (htmx), not by reloading the page.
+            page.evaluate("window.notReloaded = true")
+            with page.expect_response(lambda r: "/problems?" in r.url):
+                page.get_by_label("Search").press_sequentially("lunchtime")
+            expect(page.locator("#problem_list")).to_contain_text("lunchtime")
+            assert page.evaluate("window.notReloaded") is True
+        finally:
+            context.close()
