@@ -35,7 +35,7 @@ def main(email: str, lang: str, shots: list[str]) -> None:
         page.goto(base + "/login")
         page.fill("#email", email)
         page.fill("#password", "demo-pass-123")
-        page.click("button[type=submit]")
+        page.click("main button[type=submit]")
         page.wait_for_load_state()
         page.select_option("#lang-switch", lang)
         page.wait_for_load_state("networkidle")

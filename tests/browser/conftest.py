@@ -98,12 +98,14 @@ def open_browser(chromium: Browser, live_server: LiveServer) -> Iterator[Callabl
     contexts: list[tuple[BrowserContext, Visit]] = []
     here = urlsplit(live_server.url).netloc
 
-    def open_(js: bool = True, locale: str = "en-GB") -> Page:
+    def open_(js: bool = True, locale: str = "en-GB", phone: bool = False) -> Page:
         context = chromium.new_context(
             base_url=live_server.url,
             java_script_enabled=js,
             locale=locale,
-            viewport={"width": 1440, "height": 900},
+            viewport={"width": 390, "height": 844} if phone else {"width": 1440, "height": 900},
+            has_touch=phone,
+            is_mobile=phone,
         )
         context.set_default_timeout(TIMEOUT_MS)
         visit = Visit()

@@ -24,7 +24,7 @@ def _sign_in(page: Page, lang: str) -> None:
     page.goto("/login?next=/meetings")
     page.locator("#email").fill(SARAH)
     page.locator("#password").fill(DEMO_PASSWORD)
-    page.locator("button[type=submit]").click()
+    page.locator("main button[type=submit]").click()
     page.wait_for_url(re.compile(r"/meetings$"))
     if lang != "en":
         with page.expect_navigation():

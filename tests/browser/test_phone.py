@@ -1,0 +1,49 @@
+"""A member on a 390 × 844 phone: the board, her card on the first screen, started with a tap."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import Story, accessibility_problems, card_in, sign_in
+
+pytestmark = pytest.mark.browser
+PHONE_HEIGHT = 844
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "no-js"])
+def test_a_member_starts_her_action_from_the_board_on_a_phone(
+    open_browser, story: Story, js: bool
+) -> None:
+    page = open_browser(js=js, phone=True)
+    sign_in(page, story.org.mia, next="/board")
+
+    # Nothing is wider than the screen, and the filters are folded away.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    expect(page.get_by_label("Search")).to_be_hidden()
+    card = card_in(page, "open", story.rota)
+    box = card.bounding_box()
+    assert box is not None and box["y"] + 40 < PHONE_HEIGHT, "her card is on the first screen"
+    start = card.get_by_role("button", name="Start")
+    size = start.bounding_box()
+    assert size is not None and size["width"] >= 24 and size["height"] >= 24
+
+    start.click()
+
+    expect(card_in(page, "in_progress", story.rota)).to_be_visible()
+    if js:  # axe-core runs in the page: it needs JavaScript
+        assert accessibility_problems(page) == []
+
+
+def test_the_filters_unfold_on_a_phone_and_stay_open_on_a_filtered_board(
+    open_browser, story: Story
+) -> None:
+    page = open_browser(js=True, phone=True)
+    sign_in(page, story.org.hanna, next="/board")
+
+    page.get_by_text("Filters", exact=True).click()
+    page.get_by_label("Overdue only").check()
+    page.get_by_role("button", name="Filter").click()
+
+    expect(page).to_have_url(re.compile(r"overdue=1"))
+    expect(page.get_by_label("Search")).to_be_visible()
