@@ -142,6 +142,11 @@ def upgrade() -> None:
         )
 
     # ### end Alembic commands ###
+    # The trail written before notifications existed is not news: start reading after it.
+    op.execute(
+        "INSERT INTO job_cursors (name, position) "
+        "SELECT 'notify-from-trail', COALESCE(MAX(id), 0) FROM events"
+    )
 
 
 def downgrade() -> None:
