@@ -488,7 +488,6 @@ class Lease(SQLModel, table=True):
     until: datetime = _at()
 
 
-
 # --- notifications: inbox, preferences, escalation, webhooks and their outbox -----------
 
 

@@ -184,7 +184,6 @@ def _take_step(
         "action",
         action.id,
         "escalated",
-        note=f"{days} days past the deadline: step {number + 1} of the ladder ({to}).",
         data={
             "step": number,
             "to": to,

@@ -13,11 +13,20 @@ from fastapi.staticfiles import StaticFiles
 
 from pdca import __version__, migrate, resources
 from pdca.db import make_engine
+from pdca.services import jobs
 from pdca.services.catalog import WorkflowCatalog
 from pdca.services.context import Ctx
+from pdca.services.mailer import MailConfig
 from pdca.services.monitor import Scheduler
 from pdca.settings import Settings, get_settings
-from pdca.web.api import routes_evidence, routes_kpi, routes_org, routes_read, routes_work
+from pdca.web.api import (
+    routes_evidence,
+    routes_kpi,
+    routes_notifications,
+    routes_org,
+    routes_read,
+    routes_work,
+)
 from pdca.web.api.schemas import ProblemDetail
 from pdca.web.errors import install_error_handlers
 from pdca.web.middleware import BodyLimit, InFlightLimit, SecurityHeaders
@@ -29,6 +38,7 @@ from pdca.web.pages import cycles as cycle_pages
 from pdca.web.pages import evidence as evidence_pages
 from pdca.web.pages import kpis as kpi_pages
 from pdca.web.pages import my_work as my_work_pages
+from pdca.web.pages import notifications as notification_pages
 from pdca.web.pages import problems as problem_pages
 from pdca.web.pages import profile as profile_pages
 from pdca.web.render import make_environment
@@ -44,6 +54,7 @@ PAGE_ROUTERS = (
     kpi_pages.router,
     action_pages.router,
     evidence_pages.router,
+    notification_pages.router,
 )
 
 API_ERRORS = {
@@ -68,6 +79,23 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def job_config(settings: Settings) -> jobs.JobConfig:
+    """The notification jobs' settings: mail only when an SMTP host is configured."""
+    if not settings.smtp_host:
+        return jobs.JobConfig(mail=None)
+    return jobs.JobConfig(
+        mail=MailConfig(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            security=settings.smtp_security,
+            user=settings.smtp_user,
+            password=settings.smtp_password,
+            sender=settings.smtp_from,
+            base_url=settings.site_url,
+        )
+    )
+
+
 def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> FastAPI:
     settings.check_secret()
     engine = make_engine(settings)
@@ -88,9 +116,21 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> F
                 every=timedelta(minutes=settings.monitor_every_minutes),
             )
             scheduler.start()
+        job_scheduler = None
+        if settings.jobs_every_seconds > 0:
+            job_scheduler = jobs.Scheduler(
+                lambda session: Ctx(session=session, actor=None, catalog=catalog, clock=clock),
+                engine,
+                holder=f"{socket.gethostname()}:{os.getpid()}",
+                every=timedelta(seconds=settings.jobs_every_seconds),
+                config=job_config(settings),
+            )
+            job_scheduler.start()
         yield
         if scheduler is not None:
             scheduler.stop()
+        if job_scheduler is not None:
+            job_scheduler.stop()
         # Closing connections blocks: keep it off the event loop.
         await to_thread.run_sync(engine.dispose)
 
@@ -124,7 +164,14 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> F
         app.include_router(router)
 
     api = APIRouter(prefix="/api/v1", responses=API_ERRORS)  # type: ignore[arg-type]
-    for module in (routes_org, routes_work, routes_read, routes_kpi, routes_evidence):
+    for module in (
+        routes_org,
+        routes_work,
+        routes_read,
+        routes_kpi,
+        routes_evidence,
+        routes_notifications,
+    ):
         api.include_router(module.router)
     app.include_router(api)
 
