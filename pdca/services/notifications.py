@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
-from sqlalchemy import func, update
+from sqlalchemy import and_, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
@@ -115,6 +115,13 @@ def preferences_from(row: NotificationPreference | None) -> Preferences:
         version=row.version if row is not DEFAULTS else 0,
         calendar_prefix=row.calendar_token_prefix,
     )
+
+
+def zone_of(prefs: Preferences) -> ZoneInfo:
+    try:
+        return ZoneInfo(prefs.time_zone)
+    except (KeyError, ValueError, OSError):
+        return ZoneInfo("UTC")
 
 
 def preferences_of(session: Session, user_id: int) -> Preferences:
@@ -235,15 +242,34 @@ def line(n: Notification, lang: str) -> InboxLine:
 def inbox(
     ctx: Ctx, lang: str, *, unread_only: bool = False, before: int | None = None
 ) -> list[InboxLine]:
-    """The signed-in person's notifications, newest first, a page at a time."""
+    """The signed-in person's notifications, newest first (by when it happened), a page at
+    a time: `before` is the last one of the previous page."""
     user = _me(ctx)
     query = select(Notification).where(Notification.user_id == user.id)
     if unread_only:
         query = query.where(col(Notification.read_at).is_(None))
     if before is not None:
-        query = query.where(col(Notification.id) < before)
-    rows = ctx.session.exec(query.order_by(col(Notification.id).desc()).limit(INBOX_PAGE))
+        last = ctx.session.get(Notification, before)
+        if last is not None and last.user_id == user.id:
+            query = query.where(
+                or_(
+                    col(Notification.created_at) < last.created_at,
+                    and_(
+                        col(Notification.created_at) == last.created_at,
+                        col(Notification.id) < before,
+                    ),
+                )
+            )
+    order = (col(Notification.created_at).desc(), col(Notification.id).desc())
+    rows = ctx.session.exec(query.order_by(*order).limit(INBOX_PAGE))
     return [line(n, lang) for n in rows]
+
+
+def newest_id(session: Session, user_id: int) -> int | None:
+    """The person's latest notification: "mark all read" reaches up to it."""
+    return session.exec(
+        select(func.max(Notification.id)).where(Notification.user_id == user_id)
+    ).one()
 
 
 def unread_count(session: Session, user_id: int) -> int:

@@ -142,3 +142,24 @@ def test_an_overdue_action_says_where_the_ladder_took_it_on_its_page(
     assert "Escalated to the head of CS on Dec 5, 2026" in page.text
     board = hanna.client.get("/board")
     assert "Escalated to the head of CS on Dec 5, 2026" in board.text
+
+
+def test_the_inbox_tells_the_time_in_the_readers_time_zone(org, as_user, clock, client_for):
+    from pdca.services import notifications
+
+    a_cycle_in_do(org, as_user, clock)  # at 09:00 UTC
+    notify_rules.run(as_user(None), mail=False)
+    notifications.save_preferences(
+        as_user(org.mia),
+        version=0,
+        kinds_on=list(notifications.KINDS),
+        urgent_kinds=[],
+        email_digest=True,
+        digest_hour=7,
+        time_zone="Asia/Shanghai",
+        due_soon_days=2,
+        muted=False,
+    )
+    mia = client_for("mia", next="/notifications")
+    page = mia.client.get("/notifications")
+    assert "11/25/26, 5:00\u202fPM" in page.text or "11/25/26, 5:00 PM" in page.text

@@ -36,11 +36,14 @@ def _inbox(request: Request, ctx: Ctx, status_code: int = 200, block: str | None
     before = whole_number(request.query_params.get("before"))
     lines = notifications.inbox(ctx, request.state.lang, unread_only=unread_only, before=before)
     assert ctx.actor is not None and ctx.actor.id is not None
+    prefs = notifications.preferences_of(ctx.session, ctx.actor.id)
     context = {
         "lines": lines,
         "unread_only": unread_only,
         "unread": notifications.unread_count(ctx.session, ctx.actor.id),
-        "newest": lines[0].id if lines and before is None else None,
+        "newest": notifications.newest_id(ctx.session, ctx.actor.id),
+        # Shown in the reader's own time zone (their preferences; UTC by default).
+        "zone": notifications.zone_of(prefs),
         "older": lines[-1].id if len(lines) == notifications.INBOX_PAGE else None,
         "kind_titles": notifications.KIND_TITLES,
     }
