@@ -163,3 +163,55 @@ def test_the_inbox_tells_the_time_in_the_readers_time_zone(org, as_user, clock, 
     mia = client_for("mia", next="/notifications")
     page = mia.client.get("/notifications")
     assert "11/25/26, 5:00\u202fPM" in page.text or "11/25/26, 5:00 PM" in page.text
+
+
+def test_an_administrator_sets_the_ladder_and_registers_a_webhook_on_one_page(org, client_for):
+    admin = client_for("admin", next="/admin/notifications")
+    page = admin.client.get("/admin/notifications")
+    assert page.status_code == 200
+    assert '<option value="head" selected>' in page.text  # the default ladder's second step
+
+    wrong = {
+        "csrf_token": admin.csrf,
+        "version": "0",
+        "days": ["0", "5", "3", "", "", ""],
+        "to": ["owner", "head", "quality", "", "", ""],
+    }
+    refused = admin.client.post(
+        "/admin/notifications/ladder", data=wrong, headers={"HX-Request": "true"}
+    )
+    assert refused.status_code == 422
+    assert refused.text.lstrip().startswith('<section id="ladder"')
+    assert "Step 3: each step comes later than the one before." in refused.text
+    assert 'value="5"' in refused.text  # what was typed is still there
+    saved = admin.client.post(
+        "/admin/notifications/ladder",
+        data={**wrong, "days": ["1", "2", "10", "", "", ""]},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+
+    no_kinds = admin.client.post(
+        "/admin/notifications/webhooks",
+        data={"csrf_token": admin.csrf, "url": "https://desk.example.org/h"},
+    )
+    assert no_kinds.status_code == 422
+    assert "Choose at least one kind of event." in no_kinds.text
+    made = admin.client.post(
+        "/admin/notifications/webhooks",
+        data={
+            "csrf_token": admin.csrf,
+            "url": "https://desk.example.org/h",
+            "kinds": "action.done",
+        },
+        follow_redirects=False,
+    )
+    assert made.status_code == 303
+    page = admin.client.get("/admin/notifications")
+    assert "https://desk.example.org/h" in page.text and "None yet" in page.text
+    assert '<option value="quality" selected>' in page.text
+
+
+def test_only_administrators_see_the_notifications_administration(org, client_for):
+    hanna = client_for("hanna", next="/my-work")
+    assert hanna.client.get("/admin/notifications").status_code == 403
