@@ -77,10 +77,14 @@ def run_all(ctx: Ctx, config: JobConfig, holder: str, only: tuple[str, ...] = NA
     for name, step in _steps(config, holder).items():
         if name not in only:
             continue
-        if not leases.take_lease(ctx, f"job:{name}", holder, config.hold):
+        lease = f"job:{name}"
+        if not leases.take_lease(ctx, lease, holder, config.hold):
             report.skipped.append(name)
             continue
-        report.counts[name] = step(ctx)
+        try:
+            report.counts[name] = step(ctx)
+        finally:
+            leases.release_lease(ctx, lease, holder)
         report.ran.append(name)
     return report
 

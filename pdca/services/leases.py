@@ -38,3 +38,14 @@ def take_lease(ctx: Ctx, name: str, holder: str, hold: timedelta) -> bool:
         except IntegrityError:
             return False  # another worker inserted it first
     return True
+
+
+def release_lease(ctx: Ctx, name: str, holder: str) -> None:
+    """Give the lease back at once (a job that finished need not block the next run,
+    e.g. `pdca jobs run` from cron a minute later, under another holder)."""
+    with unit_of_work(ctx):
+        ctx.session.execute(
+            update(Lease)
+            .where(col(Lease.name) == name, col(Lease.holder) == holder)
+            .values(until=ctx.now())
+        )

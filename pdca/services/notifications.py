@@ -185,7 +185,8 @@ def notify(
         },
     )
     if new_id is not None and mail and prefs.mails_at_once(kind):
-        from pdca.services import mail_messages  # here: it renders templates, rarely needed
+        # Imported here: mail_messages renders these notifications (an import cycle).
+        from pdca.services import mail_messages
 
         mail_messages.queue_urgent(ctx, user_id, new_id)
     return new_id

@@ -209,3 +209,18 @@ def test_two_processes_running_the_jobs_at_once_send_each_mail_once(
     assert len(digests_sent) >= 5
     rows = session.exec(select(Outbox).execution_options(populate_existing=True)).all()
     assert len(rows) == len(ids) and {r.status for r in rows} == {"sent"}
+
+
+def test_a_job_another_process_is_running_is_skipped_and_one_that_finished_is_not(
+    org, as_user, clock
+):
+    from pdca.services import leases
+
+    system = as_user(None)
+    assert leases.take_lease(system, "job:digests", "serve:1", timedelta(minutes=5))
+    report = jobs.run_all(system, JobConfig(mail=None), "cron:7")
+    assert "digests" in report.skipped and "notify" in report.ran
+    leases.release_lease(system, "job:digests", "serve:1")
+    clock.advance(seconds=1)
+    again = jobs.run_all(system, JobConfig(mail=None), "cron:8")  # a minute later, say
+    assert again.skipped == [] and again.ran == list(jobs.NAMES)
