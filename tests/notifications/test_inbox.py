@@ -153,3 +153,44 @@ def test_wrong_preferences_are_refused_field_by_field_and_a_stale_form_is_a_conf
             due_soon_days=2,
             muted=False,
         )
+
+
+def test_monitoring_tells_the_head_of_the_department_a_problem_was_raised(
+    org, as_user, clock, session
+):
+    from datetime import timedelta
+
+    from pdca.services import kpis
+    from pdca.services.kpis import RowIn
+
+    kpi = kpis.create_kpi(
+        as_user(org.fiona),
+        code="CS-SL",
+        name="Service level",
+        unit="%",
+        department_id=org.cs,
+        direction="higher",
+        target=80.0,
+        breach_limit=70.0,
+        rules=["limit_breach"],
+    )
+    kpis.ingest(as_user(org.mia), [RowIn(1, kpi.id, clock.now - timedelta(hours=1), 61.0)])
+    notify_rules.run(as_user(None), mail=False)
+    [(kind, problem_key)] = inbox_of(session, org.hanna)
+    assert kind == "problem_raised" and problem_key.startswith("P-")
+    assert inbox_of(session, org.ivan) == []  # IT's head: not his department
+
+
+def test_the_lead_hears_that_the_cycle_was_judged_not_effective(org, as_user, clock, session):
+    from pdca.services import cycles
+    from tests.services.builders_services import a_cycle_in_check
+
+    built = a_cycle_in_check(org, as_user, clock)
+    cycles.update_cycle_fields(
+        as_user(org.fiona), built.cycle.id, version=None, changes={"result": 62}
+    )
+    cycles.record_effectiveness(
+        as_user(org.frank), built.cycle.id, effective=False, note="62%, short of 80%", version=None
+    )
+    notify_rules.run(as_user(None), mail=False)
+    assert ("cycle_refused", f"C-{built.cycle.id}") in inbox_of(session, org.fiona)
