@@ -29,7 +29,9 @@ def _user_id(ctx: Ctx) -> int:
 def list_notifications(
     ctx: CtxDep,
     unread: bool = False,
-    before: Annotated[int | None, Query(ge=1, description="The last notification of the previous page.")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, description="The last notification of the previous page.")
+    ] = None,
 ) -> list[n.NotificationOut]:
     """Your notifications, newest first, 50 at a time, in your language."""
     lines = notifications.inbox(ctx, _lang(ctx), unread_only=unread, before=before)
