@@ -33,11 +33,12 @@ from pdca.engine.definition import WorkflowDefinition, WorkflowError, files_by_n
 from pdca.engine.machine import diagram
 from pdca.engine.registry import EFFECT_DESCRIPTIONS, GUARD_DESCRIPTIONS
 from pdca.models import Role
-from pdca.services import accounts, kpis, monitor, organisation, trail
+from pdca.services import accounts, jobs, kpis, monitor, organisation, trail
 from pdca.services.catalog import WorkflowCatalog
 from pdca.services.context import Ctx
 from pdca.services.errors import Invalid, ServiceError
 from pdca.settings import Settings, SettingsError, get_settings
+from pdca.web.app import job_config
 
 
 class CliError(Exception):
@@ -143,6 +144,10 @@ kpi_app = typer.Typer(
 app.add_typer(kpi_app, name="kpi")
 monitor_app = typer.Typer(help="KPI monitoring on a schedule.", no_args_is_help=True)
 app.add_typer(monitor_app, name="monitor")
+jobs_app = typer.Typer(
+    help="Notifications, reminders, escalation, digests and deliveries.", no_args_is_help=True
+)
+app.add_typer(jobs_app, name="jobs")
 
 
 def main() -> None:
@@ -512,6 +517,26 @@ def monitor_run() -> None:
         typer.echo("Another worker is running the monitor now; nothing done.")
         return
     typer.echo(f"Checked the KPIs: {len(run.problems)} missing-data problems raised or repeated.")
+
+
+@jobs_app.command("run")
+def jobs_run() -> None:
+    """Run the notification jobs once (also run inside pdca serve); each skips if another
+    process holds its lease, and none sends anything twice."""
+    settings = _settings()
+    catalog = WorkflowCatalog.from_directories(settings.workflow_dirs())
+    with _engine(settings) as engine:
+        _require_head(settings, engine)
+        with Session(engine, expire_on_commit=False) as session:
+            ctx = Ctx(session=session, actor=None, catalog=catalog)
+            holder = f"cli:{socket.gethostname()}:{os.getpid()}"
+            report = jobs.run_all(ctx, job_config(settings), holder)
+    for name in report.ran:
+        typer.echo(f"{name}: {report.counts[name]}")
+    for name in report.skipped:
+        typer.echo(f"{name}: another process is running it now; skipped")
+    if not settings.smtp_host:
+        typer.echo("No PDCA_SMTP_HOST: nothing is mailed, notifications stay in the inbox.")
 
 
 # --- bench -----------------------------------------------------------------------------------

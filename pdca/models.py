@@ -619,3 +619,121 @@ for _statement in _EVENTS_APPEND_ONLY_PG:
     )
 for _statement in _EVENTS_APPEND_ONLY_SQLITE:
     sa_event.listen(Event.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
+
+
+# --- notifications: inbox, preferences, escalation, webhooks and their outbox -----------
+
+
+class Notification(SQLModel, table=True):
+    """One line in a person's inbox. Its text is a message key plus parameters (`kind`,
+    `params`), rendered in the reader's language; `dedupe` makes producing it idempotent."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("user_id", "dedupe", name="uq_notifications_user_dedupe"),
+        Index("ix_notifications_user_unread", "user_id", "read_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id")
+    kind: str = Field(sa_type=String(30))
+    entity_type: str = Field(sa_type=String(20))
+    entity_id: int
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    dedupe: str = Field(sa_type=String(120))
+    created_at: datetime = _at()
+    read_at: datetime | None = _at(nullable=True)
+
+
+class NotificationPreference(SQLModel, table=True):
+    """What a person wants to hear about, how, and when; no row means the defaults."""
+
+    __tablename__ = "notification_preferences"
+    user_id: int = Field(foreign_key="users.id", primary_key=True)
+    # Kinds left out of the inbox, and kinds also mailed at once (space-separated).
+    kinds_off: str = Field(default="", sa_type=String(400))
+    urgent_kinds: str = Field(default="", sa_type=String(400))
+    email_digest: bool = True
+    digest_hour: int = 7
+    time_zone: str = Field(default="UTC", sa_type=String(64))
+    due_soon_days: int = 2
+    muted: bool = False
+    # The private calendar feed: only the token's SHA-256 is kept (like API tokens).
+    calendar_token_hash: str | None = Field(default=None, sa_type=String(64), unique=True)
+    calendar_token_prefix: str | None = Field(default=None, sa_type=String(16))
+    version: int = 1
+
+
+class Outbox(SQLModel, table=True):
+    """A message to send (a mail or a webhook delivery), written in the transaction that
+    decided to send it; the unique key makes deciding twice harmless, and the sender
+    claims a row by compare-and-set before it sends (see pdca.services.outbox)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("channel", "dedupe", name="uq_outbox_channel_dedupe"),
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(sa_type=String(10))  # mail | webhook
+    dedupe: str = Field(sa_type=String(160))
+    user_id: int | None = Field(default=None, foreign_key="users.id")
+    webhook_id: int | None = Field(default=None, foreign_key="webhooks.id", index=True)
+    kind: str = Field(sa_type=String(30))
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", sa_type=String(10))  # pending|sending|sent|failed
+    attempts: int = 0
+    created_at: datetime = _at()
+    next_attempt_at: datetime = _at()
+    claimed_at: datetime | None = _at(nullable=True)
+    claimed_by: str | None = Field(default=None, sa_type=String(100))
+    sent_at: datetime | None = _at(nullable=True)
+    last_result: str | None = Field(default=None, sa_type=String(300))
+
+
+class Webhook(SQLModel, table=True):
+    """Another system that wants to hear of events: a URL, the kinds it wants, a secret."""
+
+    __tablename__ = "webhooks"
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(sa_type=String(500))
+    kinds: str = Field(default="", sa_type=String(400))  # space-separated
+    secret: str = Field(sa_type=String(64))
+    active: bool = True
+    created_at: datetime = _at()
+    version: int = 1
+
+
+class EscalationLadder(SQLModel, table=True):
+    """The organisation's ladder for overdue actions: one row (id 1), steps as data,
+    e.g. [{"days": 0, "to": "owner"}, {"days": 3, "to": "head"}, {"days": 7, "to": "quality"}]."""
+
+    __tablename__ = "escalation_ladders"
+    id: int | None = Field(default=None, primary_key=True)
+    steps: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    version: int = 1
+
+
+class EscalationStep(SQLModel, table=True):
+    """A step of the ladder taken for one action and deadline: taken once (unique)."""
+
+    __tablename__ = "escalation_steps"
+    __table_args__ = (
+        UniqueConstraint("action_id", "deadline", "step", name="uq_escalation_steps_once"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    action_id: int = Field(foreign_key="actions.id", index=True)
+    deadline: date
+    step: int
+    to: str = Field(sa_type=String(20))
+    department_id: int | None = Field(default=None, foreign_key="departments.id")
+    at: datetime = _at()
+
+
+class JobCursor(SQLModel, table=True):
+    """How far a job has read an append-only table (the trail): its last id."""
+
+    __tablename__ = "job_cursors"
+    name: str = Field(sa_type=String(50), primary_key=True)
+    position: int = 0

@@ -1,6 +1,7 @@
 """The one place that reads configuration: `PDCA_` environment variables."""
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -49,6 +50,19 @@ class Settings(BaseSettings):
     card_age_red_days: int = 10
     # Minutes between scheduled KPI checks (missing data) inside `pdca serve`; 0 turns them off.
     monitor_every_minutes: int = 15
+    # Seconds between runs of the notification jobs (inbox from the trail, reminders,
+    # escalation, digests, mail and webhook delivery) inside `pdca serve`; 0 turns them off
+    # (then run `pdca jobs run` from cron).
+    jobs_every_seconds: int = Field(default=60, ge=0)
+    # Mail. No host: nothing is mailed, notifications stay in the inbox.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "pdca@localhost"
+    # The address people open pdca at, for the links in mails (e.g. https://pdca.example.org).
+    public_url: str = ""
     # Send cookies only over HTTPS, and HSTS. Unset: on unless PDCA_DEBUG=1, so a
     # production server never sends its session cookie in clear by omission.
     secure_cookies: bool | None = None
@@ -99,6 +113,10 @@ class Settings(BaseSettings):
         if self.workflows_dir is None or self.workflows_dir.resolve() == builtin.resolve():
             return [builtin]
         return [builtin, self.workflows_dir]
+
+    @property
+    def site_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:

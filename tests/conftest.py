@@ -68,7 +68,9 @@ def _postgres_settings(schema: str) -> Settings:
     url = POSTGRES_URL + ("&" if "?" in POSTGRES_URL else "?")
     # No fsync wait per commit: a crash loses a throwaway schema, nothing the tests check.
     url += f"options=-csearch_path%3D{schema}%20-csynchronous_commit%3Doff"
-    return Settings(database_url=url, debug=True, secret_key="test-secret-key-0123456789")
+    return Settings(
+        database_url=url, debug=True, secret_key="test-secret-key-0123456789", jobs_every_seconds=0
+    )
 
 
 @pytest.fixture(scope="session")
@@ -110,6 +112,8 @@ def settings(backend: str, tmp_path: Path, postgres_admin: Engine | None) -> Ite
             debug=True,
             secret_key="test-secret-key-0123456789",
             data_dir=tmp_path,
+            # The tests run the notification jobs themselves, on their own clock.
+            jobs_every_seconds=0,
         )
         return
     schema = f"t_{uuid.uuid4().hex[:12]}"

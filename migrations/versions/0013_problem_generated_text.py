@@ -1,7 +1,7 @@
 """problems raised by a KPI rule keep their texts as templates and parameters
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0011
 Create Date: 2026-11-27 20:20:00
 """
 
@@ -12,7 +12,7 @@ import sqlmodel.sql.sqltypes  # noqa: F401
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

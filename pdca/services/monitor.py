@@ -1,7 +1,7 @@
 """Scheduled monitoring: the missing-data check, run by one worker at a time.
 
-A lease row is taken by compare-and-set (insert it, or take it over once it has
-expired); whoever fails to take it skips the run. So `pdca serve` with several
+A lease (pdca.services.leases) is taken by compare-and-set; whoever fails to
+take it skips the run. So `pdca serve` with several
 workers, and `pdca monitor run` from cron beside them, never double-fire.
 """
 
@@ -11,13 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col
+from sqlmodel import Session
 
-from pdca.models import Lease
-from pdca.services import kpis
-from pdca.services.context import Ctx, unit_of_work
+from pdca.services import kpis, leases
+from pdca.services.context import Ctx
 
 log = logging.getLogger("pdca.monitor")
 LEASE = "kpi-monitor"
@@ -30,26 +27,8 @@ class MonitorRun:
 
 
 def take_lease(ctx: Ctx, holder: str, hold: timedelta) -> bool:
-    """True if `holder` now holds the lease until now + hold."""
-    now = ctx.now()
-    with unit_of_work(ctx):
-        taken = ctx.session.execute(
-            update(Lease)
-            .where(
-                col(Lease.name) == LEASE, (col(Lease.until) < now) | (col(Lease.holder) == holder)
-            )
-            .values(holder=holder, until=now + hold)
-        ).rowcount
-        if taken:
-            return True
-        if ctx.session.get(Lease, LEASE) is not None:
-            return False  # someone else holds it and it has not expired
-        try:
-            with ctx.session.begin_nested():
-                ctx.session.add(Lease(name=LEASE, holder=holder, until=now + hold))
-        except IntegrityError:
-            return False  # another worker inserted it first
-    return True
+    """True if `holder` now holds the monitor's lease until now + hold."""
+    return leases.take_lease(ctx, LEASE, holder, hold)
 
 
 def run_once(ctx: Ctx, holder: str, hold: timedelta = timedelta(minutes=5)) -> MonitorRun:

@@ -16,6 +16,7 @@ from pdca.models import (
     Cycle,
     CycleMember,
     Department,
+    Notification,
     Problem,
     ProblemStatus,
     Role,
@@ -202,6 +203,7 @@ class NavCounts:
     overdue: int
     to_verify: int
     to_triage: int
+    unread: int  # notifications in the inbox not read yet
 
 
 def nav_counts(ctx: Ctx, user: User) -> NavCounts:
@@ -225,5 +227,11 @@ def nav_counts(ctx: Ctx, user: User) -> NavCounts:
             parts.append(literal(0))  # type: ignore[arg-type]
         else:
             parts.append(select(func.count()).select_from(model).where(cond).scalar_subquery())  # type: ignore[arg-type]
+    parts.append(
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == user.id, col(Notification.read_at).is_(None))
+        .scalar_subquery()
+    )
     row = ctx.session.exec(select(*parts)).one()  # type: ignore[call-overload]
     return NavCounts(*(int(n or 0) for n in row))

@@ -13,14 +13,17 @@ from fastapi.staticfiles import StaticFiles
 
 from pdca import __version__, migrate, resources, storage
 from pdca.db import make_engine
+from pdca.services import jobs
 from pdca.services.catalog import WorkflowCatalog
 from pdca.services.context import Ctx
+from pdca.services.mailer import MailConfig
 from pdca.services.monitor import Scheduler
 from pdca.settings import Settings, get_settings
 from pdca.web.api import (
     routes_evidence,
     routes_kpi,
     routes_meetings,
+    routes_notifications,
     routes_org,
     routes_read,
     routes_trail,
@@ -38,6 +41,7 @@ from pdca.web.pages import evidence as evidence_pages
 from pdca.web.pages import kpis as kpi_pages
 from pdca.web.pages import meetings as meeting_pages
 from pdca.web.pages import my_work as my_work_pages
+from pdca.web.pages import notifications as notification_pages
 from pdca.web.pages import problems as problem_pages
 from pdca.web.pages import profile as profile_pages
 from pdca.web.pages import trail as trail_pages
@@ -56,6 +60,7 @@ PAGE_ROUTERS = (
     evidence_pages.router,
     trail_pages.router,
     meeting_pages.router,
+    notification_pages.router,
 )
 
 API_ERRORS = {
@@ -80,6 +85,23 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def job_config(settings: Settings) -> jobs.JobConfig:
+    """The notification jobs' settings: mail only when an SMTP host is configured."""
+    if not settings.smtp_host:
+        return jobs.JobConfig(mail=None)
+    return jobs.JobConfig(
+        mail=MailConfig(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            security=settings.smtp_security,
+            user=settings.smtp_user,
+            password=settings.smtp_password,
+            sender=settings.smtp_from,
+            base_url=settings.site_url,
+        )
+    )
+
+
 def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> FastAPI:
     settings.check_secret()
     engine = make_engine(settings)
@@ -101,9 +123,21 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> F
                 every=timedelta(minutes=settings.monitor_every_minutes),
             )
             scheduler.start()
+        job_scheduler = None
+        if settings.jobs_every_seconds > 0:
+            job_scheduler = jobs.Scheduler(
+                lambda session: Ctx(session=session, actor=None, catalog=catalog, clock=clock),
+                engine,
+                holder=f"{socket.gethostname()}:{os.getpid()}",
+                every=timedelta(seconds=settings.jobs_every_seconds),
+                config=job_config(settings),
+            )
+            job_scheduler.start()
         yield
         if scheduler is not None:
             scheduler.stop()
+        if job_scheduler is not None:
+            job_scheduler.stop()
         # Closing connections blocks: keep it off the event loop.
         await to_thread.run_sync(engine.dispose)
 
@@ -145,6 +179,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> F
         routes_evidence,
         routes_trail,
         routes_meetings,
+        routes_notifications,
     ):
         api.include_router(module.router)
     app.include_router(api)

@@ -140,6 +140,17 @@ TABLE: dict[Key, Rule] = {
     ("GET", f"{API}/workflows/{{name}}/diagram"): READ,
     ("GET", f"{API}/board"): READ,
     ("GET", f"{API}/events"): READ,
+    # notifications: your own inbox and preferences, whatever your role; administrators
+    # register webhooks and set the escalation ladder, which everyone may read
+    ("GET", f"{API}/notifications"): READ,
+    ("POST", f"{API}/notifications/read"): signed_in(200),
+    ("GET", f"{API}/notifications/preferences"): READ,
+    ("PUT", f"{API}/notifications/preferences"): signed_in(200),
+    ("GET", f"{API}/webhooks"): only(200, "admin"),
+    ("POST", f"{API}/webhooks"): only(201, "admin"),
+    ("PATCH", f"{API}/webhooks/{{webhook_id}}"): only(200, "admin"),
+    ("GET", f"{API}/escalation-ladder"): READ,
+    ("PUT", f"{API}/escalation-ladder"): only(200, "admin"),
 }
 TABLE |= access_meetings.table()
 
@@ -382,6 +393,38 @@ def _undepend(h: Here) -> Request:
     )
 
 
+def _preferences(h: Here) -> Request:
+    """Each caller saves their own preferences (version 0: never saved before)."""
+    return Request(
+        "PUT",
+        f"{API}/notifications/preferences",
+        {
+            "version": 0,
+            "kinds": ["assigned", "overdue"],
+            "urgent_kinds": ["overdue"],
+            "digest_hour": 8,
+            "time_zone": "Asia/Shanghai",
+            "due_soon_days": 3,
+        },
+    )
+
+
+def _pause_hook(h: Here) -> Request:
+    """A hook of its own (made by the administrator), paused by the caller."""
+    made = h.client.post(
+        f"{API}/webhooks",
+        json={"url": "https://crm.example.org/pdca", "kinds": ["problem.raised"]},
+        headers=h.admin_headers,
+    )
+    assert made.status_code == 201, made.text
+    hook = made.json()
+    return Request(
+        "PATCH",
+        f"{API}/webhooks/{hook['id']}",
+        {"url": hook["url"], "kinds": hook["kinds"], "version": hook["version"], "active": False},
+    )
+
+
 BUILDERS: dict[Key | VariantKey, Builder] = {
     ("GET", "/healthz"): get("/healthz"),
     ("GET", f"{API}/openapi.json"): get(f"{API}/openapi.json"),
@@ -566,6 +609,30 @@ BUILDERS: dict[Key | VariantKey, Builder] = {
     ),
     ("GET", f"{API}/events"): lambda h: Request(
         "GET", f"{API}/events", params={"entity_type": "cycle", "entity_id": h.world.cycle}
+    ),
+    ("GET", f"{API}/notifications"): get(f"{API}/notifications", unread="true"),
+    ("POST", f"{API}/notifications/read"): lambda h: Request(
+        "POST", f"{API}/notifications/read", {"up_to": 1000}
+    ),
+    ("GET", f"{API}/notifications/preferences"): get(f"{API}/notifications/preferences"),
+    ("PUT", f"{API}/notifications/preferences"): _preferences,
+    ("GET", f"{API}/webhooks"): get(f"{API}/webhooks"),
+    ("POST", f"{API}/webhooks"): lambda h: Request(
+        "POST",
+        f"{API}/webhooks",
+        {"url": "https://desk.example.org/hooks/pdca", "kinds": ["action.done"]},
+    ),
+    ("PATCH", f"{API}/webhooks/{{webhook_id}}"): _pause_hook,
+    ("GET", f"{API}/escalation-ladder"): get(f"{API}/escalation-ladder"),
+    ("PUT", f"{API}/escalation-ladder"): lambda h: Request(
+        "PUT",
+        f"{API}/escalation-ladder",
+        {
+            "version": h.client.get(f"{API}/escalation-ladder", headers=h.admin_headers).json()[
+                "version"
+            ],
+            "steps": [{"days": 0, "to": "owner"}, {"days": 2, "to": "head"}],
+        },
     ),
 }
 BUILDERS |= access_meetings.builders()

@@ -8,7 +8,7 @@ from sqlmodel import col, select
 
 from pdca import i18n
 from pdca.models import CycleProblem, Department, Problem, User
-from pdca.services import actions, comments, cycles, evidence, policy, queries
+from pdca.services import actions, comments, cycles, escalation, evidence, policy, queries
 from pdca.services.accounts import Signature
 from pdca.services.context import Ctx
 from pdca.services.errors import Invalid, ServiceError
@@ -39,6 +39,7 @@ def action_verbs(_: Any) -> dict[str, str]:
         "commented": _("Commented"),
         "evidence_added": _("Evidence attached"),
         "evidence_removed": _("Evidence deleted"),
+        "escalated": _("Escalated (overdue)"),
     }
 
 
@@ -146,9 +147,17 @@ def action_context(
         "meanings": signature_meanings(_),
         "today": ctx.today(),
         "overdue": row.is_overdue(ctx.today()),
+        "escalated": _escalated(ctx, action_id, request.state.lang),
+        "ladder_targets": {k: _(v) for k, v in escalation.TARGETS.items()},
         "problem": problem,
         "problem_at": problem_at,
     }
+
+
+def _escalated(ctx: Ctx, action_id: int, lang: str) -> str:
+    """Where the escalation ladder took the action ("escalated to the head of CS on …")."""
+    step = escalation.latest_steps(ctx, [action_id]).get(action_id)
+    return escalation.step_text(step, lang) if step else ""
 
 
 def _digits(value: str | None) -> bool:

@@ -15,7 +15,7 @@ from starlette.datastructures import QueryParams
 from pdca import i18n
 from pdca.engine.facts import N_
 from pdca.models import Action, ActionKind, Department, User
-from pdca.services import actions, board_settings, bulk, queries
+from pdca.services import actions, board_settings, bulk, escalation, queries
 from pdca.services.accounts import Signature
 from pdca.services.board_query import parse_board_query
 from pdca.services.context import Ctx
@@ -128,8 +128,18 @@ def card_context(request: Request, ctx: Ctx, rows: list[queries.ActionRow]) -> d
         age_red=settings.card_age_red_days,
     )
     seen: dict[tuple[Any, ...], Any] = {}
+    # Where the ladder took each overdue card: one query for the page, overdue cards only.
+    today = ctx.today()
+    late = [r.action.id for r in rows if r.is_overdue(today)]
+    steps = {
+        action_id: escalation.step_text(step, lang)
+        for action_id, step in escalation.latest_steps(ctx, late).items()  # type: ignore[arg-type]
+    }
     return {
-        "cards": {row.action.id: card_view(ctx.actor, row, words, seen) for row in rows},
+        "cards": {
+            row.action.id: card_view(ctx.actor, row, words, seen, steps.get(row.action.id, ""))
+            for row in rows
+        },
         "verify_word": _("Verify"),
         "select_word": _("Select"),
         "edit_word": _("Reassign or re-date"),

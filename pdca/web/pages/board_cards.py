@@ -35,6 +35,7 @@ class CardView:
     buttons: tuple[tuple[str, str], ...]  # (trigger, title) of start / complete
     may_verify: bool
     may_edit: bool
+    escalated: str = ""  # where the escalation ladder took an overdue card, or ""
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,11 @@ class CardWords:
 
 
 def card_view(
-    user: Any, row: ActionRow, words: CardWords, seen: dict[tuple[Any, ...], Any] | None = None
+    user: Any,
+    row: ActionRow,
+    words: CardWords,
+    seen: dict[tuple[Any, ...], Any] | None = None,
+    escalated: str = "",
 ) -> CardView:
     """`seen` remembers the moves of cards alike for this user (same status, same
     relation to the user, blocked or not): a board of thousands has only dozens of kinds."""
@@ -96,6 +101,7 @@ def card_view(
         buttons=tuple((t, words.triggers[t]) for t in ("start", "complete") if moves.may(t)),
         may_verify=moves.may("verify"),
         may_edit=moves.can_edit,
+        escalated=escalated,
     )
 
 

@@ -20,6 +20,7 @@ from pdca.services.errors import Invalid, NotFound, ServiceError
 from pdca.services.policy import can_manage_organisation, can_triage
 from pdca.web.deps import ReleasingRoute
 from pdca.web.pages.common import LANG_COOKIE, PageCtx, set_flash, set_language_cookie
+from pdca.web.pages.notification_prefs import preferences_context
 from pdca.web.render import is_htmx, reason_text, render, with_flash_oob
 
 router = APIRouter(include_in_schema=False, route_class=ReleasingRoute)
@@ -141,6 +142,7 @@ def profile_context(request: Request, ctx: Ctx, **overrides: Any) -> dict[str, A
         "password_errors": {},
         "may_manage_organisation": can_manage_organisation(user) is None,
         "may_manage_board": can_triage(user) is None,
+        **preferences_context(ctx),
     }
     context.update(overrides)
     return context
