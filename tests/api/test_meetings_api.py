@@ -204,4 +204,6 @@ def test_a_series_in_an_unknown_time_zone_is_refused(client, org, tokens, auth, 
         ),
         422,
     )
-    assert "Mars/Olympus" in body["detail"]
+    # The reason names the field it is about, so a client (or a page) can point at it.
+    assert {"code": "time_zone", "message": body["reasons"][0]["message"]} in body["reasons"]
+    assert "Mars/Olympus" in body["reasons"][0]["message"]

@@ -22,7 +22,7 @@ from pdca.services import meetings_minutes as minutes
 from pdca.services.context import Ctx
 from pdca.services.errors import Invalid, ServiceError
 from pdca.services.keys import parse
-from pdca.web import charts
+from pdca.web import charts, zones
 from pdca.web.deps import ReleasingRoute
 from pdca.web.minutes_pdf import find_font, minutes_pdf
 from pdca.web.minutes_text import (
@@ -37,19 +37,12 @@ from pdca.web.pages.common import FormDep, PageCtx, set_flash, whole_number
 from pdca.web.render import error_message, render
 
 router = APIRouter(include_in_schema=False, route_class=ReleasingRoute)
-TZ_COOKIE = "pdca_tz"  # the reader's IANA zone, set by pdca.js
 CHART_DAYS = 30
 
 
 def reader_zone(request: Request, meeting: Meeting | None = None) -> ZoneInfo:
     """The reader's time zone (from their browser), else the meeting's."""
-    for name in (request.cookies.get(TZ_COOKIE), meeting.time_zone if meeting else None):
-        if name:
-            try:
-                return meetings.zone(name)
-            except ServiceError:
-                continue
-    return ZoneInfo("UTC")
+    return zones.reader_zone(request, meeting.time_zone if meeting else None)
 
 
 def _local(moment: datetime | None, tz: ZoneInfo) -> datetime | None:
@@ -474,7 +467,8 @@ def minutes_download(request: Request, ctx: PageCtx, meeting_id: int, fmt: str) 
     meeting = meetings.get_meeting(ctx, meeting_id)
     if fmt not in ("md", "pdf") or meeting.minutes is None:
         return Response(status_code=404)
-    text = _minutes_text(request, ctx, meeting, meetings.zone(meeting.time_zone))
+    # The reader's zone, as on the minutes page: a download says what the page said.
+    text = _minutes_text(request, ctx, meeting, reader_zone(request, meeting))
     name = f"minutes-M-{meeting_id}.{fmt}"
     disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
     if fmt == "md":
