@@ -88,3 +88,10 @@ def format_number(value: float | int | None, lang: str) -> str:
     if value is None:
         return ""
     return numbers.format_decimal(value, locale=babel_locale(lang))
+
+
+@lru_cache(maxsize=len(LANGUAGES) + 1)
+def weekday_names(lang: str) -> tuple[str, ...]:
+    """Monday (0) to Sunday (6), in the language's own words ("Tuesday", "星期二")."""
+    names = dates.get_day_names("wide", locale=babel_locale(lang))
+    return tuple(str(names[day]) for day in range(7))

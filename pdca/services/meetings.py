@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import col, select
 
-from pdca.engine.facts import N_
+from pdca.engine.facts import N_, Reason, because
 from pdca.models import (
     Attendance,
     Department,
@@ -30,6 +30,7 @@ from pdca.services.context import Ctx, unit_of_work
 from pdca.services.errors import Conflict, Invalid
 from pdca.services.policy import (
     can_add_agenda_item,
+    can_edit_series,
     can_plan_meetings,
     can_run_meeting,
     require,
@@ -38,32 +39,79 @@ from pdca.services.store import check_version, compare_and_set, get_or_404
 
 _HH_MM = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
 MAX_TEXT = 2000
+# What a series is made of; the fields a page or the API may change.
+SERIES_FIELDS = (
+    "title",
+    "weekday",
+    "local_time",
+    "time_zone",
+    "interval_weeks",
+    "duration_minutes",
+    "chair_id",
+    "department_ids",
+    "attendee_ids",
+    "quorum",
+)
 
 
 def meeting_label(meeting_id: int | None) -> str:
     return f"M-{meeting_id}"
 
 
+def series_label(series_id: int | None) -> str:
+    return f"Meeting series {series_id}"
+
+
+def _zone_reason(name: str) -> Reason:
+    return because(
+        "time_zone",
+        N_("Unknown time zone %(zone)s; use an IANA name such as Asia/Shanghai or UTC."),
+        zone=name,
+    )
+
+
 def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise Invalid(
-            f"Unknown time zone {name!r}; use an IANA name such as Asia/Shanghai or UTC."
-        ) from None
+        raise Invalid(_zone_reason(name)) from None
+
+
+def _is_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 # --- series -------------------------------------------------------------------
 
 
-def _check_people(ctx: Ctx, chair_id: int, attendee_ids: list[int]) -> None:
+def _people_reasons(ctx: Ctx, chair_id: int, attendee_ids: list[int]) -> list[Reason]:
+    """Why these people cannot sit in (or chair) a meeting; each reason names its field."""
+    reasons = []
     for user_id in dict.fromkeys([chair_id, *attendee_ids]):
         user = get_or_404(ctx, User, user_id, "User")
         if not user.active:
-            raise Invalid(f"{user.name} is deactivated and cannot sit in a meeting.")
+            field = "chair_id" if user_id == chair_id else "attendee_ids"
+            reasons.append(
+                because(
+                    field,
+                    N_("%(name)s is deactivated and cannot sit in a meeting."),
+                    name=user.name,
+                )
+            )
     chair = get_or_404(ctx, User, chair_id, "User")
     if chair.role in (Role.viewer, Role.member):
-        raise Invalid(f"{chair.name} cannot chair: a chair is a head, a facilitator or an admin.")
+        reasons.append(
+            because(
+                "chair_id",
+                N_("%(name)s cannot chair: a chair is a head, a facilitator or an admin."),
+                name=chair.name,
+            )
+        )
+    return reasons
 
 
 def _check_departments(ctx: Ctx, department_ids: list[int]) -> None:
@@ -71,21 +119,26 @@ def _check_departments(ctx: Ctx, department_ids: list[int]) -> None:
         get_or_404(ctx, Department, department_id, "Department")
 
 
-def _validate_series(values: dict[str, Any]) -> None:
+def _series_reasons(values: dict[str, Any]) -> list[Reason]:
+    """What is wrong with a series' values, each reason coded with its field's name."""
     reasons = []
     if not str(values.get("title") or "").strip():
-        reasons.append(N_("Give the series a title."))
+        reasons.append(because("title", N_("Give the series a title.")))
+    if len(str(values.get("title") or "")) > 200:
+        reasons.append(because("title", N_("A title has at most 200 characters.")))
     if not 0 <= int(values.get("weekday", -1)) <= 6:
-        reasons.append("weekday is 0 (Monday) to 6 (Sunday).")
+        reasons.append(because("weekday", N_("The weekday is Monday to Sunday (0 to 6).")))
     if not _HH_MM.match(str(values.get("local_time") or "")):
-        reasons.append("local_time is HH:MM, e.g. 10:00.")
+        reasons.append(because("local_time", N_("The time is HH:MM, e.g. 10:00.")))
+    if not _is_zone(str(values.get("time_zone") or "")):
+        reasons.append(_zone_reason(str(values.get("time_zone") or "")))
     if not 1 <= int(values.get("interval_weeks", 1)) <= 8:
-        reasons.append("interval_weeks is 1 to 8.")
+        reasons.append(because("interval_weeks", N_("A series meets every 1 to 8 weeks.")))
+    if not 5 <= int(values.get("duration_minutes", 60)) <= 600:
+        reasons.append(because("duration_minutes", N_("A meeting lasts 5 to 600 minutes.")))
     if not 1 <= int(values.get("quorum", 1)) <= 100:
-        reasons.append("quorum is 1 to 100 people present.")
-    if reasons:
-        raise Invalid(N_("The meeting series cannot be saved."), reasons)
-    zone(str(values.get("time_zone") or "UTC"))
+        reasons.append(because("quorum", N_("The quorum is 1 to 100 people present.")))
+    return reasons
 
 
 def create_series(
@@ -115,15 +168,58 @@ def create_series(
         "attendee_ids": list(dict.fromkeys(attendee_ids or [])),
         "quorum": quorum,
     }
-    _validate_series(values)
+    reasons = _series_reasons(values)
+    if reasons:
+        raise Invalid(N_("The meeting series cannot be saved."), reasons)
     with unit_of_work(ctx):
-        _check_people(ctx, chair_id, values["attendee_ids"])
+        reasons = _people_reasons(ctx, chair_id, values["attendee_ids"])
+        if reasons:
+            raise Invalid(N_("The meeting series cannot be saved."), reasons)
         _check_departments(ctx, values["department_ids"])
         series = MeetingSeries(**values, created_at=ctx.now())
         ctx.session.add(series)
         ctx.session.flush()
         assert series.id is not None
         audit.record(ctx, "meeting_series", series.id, "created", data=values)
+    return series
+
+
+def update_series(
+    ctx: Ctx, series_id: int, *, version: int | None, changes: dict[str, Any]
+) -> MeetingSeries:
+    """Change a series: its chair, facilitators and administrators may. Meetings already
+    planned keep their time and people; the series' next meetings follow the change."""
+    unknown = sorted(set(changes) - set(SERIES_FIELDS))
+    if unknown:
+        raise Invalid(f"Unknown meeting series fields: {', '.join(unknown)}.")
+    emptied = sorted(k for k, v in changes.items() if v is None and not k.endswith("_ids"))
+    if emptied:
+        raise Invalid(
+            N_("The meeting series cannot be saved."),
+            [because(k, N_("%(field)s cannot be empty."), field=k) for k in emptied],
+        )
+    with unit_of_work(ctx):
+        series = get_or_404(ctx, MeetingSeries, series_id, "Meeting series", lock=True)
+        require(can_edit_series(ctx.actor, series.chair_id))
+        check_version(series, version, series_label(series_id))
+        changes = dict(changes)
+        if "title" in changes:
+            changes["title"] = str(changes["title"] or "").strip()
+        for many in ("department_ids", "attendee_ids"):
+            if many in changes:
+                changes[many] = list(dict.fromkeys(changes[many] or []))
+        merged = {**{k: getattr(series, k) for k in SERIES_FIELDS}, **changes}
+        reasons = _series_reasons(merged)
+        if not reasons:
+            reasons = _people_reasons(ctx, merged["chair_id"], merged["attendee_ids"])
+        if reasons:
+            raise Invalid(N_("The meeting series cannot be saved."), reasons)
+        _check_departments(ctx, merged["department_ids"])
+        before = {k: getattr(series, k) for k in changes}
+        changed = {k: v for k, v in changes.items() if before[k] != v}
+        if changed:
+            compare_and_set(ctx, series, series_label(series_id), changed)
+            audit.record_changes(ctx, "meeting_series", series_id, before, changed)
     return series
 
 
@@ -219,23 +315,31 @@ def create_meeting(
 ) -> Meeting:
     """A one-off meeting, outside any series."""
     require(can_plan_meetings(ctx.actor))
+    reasons = []
     if not title.strip():
-        raise Invalid(N_("Give the meeting a title."))
+        reasons.append(because("title", N_("Give the meeting a title.")))
     if starts_at.tzinfo is None:
         raise Invalid("starts_at needs a time zone offset (e.g. 2026-12-01T10:00:00+08:00).")
     try:
         starts_at = starts_at.astimezone(UTC)
     except OverflowError:
-        raise Invalid("starts_at is out of range.") from None
+        starts_at = datetime(1, 1, 1, tzinfo=UTC)  # out of range: refused below
     if not 2000 <= starts_at.year <= 2200:
-        raise Invalid("starts_at is out of range: a meeting between the years 2000 and 2200.")
+        reasons.append(
+            because("starts_at", N_("A meeting is held between the years 2000 and 2200."))
+        )
     if not 1 <= quorum <= 100:
-        raise Invalid("quorum is 1 to 100 people present.")
-    zone(time_zone)
+        reasons.append(because("quorum", N_("The quorum is 1 to 100 people present.")))
+    if not _is_zone(time_zone):
+        reasons.append(_zone_reason(time_zone))
+    if reasons:
+        raise Invalid(N_("The meeting cannot be saved."), reasons)
     with unit_of_work(ctx):
         attendees = list(dict.fromkeys(attendee_ids or []))
         departments = list(dict.fromkeys(department_ids or []))
-        _check_people(ctx, chair_id, attendees)
+        reasons = _people_reasons(ctx, chair_id, attendees)
+        if reasons:
+            raise Invalid(N_("The meeting cannot be saved."), reasons)
         _check_departments(ctx, departments)
         meeting = _new_meeting(
             ctx,

@@ -5,15 +5,18 @@ meeting when it ends, so they say what happened then whatever the records do lat
 pages, Markdown and PDF render them in the reader's language.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import col, select
 
+from pdca.engine import detection
 from pdca.models import (
     Action,
     Attendance,
     Department,
+    Kpi,
+    Measurement,
     Meeting,
     MeetingStatus,
     User,
@@ -75,7 +78,6 @@ def generate(ctx: Ctx, meeting: Meeting) -> dict[str, Any]:
     owner_names = _names(ctx, {a.owner_id for a in new_actions if a.owner_id is not None})
     kpi_ids = {i.entity_id for i in items if i.entity_type == "kpi"}
     kpi_ids |= {i.facts.get("kpi_id") for i in items if i.facts.get("kpi_id")}
-    lines = [line for group in kpis.scorecard(ctx).values() for line in group]
     return {
         "meeting": {
             "id": meeting.id,
@@ -136,21 +138,42 @@ def generate(ctx: Ctx, meeting: Meeting) -> dict[str, Any]:
             for i in items
             if i.id not in decided_items
         ],
-        "kpis": [
-            {
-                "code": line.kpi.code,
-                "name": line.kpi.name,
-                "name_zh": line.kpi.name_zh,
-                "unit": line.kpi.unit,
-                "target": line.kpi.target,
-                "latest": line.latest.value if line.latest else None,
-                "latest_at": line.latest.at.isoformat() if line.latest else None,
-                "status": line.status,
-            }
-            for line in lines
-            if line.kpi.id in kpi_ids
-        ],
+        "kpis": kpi_snapshot(ctx, {k for k in kpi_ids if isinstance(k, int)}, ctx.now()),
+        "kpis_taken_at": ctx.now().isoformat(),
     }
+
+
+def kpi_snapshot(ctx: Ctx, kpi_ids: set[int], at: datetime) -> list[dict[str, Any]]:
+    """The readings of the KPIs the meeting looked at, as they stood at `at`: each KPI's
+    last measurement taken by then (never a later one, even if it is already stored),
+    judged against its limits. The minutes keep this, so they show what the room saw."""
+    if not kpi_ids:
+        return []
+    snapshot = []
+    for kpi in ctx.session.exec(select(Kpi).where(col(Kpi.id).in_(kpi_ids)).order_by(Kpi.code)):
+        last = ctx.session.exec(
+            select(Measurement.at, Measurement.value)
+            .where(Measurement.kpi_id == kpi.id, col(Measurement.at) <= at)
+            .order_by(col(Measurement.at).desc())
+            .limit(1)
+        ).first()
+        # A reading older than two intervals says nothing about now (as on the scorecard).
+        stale = last is None or last[0] < at - timedelta(hours=kpi.interval_hours) * 2
+        snapshot.append(
+            {
+                "code": kpi.code,
+                "name": kpi.name,
+                "name_zh": kpi.name_zh,
+                "unit": kpi.unit,
+                "target": kpi.target,
+                "latest": last[1] if last else None,
+                "latest_at": last[0].isoformat() if last else None,
+                "status": (
+                    detection.NO_DATA if stale else detection.status(kpis.spec_of(kpi), last[1])  # type: ignore[index]
+                ),
+            }
+        )
+    return snapshot
 
 
 def signed_by(ctx: Ctx, meeting: Meeting) -> tuple[str, datetime] | None:

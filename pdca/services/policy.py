@@ -253,6 +253,16 @@ def can_run_meeting(user: User | None, chair_id: int) -> str | None:
     )
 
 
+def can_edit_series(user: User | None, chair_id: int) -> str | None:
+    """Change a series (its time, people, quorum): its chair, facilitators, administrators."""
+    allowed = _role(user) == Role.facilitator or (user is not None and user.id == chair_id)
+    return _system_or(
+        user,
+        allowed,
+        N_("Only the series' chair, facilitators and administrators change a meeting series."),
+    )
+
+
 def can_sign_minutes(user: User | None, chair_id: int) -> str | None:
     """The minutes are the chair's to sign, no one else's."""
     if user is not None and user.id != chair_id:

@@ -57,40 +57,62 @@ document.addEventListener("DOMContentLoaded", function () {
 });
 
 function walkAgenda(root) {
-  var stops = Array.prototype.slice.call(root.querySelectorAll("[data-agenda-item], #end"));
-  if (!stops.length) { return; }
-  var current = 0;
-  var fromHash = location.hash ? document.getElementById(location.hash.slice(1)) : null;
-  if (fromHash) {
-    var at = stops.indexOf(fromHash.closest("[data-agenda-item]") || fromHash);
-    if (at >= 0) { current = at; }
+  // The stops are looked up afresh each time: a decision taken with htmx replaces its item.
+  function stops() {
+    return Array.prototype.slice.call(root.querySelectorAll("[data-agenda-item], #end"));
+  }
+  if (!stops().length) { return; }
+  var currentId = null;
+  function indexOfCurrent() {
+    var all = stops();
+    for (var i = 0; i < all.length; i++) { if (all[i].id === currentId) { return i; } }
+    return 0;
+  }
+  function mark() {
+    stops().forEach(function (el) { el.classList.toggle("current", el.id === currentId); });
+    root.querySelectorAll(".run-nav a").forEach(function (a) {
+      a.classList.toggle("current", a.getAttribute("href") === "#" + currentId);
+    });
   }
   function show(index) {
-    current = Math.max(0, Math.min(stops.length - 1, index));
-    stops.forEach(function (el, i) { el.classList.toggle("current", i === current); });
-    var stop = stops[current];
+    var all = stops();
+    var stop = all[Math.max(0, Math.min(all.length - 1, index))];
+    currentId = stop.id;
+    mark();
     stop.focus({ preventScroll: true });
     stop.scrollIntoView({ block: "start" });
-    root.querySelectorAll(".run-nav a").forEach(function (a) {
-      a.classList.toggle("current", a.getAttribute("href") === "#" + stop.id);
-    });
     history.replaceState(null, "", "#" + stop.id);
   }
   function department(step) {
-    var here = stops[current].closest("[data-department]");
+    var here = stops()[indexOfCurrent()].closest("[data-department]");
     var all = Array.prototype.slice.call(root.querySelectorAll("[data-department]"));
     var target = all[Math.max(0, Math.min(all.length - 1, all.indexOf(here) + step))];
     var first = target.matches("[data-agenda-item]") ? target : (target.querySelector("[data-agenda-item]") || target);
-    show(stops.indexOf(first));
+    show(stops().indexOf(first));
   }
   document.addEventListener("keydown", function (event) {
     var t = event.target;
     if (event.altKey || event.ctrlKey || event.metaKey) { return; }
     if (t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement || t instanceof HTMLSelectElement || (t && t.isContentEditable)) { return; }
     var keys = { j: 1, ArrowDown: 1, k: -1, ArrowUp: -1 };
-    if (event.key in keys) { event.preventDefault(); show(current + keys[event.key]); }
+    if (event.key in keys) { event.preventDefault(); show(indexOfCurrent() + keys[event.key]); }
     else if (event.key === "n") { event.preventDefault(); department(1); }
     else if (event.key === "p") { event.preventDefault(); department(-1); }
   });
-  show(current);
+  // After an htmx swap (a decision, the attendance) the item the room is on stays marked,
+  // and keeps the keyboard, since the button that had it is gone.
+  document.addEventListener("htmx:afterSettle", function () {
+    mark();
+    var here = currentId && document.getElementById(currentId);
+    if (here && (!document.activeElement || document.activeElement === document.body)) {
+      here.focus({ preventScroll: true });
+    }
+  });
+  var start = 0;
+  var fromHash = location.hash ? document.getElementById(location.hash.slice(1)) : null;
+  if (fromHash) {
+    var at = stops().indexOf(fromHash.closest("[data-agenda-item]") || fromHash);
+    if (at >= 0) { start = at; }
+  }
+  show(start);
 }

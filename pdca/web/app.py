@@ -40,6 +40,7 @@ from pdca.web.pages import cycles as cycle_pages
 from pdca.web.pages import evidence as evidence_pages
 from pdca.web.pages import kpis as kpi_pages
 from pdca.web.pages import meetings as meeting_pages
+from pdca.web.pages import meetings_plan as meeting_plan_pages
 from pdca.web.pages import my_work as my_work_pages
 from pdca.web.pages import notifications as notification_pages
 from pdca.web.pages import problems as problem_pages
@@ -59,6 +60,7 @@ PAGE_ROUTERS = (
     action_pages.router,
     evidence_pages.router,
     trail_pages.router,
+    meeting_plan_pages.router,  # before the meetings': /meetings/new is not a meeting
     meeting_pages.router,
     notification_pages.router,
 )

@@ -199,12 +199,13 @@ def minutes_text(
     ]
     kpi_status = kpi_status_titles(_)
     kpi_lines = [
-        _("%(code)s %(name)s: latest %(latest)s %(unit)s (target %(target)s), %(status)s")
+        _("%(code)s %(name)s: %(latest)s %(unit)s at %(when)s (target %(target)s), %(status)s")
         % {
             "code": k["code"],
             "name": (k.get("name_zh") if lang == "zh_CN" else None) or k["name"],
             "latest": i18n.format_number(k["latest"], lang) if k.get("latest") is not None else "—",
             "unit": k.get("unit") or "",
+            "when": when(k.get("latest_at")) or "—",
             "target": i18n.format_number(k["target"], lang),
             "status": kpi_status.get(k["status"], k["status"]),
         }
@@ -224,7 +225,11 @@ def minutes_text(
             Section(_("Decisions"), decisions, _("No decision was taken.")),
             Section(_("New actions"), new_actions, _("No new action.")),
             Section(_("Carried over to the next meeting"), carried, _("Nothing is carried over.")),
-            Section(_("KPIs shown"), kpi_lines, _("No KPI was shown.")),
+            Section(
+                _("KPIs shown, as they stood when the meeting ended"),
+                kpi_lines,
+                _("No KPI was shown."),
+            ),
         ],
         signature=signature or _("Not signed yet."),
     )

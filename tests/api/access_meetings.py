@@ -30,6 +30,8 @@ def table() -> dict[tuple[str, str], dict[str, int]]:
         ("POST", f"{API}/meeting-series"): only(201, "head", *staff),
         ("POST", f"{API}/meetings"): only(201, "head", *staff),
         ("POST", f"{API}/meeting-series/{{series_id}}/meetings"): only(201, *staff),
+        # A series is changed by its chair (Fiona), facilitators and administrators.
+        ("PATCH", f"{API}/meeting-series/{{series_id}}"): only(200, *staff),
         ("POST", f"{API}/meetings/{{meeting_id}}/prepare"): only(200, *staff),
         ("POST", f"{API}/meetings/{{meeting_id}}/start"): only(200, *staff),
         ("POST", f"{API}/meetings/{{meeting_id}}/end"): only(200, *staff),
@@ -140,6 +142,13 @@ def builders() -> dict[tuple[str, str], Any]:
         ("POST", f"{API}/meeting-series/{{series_id}}/meetings"): lambda h: _req(
             "POST", f"{API}/meeting-series/{_series(h)['id']}/meetings"
         ),
+        ("PATCH", f"{API}/meeting-series/{{series_id}}"): lambda h: (
+            lambda series: _req(
+                "PATCH",
+                f"{API}/meeting-series/{series['id']}",
+                {"version": series["version"], "local_time": "09:30"},
+            )
+        )(_series(h)),
         ("POST", f"{API}/meetings/{{meeting_id}}/prepare"): with_meeting(
             "planned", "POST", "/prepare", version
         ),

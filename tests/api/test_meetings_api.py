@@ -204,4 +204,85 @@ def test_a_series_in_an_unknown_time_zone_is_refused(client, org, tokens, auth, 
         ),
         422,
     )
-    assert "Mars/Olympus" in body["detail"]
+    # The reason names the field it is about, so a client (or a page) can point at it.
+    assert {"code": "time_zone", "message": body["reasons"][0]["message"]} in body["reasons"]
+    assert "Mars/Olympus" in body["reasons"][0]["message"]
+
+
+def test_the_chair_changes_a_series_and_a_stale_change_is_a_conflict(
+    client, org, tokens, auth, meeting
+):
+    fiona = auth(tokens["fiona"])
+    series_id = meeting["series_id"]
+    read = ok(client.get(f"{API}/meeting-series/{series_id}", headers=fiona))
+
+    changed = ok(
+        client.patch(
+            f"{API}/meeting-series/{series_id}",
+            json={"version": read["version"], "weekday": 3, "duration_minutes": 90},
+            headers=fiona,
+        )
+    )
+
+    assert (changed["weekday"], changed["duration_minutes"], changed["version"]) == (3, 90, 2)
+    assert changed["local_time"] == "10:00"  # what was not sent stays
+    body = refused(
+        client.patch(
+            f"{API}/meeting-series/{series_id}",
+            json={"version": read["version"], "quorum": 5},
+            headers=fiona,
+        ),
+        409,
+    )
+    assert "version" in body["detail"]
+    refused(
+        client.patch(
+            f"{API}/meeting-series/{series_id}",
+            json={"version": changed["version"], "chair_id": None},
+            headers=fiona,
+        ),
+        422,
+    )
+    trail = ok(
+        client.get(
+            f"{API}/events",
+            params={"entity_type": "meeting_series", "entity_id": series_id},
+            headers=fiona,
+        )
+    )["items"]
+    assert {(e["field"], e["to_value"]) for e in trail if e["verb"] == "field_changed"} == {
+        ("weekday", "3"),
+        ("duration_minutes", "90"),
+    }
+
+
+def test_markdown_minutes_show_times_in_the_zone_the_reader_asks_for(
+    client, org, tokens, auth, meeting
+):
+    fiona = auth(tokens["fiona"])
+    mid = meeting["id"]
+    ok(
+        client.post(
+            f"{API}/meetings/{mid}/end", json={"version": meeting["version"]}, headers=fiona
+        )
+    )
+    markdown = {"Accept": "text/markdown"}
+
+    in_shanghai = client.get(f"{API}/meetings/{mid}/minutes", headers={**fiona, **markdown})
+    in_berlin = client.get(
+        f"{API}/meetings/{mid}/minutes",
+        params={"tz": "Europe/Berlin"},
+        headers={**fiona, **markdown},
+    )
+
+    # The clock says 2026-11-25 09:00 UTC when the meeting starts: 17:00 in Shanghai, 10:00 in Berlin.
+    assert "5:00:00\u202fPM (Asia/Shanghai)" in in_shanghai.text
+    assert "10:00:00\u202fAM (Europe/Berlin)" in in_berlin.text
+    refused(
+        client.get(
+            f"{API}/meetings/{mid}/minutes",
+            params={"tz": "Mars/Olympus", "format": "markdown"},
+            headers=fiona,
+        ),
+        422,
+    )

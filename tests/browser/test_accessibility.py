@@ -24,6 +24,9 @@ def test_the_heads_pages_have_no_serious_accessibility_problems(
         f"/board/actions/{story.rota}/edit",
         "/cycles",
         "/problems",
+        "/meetings",
+        "/meeting-series/new",
+        "/meetings/new",
     ):
         page.goto(path)
         problems = accessibility_problems(page)

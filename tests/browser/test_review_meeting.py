@@ -42,7 +42,8 @@ def _department_of_current(page: Page) -> str:
 
 
 def _decide(page: Page, item: str, summary: str, fill: dict[str, str]) -> None:
-    """Open the decision on the item, fill it in and record it (a plain form post)."""
+    """Open the decision on the item, fill it in and record it: htmx swaps the item in
+    place (no page load), ticks it in the agenda and says so in the flash."""
     article = page.locator(f"#{item}")
     details = article.locator("details", has=page.locator("summary", has_text=summary))
     if details.get_attribute("open") is None:
@@ -54,9 +55,14 @@ def _decide(page: Page, item: str, summary: str, fill: dict[str, str]) -> None:
             field.select_option(value)
         else:
             field.fill(value)
-    with page.expect_navigation():
+    url = page.url
+    with page.expect_response(lambda r: r.url.endswith("/decide")) as answer:
         form.locator("button[type=submit]").click()
+    assert answer.value.status == 200
+    expect(page.locator(f"#{item}.decided")).to_be_visible()
+    expect(page.locator(f"#nav-{item}.done")).to_be_visible()
     expect(page.locator(".flash")).to_be_visible()
+    assert page.url.split("#")[0] == url.split("#")[0]  # the same page, not a reload
 
 
 def test_a_chair_runs_the_weekly_review_from_the_demo_in_english_and_chinese(
@@ -114,7 +120,10 @@ def test_a_chair_runs_the_weekly_review_from_the_demo_in_english_and_chinese(
     undecided = page.locator("[data-kind=untriaged_problem]").first.get_attribute("data-entity")
 
     page.locator("#end input[type=radio][value=present]").first.check()
-    page.get_by_role("button", name="Save attendance").click()
+    # Saved with htmx: the end of the agenda comes back with the meeting's new version.
+    with page.expect_response(lambda r: r.url.endswith("/attendance")):
+        page.get_by_role("button", name="Save attendance").click()
+    expect(page.get_by_test_id("quorum-line")).to_contain_text("1 present")
     page.get_by_test_id("end-meeting").click()
     page.wait_for_url(re.compile(rf"/meetings/{ready.id}/minutes"))
     expect(page.locator(".minutes")).to_contain_text("Call back every lost caller the same day")

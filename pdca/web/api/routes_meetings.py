@@ -18,6 +18,7 @@ from pdca.web.api.schemas import PageOut
 from pdca.web.deps import CtxDep, ReleasingRoute
 from pdca.web.minutes_pdf import find_font, minutes_pdf
 from pdca.web.minutes_text import as_markdown, minutes_text
+from pdca.web.zones import reader_zone
 
 router = APIRouter(tags=["meetings"], route_class=ReleasingRoute)
 Limit = Annotated[int, Query(ge=1, le=500)]
@@ -56,6 +57,18 @@ def create_series(ctx: CtxDep, body: s.SeriesCreate) -> s.SeriesOut:
 @router.get("/meeting-series/{series_id}", response_model=s.SeriesOut)
 def get_series(ctx: CtxDep, series_id: int) -> s.SeriesOut:
     return s.SeriesOut(**meetings.get_series(ctx, series_id).model_dump())
+
+
+@router.patch(
+    "/meeting-series/{series_id}",
+    response_model=s.SeriesOut,
+    summary="Change a series (its chair, facilitators, administrators); meetings already "
+    "planned keep theirs",
+)
+def update_series(ctx: CtxDep, series_id: int, body: s.SeriesUpdate) -> s.SeriesOut:
+    changes = body.model_dump(exclude_unset=True, exclude={"version"})
+    series = meetings.update_series(ctx, series_id, version=body.version, changes=changes)
+    return s.SeriesOut(**series.model_dump())
 
 
 @router.post(
@@ -198,6 +211,14 @@ def get_minutes(
     meeting_id: int,
     format: Literal["json", "markdown", "pdf"] | None = None,
     lang: Literal["en", "zh_CN"] | None = None,
+    tz: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="The reader's IANA time zone for Markdown and PDF (e.g. Europe/Berlin); "
+            "without it, the zone of the browser session's cookie, else the meeting's.",
+        ),
+    ] = None,
 ) -> s.MinutesOut | Response:
     meeting = _minutes_of(ctx, meeting_id)
     accept = request.headers.get("accept", "")
@@ -219,10 +240,12 @@ def get_minutes(
     language = lang or (
         ctx.actor.locale if ctx.actor and ctx.actor.locale in i18n.LANGUAGES else "en"
     )
+    # An explicit zone must be a real one (422 otherwise); the cookie falls back quietly.
+    zone = meetings.zone(tz) if tz else reader_zone(request, meeting.time_zone)
     text = minutes_text(
         meeting.minutes or {},
         language,
-        meetings.zone(meeting.time_zone),
+        zone,
         request.app.state.catalog,
         minutes.signed_by(ctx, meeting),
     )

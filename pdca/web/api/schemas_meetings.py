@@ -27,6 +27,22 @@ class SeriesCreate(Strict):
     quorum: int = Field(default=1, ge=1, le=100)
 
 
+class SeriesUpdate(Strict):
+    """Only the fields sent change; `version` is the one you read (409 when stale)."""
+
+    version: int = Field(description="The version you read; 409 if stale.")
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    weekday: int | None = Field(default=None, ge=0, le=6, description="0 = Monday … 6 = Sunday")
+    local_time: str | None = Field(default=None, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    time_zone: str | None = Field(default=None, max_length=64)
+    interval_weeks: int | None = Field(default=None, ge=1, le=8)
+    duration_minutes: int | None = Field(default=None, ge=5, le=600)
+    chair_id: int | None = None
+    department_ids: list[int] | None = Field(default=None, max_length=100)
+    attendee_ids: list[int] | None = Field(default=None, max_length=200)
+    quorum: int | None = Field(default=None, ge=1, le=100)
+
+
 class SeriesOut(BaseModel):
     id: int
     title: str

@@ -14,15 +14,15 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import col, select
 
 from pdca import i18n
-from pdca.models import Department, Kpi, Meeting, MeetingItem, Role, User
+from pdca.models import Department, Kpi, Meeting, MeetingItem, MeetingStatus, Role, User
 from pdca.services import accounts, cycles, kpis, meetings, policy
 from pdca.services import meetings_agenda as agenda
 from pdca.services import meetings_decisions as decisions
 from pdca.services import meetings_minutes as minutes
 from pdca.services.context import Ctx
-from pdca.services.errors import Invalid, ServiceError
+from pdca.services.errors import Invalid, NotFound, ServiceError
 from pdca.services.keys import parse
-from pdca.web import charts
+from pdca.web import charts, zones
 from pdca.web.deps import ReleasingRoute
 from pdca.web.minutes_pdf import find_font, minutes_pdf
 from pdca.web.minutes_text import (
@@ -34,22 +34,15 @@ from pdca.web.minutes_text import (
 )
 from pdca.web.pages.board import kind_titles, status_titles
 from pdca.web.pages.common import FormDep, PageCtx, set_flash, whole_number
-from pdca.web.render import error_message, render
+from pdca.web.render import error_message, is_htmx, render, with_flash_oob
 
 router = APIRouter(include_in_schema=False, route_class=ReleasingRoute)
-TZ_COOKIE = "pdca_tz"  # the reader's IANA zone, set by pdca.js
 CHART_DAYS = 30
 
 
 def reader_zone(request: Request, meeting: Meeting | None = None) -> ZoneInfo:
     """The reader's time zone (from their browser), else the meeting's."""
-    for name in (request.cookies.get(TZ_COOKIE), meeting.time_zone if meeting else None):
-        if name:
-            try:
-                return meetings.zone(name)
-            except ServiceError:
-                continue
-    return ZoneInfo("UTC")
+    return zones.reader_zone(request, meeting.time_zone if meeting else None)
 
 
 def _local(moment: datetime | None, tz: ZoneInfo) -> datetime | None:
@@ -91,18 +84,30 @@ def _people(ctx: Ctx) -> list[User]:
 def meetings_page(request: Request, ctx: PageCtx) -> Response:
     tz = reader_zone(request)
     rows = meetings.list_meetings(ctx)
+    series = meetings.list_series(ctx)
+    chairs = {s.chair_id for s in series}
+    names = (
+        dict(ctx.session.exec(select(User.id, User.name).where(col(User.id).in_(chairs))).all())
+        if chairs
+        else {}
+    )
     return render(
         request,
         "meetings/list.html",
         {
-            "series": meetings.list_series(ctx),
+            "series": series,
             "meetings": rows,
             "local": lambda m: _local(m, tz),
             "zone_name": tz.key,
             "statuses": status_names(i18n.translations(request.state.lang).gettext),
+            "weekdays": i18n.weekday_names(request.state.lang),
+            "chair_names": names,
+            "can_plan": policy.can_plan_meetings(ctx.actor) is None,
             "can_run": {
-                s.id: policy.can_run_meeting(ctx.actor, s.chair_id) is None
-                for s in meetings.list_series(ctx)
+                s.id: policy.can_run_meeting(ctx.actor, s.chair_id) is None for s in series
+            },
+            "can_edit": {
+                s.id: policy.can_edit_series(ctx.actor, s.chair_id) is None for s in series
             },
         },
     )
@@ -289,8 +294,17 @@ def sign(request: Request, ctx: PageCtx, form: FormDep, meeting_id: int) -> Resp
     return _sign(request, ctx, form, meeting_id)
 
 
+def _swapped(
+    request: Request, template: str, context: dict[str, Any], message: str, status: int = 200
+) -> Response:
+    """An htmx answer: the region that changed, and the flash out of band."""
+    request.state.flash = ("ok" if status < 400 else "error", message)
+    return with_flash_oob(request, render(request, template, context, status_code=status))
+
+
 def _attendance(request: Request, ctx: Ctx, form: Any, meeting_id: int) -> Response:
-    _ = i18n.translations(request.state.lang).gettext
+    lang = request.state.lang
+    _ = i18n.translations(lang).gettext
     statuses = {}
     for name, value in form.multi_items():
         if name.startswith("attendance-") and whole_number(name.removeprefix("attendance-")):
@@ -301,37 +315,71 @@ def _attendance(request: Request, ctx: Ctx, form: Any, meeting_id: int) -> Respo
     try:
         meetings.set_attendance(ctx, meeting_id, version=_version(form), statuses=statuses)
     except ServiceError as exc:
+        if is_htmx(request):
+            context = meeting_context(
+                request, ctx, meeting_id, problem=exc, problem_at="attendance"
+            )
+            context["back"] = back
+            message = error_message(exc, lang)
+            return _swapped(
+                request, "meetings/attendance_swapped.html", context, message, exc.status_hint
+            )
         return _after(
             request, ctx, meeting_id, "", where="attendance", error=exc, template=template
+        )
+    if is_htmx(request):
+        context = meeting_context(request, ctx, meeting_id) | {"back": back}
+        return _swapped(
+            request, "meetings/attendance_swapped.html", context, _("Attendance saved.")
         )
     url = f"/meetings/{meeting_id}/run#attendance" if back == "run" else None
     return _after(request, ctx, meeting_id, _("Attendance saved."), where="attendance", back=url)
 
 
 def _free_item(request: Request, ctx: Ctx, form: Any, meeting_id: int) -> Response:
-    _ = i18n.translations(request.state.lang).gettext
+    lang = request.state.lang
+    _ = i18n.translations(lang).gettext
     text = str(form.get("text") or "")
     department = whole_number(form.get("department_id"))
     try:
         meetings.add_free_item(ctx, meeting_id, text=text, department_id=department)
     except ServiceError as exc:
+        if is_htmx(request):
+            context = meeting_context(
+                request, ctx, meeting_id, problem=exc, problem_at="add-item", typed={"text": text}
+            )
+            message = error_message(exc, lang)
+            return _swapped(request, "meetings/_agenda.html", context, message, exc.status_hint)
         return _after(
             request, ctx, meeting_id, "", where="add-item", error=exc, typed={"text": text}
         )
-    return _after(request, ctx, meeting_id, _("Your item is on the agenda."), where="agenda")
+    message = _("Your item is on the agenda.")
+    if is_htmx(request):
+        return _swapped(
+            request, "meetings/_agenda.html", meeting_context(request, ctx, meeting_id), message
+        )
+    return _after(request, ctx, meeting_id, message, where="agenda")
 
 
 # --- meeting mode -------------------------------------------------------------------
 
 
-def run_context(request: Request, ctx: Ctx, meeting_id: int, **kw: Any) -> dict[str, Any]:
+def run_context(
+    request: Request, ctx: Ctx, meeting_id: int, *, only_item: int | None = None, **kw: Any
+) -> dict[str, Any]:
+    """Meeting mode's context; `only_item` limits the per-item extras (steps a cycle may
+    take, KPI charts) to the one item an htmx answer draws again."""
     context = meeting_context(request, ctx, meeting_id, **kw)
     lang = request.state.lang
     _ = i18n.translations(lang).gettext
     options: dict[int, Any] = {}
     kpi_charts: dict[int, str] = {}
+    running = context["can_run"] and context["meeting"].status == MeetingStatus.in_progress
     for item in context["items"]:
-        if item.entity_type == "cycle" and item.id not in context["decided"]:
+        if only_item is not None and item.id != only_item:
+            continue
+        # The steps a cycle may take feed the decision forms: only those who run it see them.
+        if running and item.entity_type == "cycle" and item.id not in context["decided"]:
             try:
                 options[item.id] = cycles.available_transitions(ctx, item.entity_id)
             except ServiceError:
@@ -407,20 +455,48 @@ def _decision_from(form: Any) -> decisions.DecisionIn:
 def decide(
     request: Request, ctx: PageCtx, form: FormDep, meeting_id: int, item_id: int
 ) -> Response:
-    _ = i18n.translations(request.state.lang).gettext
+    lang = request.state.lang
+    _ = i18n.translations(lang).gettext
     typed = {k: str(v) for k, v in form.items() if k not in ("password", "csrf_token")}
     try:
         decisions.decide(ctx, meeting_id, item_id, _decision_from(form))
     except ServiceError as exc:
-        context = run_context(
-            request, ctx, meeting_id, problem=exc, problem_at=f"item-{item_id}", typed=typed
-        )
+        refused = {"problem": exc, "problem_at": f"item-{item_id}", "typed": typed}
+        if is_htmx(request):
+            message = error_message(exc, lang)
+            return _item_swapped(request, ctx, meeting_id, item_id, message, exc, typed)
+        context = run_context(request, ctx, meeting_id, **refused)
         return render(request, "meetings/run.html", context, status_code=exc.status_hint)
+    if is_htmx(request):
+        return _item_swapped(request, ctx, meeting_id, item_id, _("Decision recorded."))
     following = _next_item(ctx, meeting_id, item_id)
     anchor = f"item-{following}" if following else "end"
     response = RedirectResponse(f"/meetings/{meeting_id}/run#{anchor}", status_code=303)
     set_flash(request, response, _("Decision recorded."))
     return response
+
+
+def _item_swapped(
+    request: Request,
+    ctx: Ctx,
+    meeting_id: int,
+    item_id: int,
+    message: str,
+    error: ServiceError | None = None,
+    typed: dict[str, str] | None = None,
+) -> Response:
+    """With htmx, a decision answers with its item only: its decisions now, or the refusal
+    beside the form with what was typed; the item's link in the agenda is ticked too."""
+    refused: dict[str, Any] = {}
+    if error is not None:
+        refused = {"problem": error, "problem_at": f"item-{item_id}", "typed": typed or {}}
+    context = run_context(request, ctx, meeting_id, only_item=item_id, **refused)
+    item = next((i for i in context["items"] if i.id == item_id), None)
+    if item is None:
+        raise NotFound(f"Agenda item {item_id} is not on {meetings.meeting_label(meeting_id)}.")
+    context["item"] = item
+    status = error.status_hint if error is not None else 200
+    return _swapped(request, "meetings/item_swapped.html", context, message, status)
 
 
 def _next_item(ctx: Ctx, meeting_id: int, item_id: int) -> int | None:
@@ -474,7 +550,8 @@ def minutes_download(request: Request, ctx: PageCtx, meeting_id: int, fmt: str) 
     meeting = meetings.get_meeting(ctx, meeting_id)
     if fmt not in ("md", "pdf") or meeting.minutes is None:
         return Response(status_code=404)
-    text = _minutes_text(request, ctx, meeting, meetings.zone(meeting.time_zone))
+    # The reader's zone, as on the minutes page: a download says what the page said.
+    text = _minutes_text(request, ctx, meeting, reader_zone(request, meeting))
     name = f"minutes-M-{meeting_id}.{fmt}"
     disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
     if fmt == "md":
