@@ -99,6 +99,12 @@ def triage_problem(
                     f"{key('problem', duplicate_of)} is itself a duplicate; point at "
                     f"{key('problem', original.duplicate_of_id)} instead."
                 )
+            if original.status == ProblemStatus.rejected:
+                # A rejected problem is no problem: nothing would ever carry this one on.
+                raise Invalid(
+                    f"{key('problem', duplicate_of)} was rejected; a problem cannot "
+                    "duplicate a rejected one. Reject this one too, or accept it."
+                )
             values |= {"status": ProblemStatus.duplicate, "duplicate_of_id": duplicate_of}
         old_status = problem.status
         compare_and_set(ctx, problem, key("problem", problem_id), values)

@@ -78,11 +78,30 @@ def _page(ctx: Ctx, query: Select, paging: Paging) -> tuple[list[Any], int]:
     return rows, int(total)
 
 
-def _search(text: str | None, *columns: Any) -> ColumnElement[bool] | None:
+SEARCH_MAX = 200
+LIKE_ESCAPE = "\\"
+
+
+def search(text: str | None, *columns: Any) -> ColumnElement[bool] | None:
+    """Rows whose columns contain `text`, ignoring case; None when there is nothing to find.
+
+    The wildcards of LIKE are escaped: searching for "%" finds a percent sign, not every
+    row. The text is bounded: SQLite refuses a long LIKE pattern as "too complex", which
+    would surface as a busy database (503) that no retry could cure.
+    """
     if not text or not text.strip():
         return None
-    pattern = f"%{text.strip().lower()}%"
-    return or_(*(func.lower(c).like(pattern) for c in columns))
+    if len(text) > SEARCH_MAX:
+        raise Invalid(f"Search for at most {SEARCH_MAX} characters.")
+    escaped = (
+        text.strip()
+        .lower()
+        .replace(LIKE_ESCAPE, LIKE_ESCAPE * 2)
+        .replace("%", LIKE_ESCAPE + "%")
+        .replace("_", LIKE_ESCAPE + "_")
+    )
+    pattern = f"%{escaped}%"
+    return or_(*(func.lower(c).like(pattern, escape=LIKE_ESCAPE) for c in columns))
 
 
 # --- departments and users ----------------------------------------------------
@@ -90,7 +109,7 @@ def _search(text: str | None, *columns: Any) -> ColumnElement[bool] | None:
 
 def list_departments(ctx: Ctx, paging: Paging, q: str | None = None) -> Page[Department]:
     query = select(Department)
-    if (cond := _search(q, Department.code, Department.name)) is not None:
+    if (cond := search(q, Department.code, Department.name)) is not None:
         query = query.where(cond)
     query = _order(
         query,
@@ -115,7 +134,7 @@ def list_users(
         query = query.where(User.department_id == department_id)
     if role:
         query = query.where(User.role == role)
-    if (cond := _search(q, User.name, User.email)) is not None:
+    if (cond := search(q, User.name, User.email)) is not None:
         query = query.where(cond)
     query = _order(
         query,
@@ -149,7 +168,7 @@ def list_problems(ctx: Ctx, paging: Paging, f: ProblemFilter) -> Page[Problem]:
         query = query.where(col(Problem.severity).in_(f.severity))
     if f.department_id is not None:
         query = query.where(Problem.department_id == f.department_id)
-    if (cond := _search(f.q, Problem.title, Problem.description)) is not None:
+    if (cond := search(f.q, Problem.title, Problem.description)) is not None:
         query = query.where(cond)
     query = _order(
         query,
@@ -213,7 +232,7 @@ def list_cycles(ctx: Ctx, paging: Paging, f: CycleFilter) -> Page[Cycle]:
         query = query.where(Cycle.escalated == f.escalated)
     if f.open_only:
         query = query.where(col(Cycle.closed_at).is_(None))
-    if (cond := _search(f.q, Cycle.title, Cycle.objective)) is not None:
+    if (cond := search(f.q, Cycle.title, Cycle.objective)) is not None:
         query = query.where(cond)
     query = _order(
         query,
@@ -315,7 +334,7 @@ def _action_query(ctx: Ctx, f: ActionFilter) -> Select:
             col(Action.deadline) <= today + timedelta(days=f.due_within_days),
             col(Action.status).in_(UNFINISHED),
         )
-    if (cond := _search(f.q, Action.title, Action.description)) is not None:
+    if (cond := search(f.q, Action.title, Action.description)) is not None:
         query = query.where(cond)
     return query
 

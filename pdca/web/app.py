@@ -18,6 +18,7 @@ from pdca.services.context import Ctx
 from pdca.services.monitor import Scheduler
 from pdca.settings import Settings, get_settings
 from pdca.web.api import (
+    routes_errors,
     routes_evidence,
     routes_kpi,
     routes_org,
@@ -27,7 +28,7 @@ from pdca.web.api import (
 )
 from pdca.web.api.schemas import ProblemDetail
 from pdca.web.errors import install_error_handlers
-from pdca.web.middleware import BodyLimit, InFlightLimit, SecurityHeaders
+from pdca.web.middleware import BodyLimit, InFlightLimit, Methods, SecurityHeaders
 from pdca.web.pages import actions as action_pages
 from pdca.web.pages import admin as admin_pages
 from pdca.web.pages import auth as auth_pages
@@ -124,6 +125,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> F
         max_bytes=settings.max_body_bytes,
         upload_max_bytes=settings.evidence_max_bytes,
     )
+    app.add_middleware(Methods, routes=lambda: app.routes)
     app.add_middleware(InFlightLimit, limit=settings.max_requests_in_flight)
     # Outermost: even a 503 from the in-flight limit carries the security headers.
     app.add_middleware(
@@ -135,6 +137,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> F
 
     api = APIRouter(prefix="/api/v1", responses=API_ERRORS)  # type: ignore[arg-type]
     for module in (
+        routes_errors,
         routes_org,
         routes_work,
         routes_read,

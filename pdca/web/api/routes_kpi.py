@@ -1,16 +1,16 @@
 """KPIs, their measurements, the scorecard and the Pareto of problems."""
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
-from sqlmodel import col, select
+from sqlmodel import select
 
 from pdca.models import Kpi
-from pdca.services import kpis
+from pdca.services import kpis, queries
 from pdca.services.errors import Invalid
 from pdca.services.kpis import RowIn
 from pdca.web.api import schemas as s
+from pdca.web.api.types import QueryBool, QueryId, QueryMoment, Search
 from pdca.web.deps import CtxDep, ReleasingRoute
 
 router = APIRouter(tags=["kpis"], route_class=ReleasingRoute)
@@ -25,10 +25,10 @@ def kpi_out(kpi: Kpi) -> s.KpiOut:
 @router.get("/kpis", response_model=s.PageOut[s.KpiOut])
 def list_kpis(
     ctx: CtxDep,
-    department_id: int | None = None,
+    department_id: QueryId | None = None,
     perspective: s.PerspectiveT | None = None,
-    active: bool | None = True,
-    q: Annotated[str | None, Query(max_length=200)] = None,
+    active: QueryBool | None = True,
+    q: Search = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> s.PageOut[s.KpiOut]:
@@ -39,9 +39,8 @@ def list_kpis(
         query = query.where(Kpi.perspective == perspective)
     if active is not None:
         query = query.where(Kpi.active == active)
-    if q:
-        pattern = f"%{q.lower()}%"
-        query = query.where(col(Kpi.code).ilike(pattern) | col(Kpi.name).ilike(pattern))
+    if (found := queries.search(q, Kpi.code, Kpi.name)) is not None:
+        query = query.where(found)
     rows = list(ctx.session.exec(query.order_by(Kpi.code)))
     return s.PageOut(
         items=[kpi_out(k) for k in rows[offset : offset + limit]],
@@ -100,8 +99,8 @@ def record(
 def read_points(
     ctx: CtxDep,
     kpi_id: int,
-    start: Annotated[datetime | None, Query(alias="from")] = None,
-    end: Annotated[datetime | None, Query(alias="to")] = None,
+    start: Annotated[QueryMoment | None, Query(alias="from")] = None,
+    end: Annotated[QueryMoment | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> list[s.PointOut]:
     kpis.get_kpi(ctx, kpi_id)
@@ -118,7 +117,7 @@ def read_points(
     response_model=dict[str, list[s.ScoreLineOut]],
     summary="KPIs by balanced-scorecard perspective with status, latest value, trend",
 )
-def scorecard(ctx: CtxDep, department_id: int | None = None) -> dict[str, list[s.ScoreLineOut]]:
+def scorecard(ctx: CtxDep, department_id: QueryId | None = None) -> dict[str, list[s.ScoreLineOut]]:
     return {
         perspective: [
             s.ScoreLineOut(
@@ -145,7 +144,7 @@ def scorecard(ctx: CtxDep, department_id: int | None = None) -> dict[str, list[s
 def pareto(
     ctx: CtxDep,
     by: Annotated[str, Query(pattern="^(source|department|kpi)$")] = "source",
-    since: datetime | None = None,
+    since: QueryMoment | None = None,
 ) -> s.ParetoOut:
     bars = [s.ParetoBarOut(label=label, count=n) for label, n in kpis.pareto(ctx, by, since)]
     return s.ParetoOut(by=by, bars=bars)

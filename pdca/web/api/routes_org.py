@@ -8,6 +8,7 @@ from pdca.services import accounts, organisation, queries
 from pdca.services.queries import Paging
 from pdca.web.api import schemas as s
 from pdca.web.api.convert import token_out
+from pdca.web.api.types import QueryId, Search, sort_keys
 from pdca.web.deps import (
     SESSION_COOKIE,
     AnonymousCtxDep,
@@ -24,7 +25,11 @@ Offset = Annotated[int, Query(ge=0)]
 
 @router.get("/departments", response_model=s.PageOut[s.DepartmentOut], tags=["organisation"])
 def list_departments(
-    ctx: CtxDep, q: str | None = None, sort: str = "code", limit: Limit = 50, offset: Offset = 0
+    ctx: CtxDep,
+    q: Search = None,
+    sort: sort_keys("id", "code", "name") = "code",  # type: ignore[valid-type]
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> s.PageOut[s.DepartmentOut]:
     page = queries.list_departments(ctx, Paging(limit, offset, sort), q)
     return s.PageOut(
@@ -44,10 +49,10 @@ def create_department(ctx: CtxDep, body: s.DepartmentCreate) -> s.DepartmentOut:
 @router.get("/users", response_model=s.PageOut[s.UserOut], tags=["organisation"])
 def list_users(
     ctx: CtxDep,
-    department_id: int | None = None,
+    department_id: QueryId | None = None,
     role: s.Role | None = None,
-    q: str | None = None,
-    sort: str = "name",
+    q: Search = None,
+    sort: sort_keys("id", "name", "email") = "name",  # type: ignore[valid-type]
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> s.PageOut[s.UserOut]:

@@ -1,6 +1,5 @@
 """Workflows, the board and the audit trail."""
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -11,6 +10,7 @@ from pdca.services.errors import NotFound
 from pdca.services.queries import ActionFilter, EventFilter, Paging
 from pdca.web.api import schemas as s
 from pdca.web.api.convert import action_out
+from pdca.web.api.types import QueryBool, QueryDay, QueryId, Search
 from pdca.web.deps import CtxDep, ReleasingRoute
 
 router = APIRouter(route_class=ReleasingRoute)
@@ -92,15 +92,15 @@ def workflow_diagram(
 )
 def get_board(
     ctx: CtxDep,
-    department_id: Annotated[list[int] | None, Query()] = None,
-    owner_id: int | None = None,
-    cycle_id: int | None = None,
-    workflow: str | None = None,
+    department_id: Annotated[list[QueryId] | None, Query(max_length=100)] = None,
+    owner_id: QueryId | None = None,
+    cycle_id: QueryId | None = None,
+    workflow: Annotated[str | None, Query(max_length=50)] = None,
     kind: Annotated[list[s.KindT] | None, Query()] = None,
-    overdue: bool | None = None,
-    due_before: date | None = None,
-    due_within_days: Annotated[int | None, Query(ge=0)] = None,
-    q: str | None = None,
+    overdue: QueryBool | None = None,
+    due_before: QueryDay | None = None,
+    due_within_days: Annotated[int | None, Query(ge=0, le=3650)] = None,
+    q: Search = None,
 ) -> s.BoardOut:
     board = queries.board(
         ctx,

@@ -1,6 +1,5 @@
 """Problems, cycles, actions and their transitions."""
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -11,12 +10,13 @@ from pdca.services.context import Ctx
 from pdca.services.queries import ActionFilter, CycleFilter, Paging, ProblemFilter
 from pdca.web.api import schemas as s
 from pdca.web.api.convert import action_out, cycle_out, problem_out, transition_out
+from pdca.web.api.types import BoardSearch, QueryBool, QueryDay, QueryId, Search, sort_keys
 from pdca.web.deps import CtxDep, ReleasingRoute
 
 router = APIRouter(route_class=ReleasingRoute)
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
-Many = Annotated[list[str] | None, Query()]
+Many = Annotated[list[str] | None, Query(max_length=50)]
 
 
 # --- problems -----------------------------------------------------------------
@@ -33,9 +33,9 @@ def list_problems(
     status: Annotated[list[s.ProblemStatusT] | None, Query()] = None,
     source: Annotated[list[s.Source] | None, Query()] = None,
     severity: Annotated[list[s.SeverityT] | None, Query()] = None,
-    department_id: int | None = None,
-    q: str | None = None,
-    sort: str = "-reported_at",
+    department_id: QueryId | None = None,
+    q: Search = None,
+    sort: sort_keys("id", "reported_at", "severity", "title") = "-reported_at",  # type: ignore[valid-type]
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> s.PageOut[s.ProblemOut]:
@@ -100,14 +100,14 @@ def _cycles_out(ctx: Ctx, rows: list[Cycle]) -> list[s.CycleOut]:
 @router.get("/cycles", response_model=s.PageOut[s.CycleOut], tags=["cycles"])
 def list_cycles(
     ctx: CtxDep,
-    workflow: str | None = None,
+    workflow: Annotated[str | None, Query(max_length=50)] = None,
     state: Many = None,
-    department_id: int | None = None,
-    lead_id: int | None = None,
-    escalated: bool | None = None,
-    open_only: bool = False,
-    q: str | None = None,
-    sort: str = "-created_at",
+    department_id: QueryId | None = None,
+    lead_id: QueryId | None = None,
+    escalated: QueryBool | None = None,
+    open_only: QueryBool = False,
+    q: Search = None,
+    sort: sort_keys("id", "created_at", "state_entered_at", "title") = "-created_at",  # type: ignore[valid-type]
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> s.PageOut[s.CycleOut]:
@@ -206,17 +206,17 @@ def _signature(body: s.SignatureIn | None) -> accounts.Signature | None:
 @router.get("/actions", response_model=s.PageOut[s.ActionOut], tags=["actions"])
 def list_actions(
     ctx: CtxDep,
-    department_id: Annotated[list[int] | None, Query()] = None,
-    owner_id: int | None = None,
-    cycle_id: int | None = None,
-    workflow: str | None = None,
+    department_id: Annotated[list[QueryId] | None, Query(max_length=100)] = None,
+    owner_id: QueryId | None = None,
+    cycle_id: QueryId | None = None,
+    workflow: Annotated[str | None, Query(max_length=50)] = None,
     status: Annotated[list[s.ActionStatusT] | None, Query()] = None,
     kind: Annotated[list[s.KindT] | None, Query()] = None,
-    overdue: bool | None = None,
-    due_before: date | None = None,
-    due_within_days: Annotated[int | None, Query(ge=0)] = None,
-    q: str | None = None,
-    sort: str = "deadline",
+    overdue: QueryBool | None = None,
+    due_before: QueryDay | None = None,
+    due_within_days: Annotated[int | None, Query(ge=0, le=3650)] = None,
+    q: BoardSearch = None,
+    sort: sort_keys(*queries.ACTION_SORTS) = "deadline",  # type: ignore[valid-type]
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> s.PageOut[s.ActionOut]:

@@ -1,9 +1,22 @@
 """Request and response shapes of the API (the OpenAPI schema is generated from these)."""
 
 from datetime import date, datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from pdca.web.api.types import (
+    Day,
+    FieldName,
+    FieldValue,
+    Flag,
+    Id,
+    Moment,
+    Number,
+    Text,
+    Version,
+    names_in_property_names,
+)
 
 T = TypeVar("T")
 
@@ -34,20 +47,36 @@ class ReasonOut(BaseModel):
 class ProblemDetail(BaseModel):
     """An error (RFC 9457), with the reasons for validation errors and refusals."""
 
-    type: str = "about:blank"
+    type: str = Field(
+        description="What kind of error: /api/v1/errors/<kind> (stale-version, "
+        "transition-refused, invalid-input, not-found, forbidden, throttled…), "
+        "which describes it. Branch on this, not on the wording.",
+        examples=["/api/v1/errors/stale-version"],
+    )
     title: str
     status: int
     detail: str
     reasons: list[dict[str, str]] = []
 
 
+class ErrorTypeOut(BaseModel):
+    type: str
+    status: int
+    title: str
+    description: str
+
+
 # --- organisation -------------------------------------------------------------
 
 
+DEPARTMENT_CODE = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,19}$"
+EMAIL = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
+
+
 class DepartmentCreate(Strict):
-    code: str = Field(min_length=1, max_length=20, examples=["CS"])
-    name: str = Field(min_length=1, max_length=200, examples=["Customer Service"])
-    name_zh: str | None = Field(default=None, max_length=200, examples=["客户服务部"])
+    code: Text(20, 1) = Field(pattern=DEPARTMENT_CODE, examples=["CS"])  # type: ignore[valid-type]
+    name: Text(200, 1) = Field(examples=["Customer Service"])  # type: ignore[valid-type]
+    name_zh: Text(200) | None = Field(default=None, examples=["客户服务部"])  # type: ignore[valid-type]
 
 
 class DepartmentOut(BaseModel):
@@ -59,11 +88,11 @@ class DepartmentOut(BaseModel):
 
 
 class UserCreate(Strict):
-    email: str = Field(max_length=254, examples=["li.na@example.com"])
-    name: str = Field(min_length=1, max_length=200)
+    email: Text(254) = Field(pattern=EMAIL, examples=["li.na@example.com"])  # type: ignore[valid-type]
+    name: Text(200, 1)  # type: ignore[valid-type]
     role: Role = "member"
-    department_code: str | None = Field(default=None, max_length=20)
-    password: str | None = Field(default=None, min_length=8, max_length=200)
+    department_code: Text(20) | None = Field(default=None, pattern=DEPARTMENT_CODE)  # type: ignore[valid-type]
+    password: Text(200, 8) | None = None  # type: ignore[valid-type]
     locale: Literal["en", "zh_CN"] = "en"
 
 
@@ -81,19 +110,19 @@ class UserOut(BaseModel):
 
 
 class ProblemCreate(Strict):
-    title: str = Field(min_length=1, max_length=300)
+    title: Text(300, 1)  # type: ignore[valid-type]
     source: Source
     severity: SeverityT = "medium"
-    department_id: int | None = None
-    description: str | None = Field(default=None, max_length=10_000)
-    evidence: str | None = Field(default=None, max_length=10_000)
+    department_id: Id | None = None
+    description: Text(10_000) | None = None  # type: ignore[valid-type]
+    evidence: Text(10_000) | None = None  # type: ignore[valid-type]
 
 
 class TriageIn(Strict):
     decision: Literal["accept", "reject", "duplicate"]
-    reason: str | None = Field(default=None, max_length=2000)
-    duplicate_of: int | None = None
-    version: int | None = Field(default=None, description="The version you read; 409 if stale.")
+    reason: Text(2000) | None = None  # type: ignore[valid-type]
+    duplicate_of: Id | None = None
+    version: Version | None = None
 
 
 class ProblemOut(BaseModel):
@@ -121,42 +150,56 @@ class ProblemOut(BaseModel):
 # --- cycles -------------------------------------------------------------------
 
 
+PhaseFields = Annotated[
+    dict[FieldName, FieldValue],
+    Field(
+        max_length=50,
+        description="Phase fields by name: see GET /workflows/{name} for each workflow's "
+        "fields, their types and bounds.",
+        json_schema_extra=names_in_property_names,
+    ),
+]
+
+
 class CycleCreate(Strict):
-    title: str = Field(min_length=1, max_length=300)
-    workflow: str = Field(examples=["pdca"])
-    lead_id: int
-    problem_ids: list[int] = Field(min_length=1)
-    department_id: int | None = None
-    member_ids: list[int] = []
-    fields: dict[str, Any] = {}
+    title: Text(300, 1)  # type: ignore[valid-type]
+    workflow: Text(50) = Field(examples=["pdca"])  # type: ignore[valid-type]
+    lead_id: Id
+    problem_ids: list[Id] = Field(min_length=1, max_length=200)
+    department_id: Id | None = None
+    member_ids: list[Id] = Field(default=[], max_length=200)
+    fields: PhaseFields = {}
 
 
 class CycleUpdate(Strict):
-    version: int
-    fields: dict[str, Any] = Field(description="Phase fields to change, by name.")
-    note: str | None = Field(default=None, max_length=2000)
+    version: Version
+    fields: PhaseFields
+    note: Text(2000) | None = None  # type: ignore[valid-type]
 
 
 class SignatureIn(Strict):
     meaning: Literal["verified effective", "verified not effective", "approved closure"]
-    password: str | None = Field(
+    password: Text(200) | None = Field(  # type: ignore[valid-type]
         default=None,
-        max_length=200,
         description="Re-entered password; not needed with an API token made for signing.",
     )
 
 
 class TransitionIn(Strict):
-    trigger: str = Field(max_length=50)
-    version: int
-    note: str | None = Field(default=None, max_length=2000)
+    trigger: Text(50, 1) = Field(  # type: ignore[valid-type]
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="A trigger of the cycle's workflow (see GET /workflows/{name}); "
+        "an unknown one is 422.",
+    )
+    version: Version
+    note: Text(2000) | None = None  # type: ignore[valid-type]
     signature: SignatureIn | None = None
 
 
 class EffectivenessIn(Strict):
-    effective: bool
-    note: str | None = Field(default=None, max_length=2000)
-    version: int
+    effective: Flag
+    note: Text(2000) | None = None  # type: ignore[valid-type]
+    version: Version
 
 
 class TransitionOut(BaseModel):
@@ -197,14 +240,14 @@ class CycleOut(BaseModel):
 
 
 class ActionCreate(Strict):
-    cycle_id: int
-    title: str = Field(min_length=1, max_length=300)
-    department_id: int
-    owner_id: int | None = None
-    deadline: date | None = None
+    cycle_id: Id
+    title: Text(300, 1)  # type: ignore[valid-type]
+    department_id: Id
+    owner_id: Id | None = None
+    deadline: Day | None = None
     kind: KindT = "corrective"
-    description: str | None = Field(default=None, max_length=10_000)
-    depends_on: list[int] = []
+    description: Text(10_000) | None = None  # type: ignore[valid-type]
+    depends_on: list[Id] = Field(default=[], max_length=200)
 
 
 def _absent_means_unchanged(schema: dict[str, Any]) -> None:
@@ -214,24 +257,22 @@ def _absent_means_unchanged(schema: dict[str, Any]) -> None:
 class ActionUpdate(Strict):
     """Only the fields you send change; send null to clear an owner or deadline."""
 
-    version: int
+    version: Version
     # An action always has a title, a department and a kind: these take no null.
-    title: str = Field(
-        default=None, min_length=1, max_length=300, json_schema_extra=_absent_means_unchanged
-    )
-    description: str | None = Field(default=None, max_length=10_000)
-    owner_id: int | None = None
-    department_id: int = Field(default=None, json_schema_extra=_absent_means_unchanged)
-    deadline: date | None = None
+    title: Text(300, 1) = Field(default=None, json_schema_extra=_absent_means_unchanged)  # type: ignore[valid-type]
+    description: Text(10_000) | None = None  # type: ignore[valid-type]
+    owner_id: Id | None = None
+    department_id: Id = Field(default=None, json_schema_extra=_absent_means_unchanged)
+    deadline: Day | None = None
     kind: KindT = Field(default=None, json_schema_extra=_absent_means_unchanged)
-    note: str | None = Field(default=None, max_length=2000, description="Why (kept in the trail).")
+    note: Text(2000) | None = Field(default=None, description="Why (kept in the trail).")  # type: ignore[valid-type]
 
 
 class ActionTransitionIn(Strict):
     trigger: Literal["start", "complete", "verify", "reopen", "cancel"]
-    version: int
-    note: str | None = Field(default=None, max_length=2000)
-    effective: bool | None = Field(default=None, description="For verify: was it effective?")
+    version: Version
+    note: Text(2000) | None = None  # type: ignore[valid-type]
+    effective: Flag | None = Field(default=None, description="For verify: was it effective?")
     signature: SignatureIn | None = None
 
 
@@ -245,15 +286,15 @@ class DependencyOut(BaseModel):
 
 
 class DependencyAdd(Strict):
-    depends_on_id: int = Field(description="The action this one waits for.")
-    version: int = Field(description="The version of this action you read; 409 if stale.")
+    depends_on_id: Id = Field(description="The action this one waits for.")
+    version: Version
 
 
 class DependenciesIn(Strict):
-    depends_on: list[int] = Field(
+    depends_on: list[Id] = Field(
         max_length=200, description="Every action this one waits for (replaces the list)."
     )
-    version: int = Field(description="The version of this action you read; 409 if stale.")
+    version: Version
 
 
 class ActionOut(BaseModel):
@@ -313,8 +354,8 @@ class EvidenceOut(BaseModel):
 
 class CommentIn(Strict):
     entity_type: Literal["problem", "cycle", "action"]
-    entity_id: int
-    body: str = Field(min_length=1, max_length=10_000)
+    entity_id: Id
+    body: Text(10_000, 1)  # type: ignore[valid-type]
 
 
 class CommentOut(BaseModel):
@@ -395,20 +436,19 @@ TokenScope = Literal["read", "write", "sign"]
 
 
 class TokenCreate(Strict):
-    name: str = Field(min_length=1, max_length=100)
-    expires_in_days: int | None = Field(
+    name: Text(100, 1)  # type: ignore[valid-type]
+    expires_in_days: StrictInt | None = Field(
         default=90, ge=1, le=3650, description="Null: never (not for a signing token: 30 at most)."
     )
-    can_sign: bool = Field(default=False, description="The same as adding the sign scope.")
+    can_sign: Flag = Field(default=False, description="The same as adding the sign scope.")
     scopes: list[TokenScope] | None = Field(
         default=None,
         max_length=3,
         description="What the token may do (default read and write). A token cannot "
         "create a token with scopes it lacks.",
     )
-    password: str | None = Field(
+    password: Text(200) | None = Field(  # type: ignore[valid-type]
         default=None,
-        max_length=200,
         description="Your password again: required for a signing token.",
     )
 
@@ -431,8 +471,8 @@ class TokenCreated(TokenOut):
 
 
 class SessionIn(Strict):
-    email: str = Field(max_length=254)
-    password: str = Field(max_length=200)
+    email: Text(254)  # type: ignore[valid-type]
+    password: Text(200)  # type: ignore[valid-type]
 
 
 class SessionOut(BaseModel):
@@ -455,59 +495,59 @@ RuleT = Literal[
 
 
 class KpiCreate(Strict):
-    code: str = Field(min_length=1, max_length=30, examples=["CS-SL"])
-    name: str = Field(
-        min_length=1, max_length=200, examples=["Service level (calls answered in 20 s)"]
-    )
-    name_zh: str | None = Field(default=None, max_length=200)
-    description: str | None = Field(default=None, max_length=10_000)
-    unit: str = Field(default="", max_length=30, examples=["%"])
-    department_id: int
-    owner_id: int | None = None
+    code: Text(30, 1) = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", examples=["CS-SL"])  # type: ignore[valid-type]
+    name: Text(200, 1) = Field(examples=["Service level (calls answered in 20 s)"])  # type: ignore[valid-type]
+    name_zh: Text(200) | None = None  # type: ignore[valid-type]
+    description: Text(10_000) | None = None  # type: ignore[valid-type]
+    unit: Text(30) = Field(default="", examples=["%"])  # type: ignore[valid-type]
+    department_id: Id
+    owner_id: Id | None = None
     perspective: PerspectiveT = "customer"
     direction: Literal["higher", "lower"] = "higher"
-    target: float = Field(allow_inf_nan=False)
-    warning_limit: float | None = Field(default=None, allow_inf_nan=False)
-    breach_limit: float | None = Field(default=None, allow_inf_nan=False)
-    interval_hours: int = Field(default=24, ge=1, le=8784)
-    rules: list[RuleT] = []
-    warnings_in_a_row: int = Field(default=3, ge=2, le=50)
-    baseline_start: datetime | None = None
-    baseline_end: datetime | None = None
-    recovery_periods: int = Field(default=7, ge=1, le=365)
+    target: Number
+    warning_limit: Number | None = None
+    breach_limit: Number | None = None
+    interval_hours: StrictInt = Field(default=24, ge=1, le=8784)
+    rules: list[RuleT] = Field(default=[], max_length=7)
+    warnings_in_a_row: StrictInt = Field(default=3, ge=2, le=50)
+    baseline_start: Moment | None = None
+    baseline_end: Moment | None = None
+    recovery_periods: StrictInt = Field(default=7, ge=1, le=365)
 
 
 class KpiUpdate(Strict):
     """Only the fields you send change; null clears the ones that may be empty."""
 
-    version: int
+    version: Version
     # Every KPI has these: they take no null (leave them out to keep them).
-    name: str = Field(
-        default=None, min_length=1, max_length=200, json_schema_extra=_absent_means_unchanged
-    )
-    unit: str = Field(default=None, max_length=30, json_schema_extra=_absent_means_unchanged)
+    name: Text(200, 1) = Field(default=None, json_schema_extra=_absent_means_unchanged)  # type: ignore[valid-type]
+    unit: Text(30) = Field(default=None, json_schema_extra=_absent_means_unchanged)  # type: ignore[valid-type]
     perspective: PerspectiveT = Field(default=None, json_schema_extra=_absent_means_unchanged)
-    target: float = Field(
-        default=None, allow_inf_nan=False, json_schema_extra=_absent_means_unchanged
-    )
-    interval_hours: int = Field(
+    target: Number = Field(default=None, json_schema_extra=_absent_means_unchanged)
+    interval_hours: StrictInt = Field(
         default=None, ge=1, le=8784, json_schema_extra=_absent_means_unchanged
     )
-    rules: list[RuleT] = Field(default=None, json_schema_extra=_absent_means_unchanged)
-    warnings_in_a_row: int = Field(
+    rules: list[RuleT] = Field(
+        default=None, max_length=7, json_schema_extra=_absent_means_unchanged
+    )
+    warnings_in_a_row: StrictInt = Field(
         default=None, ge=2, le=50, json_schema_extra=_absent_means_unchanged
     )
-    recovery_periods: int = Field(
+    recovery_periods: StrictInt = Field(
         default=None, ge=1, le=365, json_schema_extra=_absent_means_unchanged
     )
-    active: bool = Field(default=None, json_schema_extra=_absent_means_unchanged)
+    active: Flag = Field(
+        default=None,
+        json_schema_extra=_absent_means_unchanged,
+        description="false retires the KPI (no more checks); true brings it back.",
+    )
     # These may be cleared with null.
-    name_zh: str | None = Field(default=None, max_length=200)
-    description: str | None = Field(default=None, max_length=10_000)
-    owner_id: int | None = None
-    warning_limit: float | None = Field(default=None, allow_inf_nan=False)
-    breach_limit: float | None = Field(default=None, allow_inf_nan=False)
-    note: str | None = Field(default=None, max_length=2000)
+    name_zh: Text(200) | None = None  # type: ignore[valid-type]
+    description: Text(10_000) | None = None  # type: ignore[valid-type]
+    owner_id: Id | None = None
+    warning_limit: Number | None = None
+    breach_limit: Number | None = None
+    note: Text(2000) | None = None  # type: ignore[valid-type]
 
 
 class KpiOut(BaseModel):
@@ -535,8 +575,10 @@ class KpiOut(BaseModel):
 
 
 class PointIn(Strict):
-    at: datetime = Field(description="When it was measured, with a time zone (ISO 8601).")
-    value: float = Field(allow_inf_nan=False)
+    at: Moment = Field(
+        description="When it was measured: ISO 8601 with a time zone, from 1970 to now."
+    )
+    value: Number
 
 
 class PointOut(BaseModel):
