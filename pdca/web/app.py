@@ -18,6 +18,7 @@ from pdca.services.context import Ctx
 from pdca.services.monitor import Scheduler
 from pdca.settings import Settings, get_settings
 from pdca.web.api import (
+    contract,
     routes_errors,
     routes_evidence,
     routes_kpi,
@@ -135,7 +136,12 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> F
     for router in PAGE_ROUTERS:
         app.include_router(router)
 
-    api = APIRouter(prefix="/api/v1", responses=API_ERRORS)  # type: ignore[arg-type]
+    # Operation ids are the route functions' names: what a generated client calls them.
+    api = APIRouter(
+        prefix="/api/v1",
+        responses=API_ERRORS,  # type: ignore[arg-type]
+        generate_unique_id_function=lambda route: route.name,
+    )
     for module in (
         routes_errors,
         routes_org,
@@ -147,6 +153,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> F
     ):
         api.include_router(module.router)
     app.include_router(api)
+    contract.install(app, catalog)
 
     # The migration scripts do not change while the process runs: read their heads once.
     heads = migrate.head_revisions(settings)

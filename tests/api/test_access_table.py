@@ -72,6 +72,9 @@ TABLE: dict[Key, Rule] = {
     ("GET", "/healthz"): public(),
     ("GET", f"{API}/openapi.json"): public(),
     ("GET", f"{API}/docs"): public(),
+    # what each kind of error means: the `type` of an error answer leads here
+    ("GET", f"{API}/errors"): public(),
+    ("GET", f"{API}/errors/{{kind}}"): public(),
     # organisation: everyone reads it; only administrators change it
     ("GET", f"{API}/departments"): READ,
     ("POST", f"{API}/departments"): only(201, "admin"),
@@ -384,6 +387,8 @@ BUILDERS: dict[Key | VariantKey, Builder] = {
     ("GET", "/healthz"): get("/healthz"),
     ("GET", f"{API}/openapi.json"): get(f"{API}/openapi.json"),
     ("GET", f"{API}/docs"): get(f"{API}/docs"),
+    ("GET", f"{API}/errors"): get(f"{API}/errors"),
+    ("GET", f"{API}/errors/{{kind}}"): get(f"{API}/errors/stale-version"),
     ("GET", f"{API}/departments"): get(f"{API}/departments", q="s", sort="-name"),
     ("POST", f"{API}/departments"): lambda h: Request(
         "POST",

@@ -4,8 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from pdca.engine.definition import BUILTIN_FIELD_TITLES, BUILTIN_FIELDS, WorkflowDefinition
 from pdca.engine.machine import diagram
-from pdca.services import actions, queries
+from pdca.services import actions, cycles, queries
 from pdca.services.errors import NotFound
 from pdca.services.queries import ActionFilter, EventFilter, Paging
 from pdca.web.api import schemas as s
@@ -18,15 +19,37 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 
 
-def _workflow_out(definition) -> s.WorkflowOut:  # type: ignore[no-untyped-def]
+def _field_out(name: str, ftype: str, titles: dict[str, str], builtin: bool) -> s.PhaseFieldOut:
+    bounds = cycles.FIELD_BOUNDS.get(name) or cycles.FIELD_BOUNDS.get(ftype, {})
+    return s.PhaseFieldOut(
+        name=name,
+        type=ftype,
+        titles=titles,
+        builtin=builtin,
+        choices=["higher", "lower"] if ftype == "choice" else None,
+        max_length=bounds.get("maxLength"),
+        minimum=bounds.get("minimum"),
+        maximum=bounds.get("maximum"),
+    )
+
+
+def phase_fields(definition: WorkflowDefinition) -> list[s.PhaseFieldOut]:
+    """Every field a cycle of the workflow has: the built-in ones, then the workflow's own."""
+    builtin = [
+        _field_out(name, ftype, dict(BUILTIN_FIELD_TITLES[name]), True)
+        for name, ftype in BUILTIN_FIELDS.items()
+    ]
+    own = [_field_out(f.name, f.type, dict(f.titles), False) for f in definition.fields]
+    return builtin + own
+
+
+def _workflow_out(definition: WorkflowDefinition) -> s.WorkflowOut:
     return s.WorkflowOut(
         name=definition.name,
         titles=dict(definition.titles),
         description=dict(definition.description),
         initial=definition.initial,
-        fields=[
-            {"name": f.name, "type": f.type, "titles": dict(f.titles)} for f in definition.fields
-        ],
+        fields=phase_fields(definition),
         states=[
             {
                 "name": st.name,

@@ -415,12 +415,28 @@ class LastVerificationOut(BaseModel):
     last: VerificationOut | None
 
 
+class PhaseFieldOut(BaseModel):
+    """A field a cycle of the workflow carries, with its type and bounds."""
+
+    name: str
+    type: Literal["text", "number", "integer", "date", "choice"] = Field(
+        description="text: a string; number: a JSON number; integer: a whole number; "
+        "date: YYYY-MM-DD text; choice: one of `choices`."
+    )
+    titles: dict[str, str]
+    builtin: bool = Field(description="Every workflow has it (false: this workflow's own).")
+    choices: list[str] | None = None
+    max_length: int | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+
+
 class WorkflowOut(BaseModel):
     name: str
     titles: dict[str, str]
     description: dict[str, str]
     initial: str
-    fields: list[dict[str, Any]]
+    fields: list[PhaseFieldOut]
     states: list[dict[str, Any]]
     transitions: list[dict[str, Any]]
     digest: str
