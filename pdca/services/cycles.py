@@ -310,6 +310,26 @@ def update_cycle_fields(
     version: int | None,
     note: str | None = None,
 ) -> Cycle:
+    return update_cycle(ctx, cycle_id, version=version, fields=changes, note=note)
+
+
+def update_cycle(
+    ctx: Ctx,
+    cycle_id: int,
+    *,
+    version: int | None,
+    fields: dict[str, Any] | None = None,
+    title: str | None = None,
+    lead_id: int | None = None,
+    member_ids: list[int] | None = None,
+    note: str | None = None,
+) -> Cycle:
+    """Change phase fields, the title, the lead or the team, in one compare-and-set.
+
+    None leaves a part as it is. The lead is always on the team.
+    """
+    if title is not None and not title.strip():
+        raise Invalid("Give the cycle a title.")
     with unit_of_work(ctx):
         cycle = get_cycle(ctx, cycle_id)
         require(can_run_cycle(ctx.actor, cycle))
@@ -318,8 +338,8 @@ def update_cycle_fields(
         definition = definition_of(ctx, cycle)
         if definition.states[cycle.state].final:
             raise Conflict(f"{label} is {cycle.state}; its fields can no longer change.")
-        columns, extra = _coerce_fields(definition, changes)
-        before = field_values(cycle)
+        columns, extra = _coerce_fields(definition, fields or {})
+        before = field_values(cycle) | {"title": cycle.title, "lead_id": cycle.lead_id}
         changed_columns = {k: v for k, v in columns.items() if before.get(k) != v}
         changed_extra = {k: v for k, v in extra.items() if before.get(k) != v}
         judged = sorted(JUDGED_FIELDS & (set(changed_columns) | set(changed_extra)))
@@ -328,7 +348,13 @@ def update_cycle_fields(
                 f"Effectiveness of {label} was already judged on these numbers; "
                 f"{', '.join(judged)} cannot change now. Start the next iteration to measure again."
             )
-        if not changed_columns and not changed_extra:
+        if title is not None and title.strip() != cycle.title:
+            changed_columns["title"] = title.strip()
+        if lead_id is not None and lead_id != cycle.lead_id:
+            require(can_lead(get_or_404(ctx, User, lead_id, "User")))
+            changed_columns["lead_id"] = lead_id
+        added, removed = _team_changes(ctx, cycle, lead_id or cycle.lead_id, member_ids)
+        if not changed_columns and not changed_extra and not added and not removed:
             return cycle
         values: dict[str, Any] = dict(changed_columns)
         if changed_extra:
@@ -337,7 +363,39 @@ def update_cycle_fields(
         audit.record_changes(
             ctx, "cycle", cycle_id, before, {**changed_columns, **changed_extra}, note=note
         )
+        for user_id in added:
+            ctx.session.add(CycleMember(cycle_id=cycle_id, user_id=user_id))
+            audit.record(ctx, "cycle", cycle_id, "member_added", data={"user_id": user_id})
+        for user_id in removed:
+            member = ctx.session.get(CycleMember, (cycle_id, user_id))
+            ctx.session.delete(member)
+            audit.record(ctx, "cycle", cycle_id, "member_removed", data={"user_id": user_id})
     return cycle
+
+
+def _team_changes(
+    ctx: Ctx, cycle: Cycle, lead_id: int, member_ids: list[int] | None
+) -> tuple[list[int], list[int]]:
+    """Who joins and who leaves the team when it becomes `member_ids` (plus the lead)."""
+    current = set(member_ids_of(ctx, [cycle.id])[cycle.id])  # type: ignore[index]
+    wanted = current | {lead_id} if member_ids is None else {lead_id, *member_ids}
+    for user_id in sorted(wanted - current):
+        get_or_404(ctx, User, user_id, "User")
+    return sorted(wanted - current), sorted(current - wanted)
+
+
+def member_ids_of(ctx: Ctx, cycle_ids: list[int]) -> dict[int, list[int]]:
+    """cycle id → ids of its team, in one query."""
+    result: dict[int, list[int]] = {cid: [] for cid in cycle_ids}
+    if cycle_ids:
+        rows = ctx.session.exec(
+            select(CycleMember.cycle_id, CycleMember.user_id)
+            .where(col(CycleMember.cycle_id).in_(cycle_ids))
+            .order_by(col(CycleMember.user_id))
+        )
+        for cycle_id, user_id in rows:
+            result[cycle_id].append(user_id)
+    return result
 
 
 # --- facts and transitions --------------------------------------------------

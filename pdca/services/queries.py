@@ -6,7 +6,7 @@ come back with what a card or a list line needs already joined.
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Select, case, or_
@@ -22,6 +22,7 @@ from pdca.models import (
     Department,
     Event,
     Problem,
+    ProblemOccurrence,
     User,
     WorkflowVersion,
 )
@@ -188,6 +189,20 @@ def list_problems(ctx: Ctx, paging: Paging, f: ProblemFilter) -> Page[Problem]:
     )
     rows, total = _page(ctx, query, paging)
     return Page(rows, total, paging.limit, paging.offset)
+
+
+def occurrences_of(ctx: Ctx, problem_ids: Sequence[int]) -> dict[int, list[ProblemOccurrence]]:
+    """problem id → the times a detection rule fired for it, oldest first, in one query."""
+    result: dict[int, list[ProblemOccurrence]] = {pid: [] for pid in problem_ids}
+    if problem_ids:
+        rows = ctx.session.exec(
+            select(ProblemOccurrence)
+            .where(col(ProblemOccurrence.problem_id).in_(problem_ids))
+            .order_by(col(ProblemOccurrence.at), col(ProblemOccurrence.id))
+        )
+        for row in rows:
+            result[row.problem_id].append(row)
+    return result
 
 
 def cycles_addressing(ctx: Ctx, problem_ids: Sequence[int]) -> dict[int, list[int]]:
@@ -564,10 +579,26 @@ class EventFilter:
     entity_id: int | None = None
     actor_id: int | None = None
     verb: str | None = None
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
 
 
-def list_events(ctx: Ctx, paging: Paging, f: EventFilter) -> Page[Event]:
+def events_after(ctx: Ctx, f: EventFilter, after_id: int, limit: int) -> list[Event]:
+    """Events in id order after `after_id` (a cursor): an index range, however deep."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise Invalid(f"limit must be between 1 and {MAX_LIMIT}.")
+    query = _event_query(f).where(col(Event.id) > after_id).order_by(col(Event.id)).limit(limit)
+    return list(ctx.session.exec(query))
+
+
+def _event_query(f: EventFilter) -> Select:
+    if f.since is not None and f.until is not None and f.since >= f.until:
+        raise Invalid("'since' must be before 'until'.")
     query = select(Event)
+    if f.since is not None:
+        query = query.where(col(Event.at) >= f.since)
+    if f.until is not None:
+        query = query.where(col(Event.at) < f.until)
     if f.entity_type:
         query = query.where(Event.entity_type == f.entity_type)
     if f.entity_id is not None:
@@ -576,7 +607,11 @@ def list_events(ctx: Ctx, paging: Paging, f: EventFilter) -> Page[Event]:
         query = query.where(Event.actor_id == f.actor_id)
     if f.verb:
         query = query.where(Event.verb == f.verb)
-    query = _order(query, paging.sort, {"id": col(Event.id), "at": col(Event.at)}, "id")
+    return query
+
+
+def list_events(ctx: Ctx, paging: Paging, f: EventFilter) -> Page[Event]:
+    query = _order(_event_query(f), paging.sort, {"id": col(Event.id), "at": col(Event.at)}, "id")
     rows, total = _page(ctx, query, paging)
     return Page(rows, total, paging.limit, paging.offset)
 

@@ -19,6 +19,7 @@ from pdca.services.monitor import Scheduler
 from pdca.settings import Settings, get_settings
 from pdca.web.api import (
     contract,
+    routes_comments,
     routes_errors,
     routes_evidence,
     routes_kpi,
@@ -146,6 +147,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> F
         routes_errors,
         routes_org,
         routes_work,
+        routes_comments,
         routes_read,
         routes_kpi,
         routes_evidence,

@@ -156,7 +156,11 @@ def test_a_csv_value_that_is_not_a_plain_number_is_refused(
     ("method", "url", "payload"),
     [
         ("post", "/api/v1/tokens", {"name": "t", "can_sign": 0}),
-        ("post", "/api/v1/problems/{problem}/triage", {"decision": "duplicate", "duplicate_of": False}),
+        (
+            "post",
+            "/api/v1/problems/{problem}/triage",
+            {"decision": "duplicate", "duplicate_of": False},
+        ),
         ("patch", "/api/v1/kpis/{kpi}", {"version": 0, "active": 0}),
         ("post", "/api/v1/cycles/{cycle}/effectiveness", {"effective": 1, "version": 0}),
         ("post", "/api/v1/kpis", {"code": "X", "name": "x", "department_id": True, "target": 1}),
@@ -338,7 +342,9 @@ def test_each_kind_of_error_has_its_own_documented_type(
     url = f"/api/v1/cycles/{world.cycle}"
     version = version_of(client, url, admin)
     kinds = {
-        "stale-version": client.patch(url, json={"version": version + 5, "fields": {}}, headers=admin),
+        "stale-version": client.patch(
+            url, json={"version": version + 5, "fields": {}}, headers=admin
+        ),
         "transition-refused": client.post(
             f"{url}/transitions", json={"trigger": "start_check", "version": version}, headers=admin
         ),

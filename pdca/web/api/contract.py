@@ -20,6 +20,8 @@ WRITES = {"post", "put", "patch", "delete"}
 PROBLEM_REF = {"$ref": "#/components/schemas/ProblemDetail"}
 # Operations anyone may call: the error descriptions and signing in.
 OPEN = {(f"{API}/errors", "get"), (f"{API}/errors/{{kind}}", "get"), (f"{API}/session", "post")}
+# Created things without a URL of their own (a token is shown once; comments are listed).
+NO_LOCATION = {f"{API}/trail/verification", f"{API}/tokens", f"{API}/comments"}
 WHY = {
     401: "Missing, unknown, expired or revoked credentials",
     403: "Not allowed for your role or token, with the reason",
@@ -90,7 +92,7 @@ def _errors(doc: dict[str, Any], path: str, method: str, op: dict[str, Any]) -> 
 
 def _headers(path: str, method: str, op: dict[str, Any]) -> None:
     responses = op["responses"]
-    if "201" in responses and path != f"{API}/trail/verification":
+    if "201" in responses and path not in NO_LOCATION:
         responses["201"].setdefault("headers", {})["Location"] = {
             "description": "The URL of the new resource",
             "schema": {"type": "string"},

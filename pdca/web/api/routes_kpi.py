@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request, Response
 from sqlmodel import select
 
 from pdca.models import Kpi
@@ -10,6 +10,7 @@ from pdca.services import kpis, queries
 from pdca.services.errors import Invalid
 from pdca.services.kpis import RowIn
 from pdca.web.api import schemas as s
+from pdca.web.api.http import created, etag, expected_version, preconditions
 from pdca.web.api.types import QueryBool, QueryId, QueryMoment, Search
 from pdca.web.deps import CtxDep, ReleasingRoute
 
@@ -18,7 +19,9 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 
 
-def kpi_out(kpi: Kpi) -> s.KpiOut:
+def kpi_out(kpi: Kpi, response: Response | None = None) -> s.KpiOut:
+    if response is not None:
+        etag(response, kpi.version)
     return s.KpiOut(**kpi.model_dump())
 
 
@@ -51,21 +54,35 @@ def list_kpis(
 
 
 @router.post("/kpis", status_code=201, response_model=s.KpiOut)
-def create_kpi(ctx: CtxDep, body: s.KpiCreate) -> s.KpiOut:
-    return kpi_out(kpis.create_kpi(ctx, **body.model_dump()))
+def create_kpi(ctx: CtxDep, body: s.KpiCreate, response: Response) -> s.KpiOut:
+    kpi = kpis.create_kpi(ctx, **body.model_dump())
+    created(response, f"/kpis/{kpi.id}")
+    return kpi_out(kpi, response)
 
 
 @router.get("/kpis/{kpi_id}", response_model=s.KpiOut)
-def get_kpi(ctx: CtxDep, kpi_id: int) -> s.KpiOut:
-    return kpi_out(kpis.get_kpi(ctx, kpi_id))
+def get_kpi(ctx: CtxDep, kpi_id: int, response: Response) -> s.KpiOut:
+    return kpi_out(kpis.get_kpi(ctx, kpi_id), response)
 
 
-@router.patch("/kpis/{kpi_id}", response_model=s.KpiOut)
-def update_kpi(ctx: CtxDep, kpi_id: int, body: s.KpiUpdate) -> s.KpiOut:
+@router.patch(
+    "/kpis/{kpi_id}",
+    response_model=s.KpiOut,
+    summary="Change a KPI; `active: false` retires it (no more checks), true brings it back",
+)
+def update_kpi(
+    ctx: CtxDep, kpi_id: int, body: s.KpiUpdate, request: Request, response: Response
+) -> s.KpiOut:
     changes = body.model_dump(exclude_unset=True, exclude={"version", "note"})
-    return kpi_out(
-        kpis.update_kpi(ctx, kpi_id, version=body.version, changes=changes, note=body.note)
-    )
+    with preconditions(request):
+        kpi = kpis.update_kpi(
+            ctx,
+            kpi_id,
+            version=expected_version(request, body.version),
+            changes=changes,
+            note=body.note,
+        )
+    return kpi_out(kpi, response)
 
 
 @router.post(

@@ -32,6 +32,10 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _absent_means_unchanged(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)  # leaving it out keeps the value; null is not one
+
+
 class PageOut(BaseModel, Generic[T]):
     items: list[T]
     total: int
@@ -96,6 +100,14 @@ class UserCreate(Strict):
     locale: Literal["en", "zh_CN"] = "en"
 
 
+class DepartmentUpdate(Strict):
+    """Rename a department (the code stays). Only the fields you send change."""
+
+    version: Version | None = None
+    name: Text(200, 1) = Field(default=None, json_schema_extra=_absent_means_unchanged)  # type: ignore[valid-type]
+    name_zh: Text(200) | None = None  # type: ignore[valid-type]
+
+
 class UserOut(BaseModel):
     id: int
     email: str
@@ -104,6 +116,21 @@ class UserOut(BaseModel):
     department_id: int | None
     active: bool
     locale: str
+    version: int
+
+
+class UserUpdate(Strict):
+    """Rename, change the role, move to another department (null: none)."""
+
+    version: Version | None = None
+    name: Text(200, 1) = Field(default=None, json_schema_extra=_absent_means_unchanged)  # type: ignore[valid-type]
+    role: Role = Field(default=None, json_schema_extra=_absent_means_unchanged)
+    department_id: Id | None = None
+    note: Text(2000) | None = None  # type: ignore[valid-type]
+
+
+class ActiveIn(Strict):
+    version: Version | None = None
 
 
 # --- problems -----------------------------------------------------------------
@@ -125,6 +152,26 @@ class TriageIn(Strict):
     version: Version | None = None
 
 
+class ProblemUpdate(Strict):
+    """Correct a problem. Only the fields you send change; null clears the optional ones."""
+
+    version: Version | None = None
+    title: Text(300, 1) = Field(default=None, json_schema_extra=_absent_means_unchanged)  # type: ignore[valid-type]
+    severity: SeverityT = Field(default=None, json_schema_extra=_absent_means_unchanged)
+    department_id: Id | None = None
+    description: Text(10_000) | None = None  # type: ignore[valid-type]
+    evidence: Text(10_000) | None = None  # type: ignore[valid-type]
+    note: Text(2000) | None = Field(default=None, description="Why (kept in the trail).")  # type: ignore[valid-type]
+
+
+class OccurrenceOut(BaseModel):
+    """A detection rule firing for the problem (the first time and every time again)."""
+
+    at: datetime
+    kpi_id: int
+    rule: str
+
+
 class ProblemOut(BaseModel):
     id: int
     key: str
@@ -137,7 +184,13 @@ class ProblemOut(BaseModel):
     reported_by_id: int | None
     reported_at: datetime
     evidence: str | None
-    occurrences: int
+    occurrences: int = Field(description="How many times it was detected (1 when reported).")
+    kpi_id: int | None = Field(default=None, description="The KPI whose monitoring raised it.")
+    detection_rule: str | None = None
+    last_occurrence_at: datetime | None = None
+    occurrence_list: list[OccurrenceOut] = Field(
+        default=[], description="Each time a detection rule fired for it, oldest first."
+    )
     triaged_by_id: int | None
     triaged_at: datetime | None
     rejection_reason: str | None
@@ -172,8 +225,15 @@ class CycleCreate(Strict):
 
 
 class CycleUpdate(Strict):
-    version: Version
-    fields: PhaseFields
+    """Only what you send changes: phase fields by name, the title, the lead, the team."""
+
+    version: Version | None = None
+    fields: PhaseFields = {}
+    title: Text(300, 1) | None = None  # type: ignore[valid-type]
+    lead_id: Id | None = None
+    member_ids: list[Id] | None = Field(
+        default=None, max_length=200, description="The whole team (the lead is always on it)."
+    )
     note: Text(2000) | None = None  # type: ignore[valid-type]
 
 
@@ -191,7 +251,7 @@ class TransitionIn(Strict):
         description="A trigger of the cycle's workflow (see GET /workflows/{name}); "
         "an unknown one is 422.",
     )
-    version: Version
+    version: Version | None = None
     note: Text(2000) | None = None  # type: ignore[valid-type]
     signature: SignatureIn | None = None
 
@@ -221,8 +281,11 @@ class CycleOut(BaseModel):
     state: str
     state_title: str
     iteration: int
+    failed_iterations: int = Field(description="Turns that ended not effective.")
     escalated: bool
     lead_id: int
+    member_ids: list[int] = Field(default=[], description="The team, the lead included.")
+    kpi_id: int | None = None
     department_id: int | None
     fields: dict[str, Any]
     effectiveness: str | None
@@ -250,14 +313,10 @@ class ActionCreate(Strict):
     depends_on: list[Id] = Field(default=[], max_length=200)
 
 
-def _absent_means_unchanged(schema: dict[str, Any]) -> None:
-    schema.pop("default", None)  # leaving it out keeps the value; null is not one
-
-
 class ActionUpdate(Strict):
     """Only the fields you send change; send null to clear an owner or deadline."""
 
-    version: Version
+    version: Version | None = None
     # An action always has a title, a department and a kind: these take no null.
     title: Text(300, 1) = Field(default=None, json_schema_extra=_absent_means_unchanged)  # type: ignore[valid-type]
     description: Text(10_000) | None = None  # type: ignore[valid-type]
@@ -358,6 +417,13 @@ class CommentIn(Strict):
     body: Text(10_000, 1)  # type: ignore[valid-type]
 
 
+class CommentPageOut(BaseModel):
+    items: list["CommentOut"]
+    total: int
+    limit: int
+    offset: int
+
+
 class CommentOut(BaseModel):
     id: int
     entity_type: str
@@ -384,6 +450,18 @@ class BoardOut(BaseModel):
     lanes: list[BoardLaneOut]
     today: date
     truncated: bool
+
+
+class EventPageOut(BaseModel):
+    """A page of the trail. Follow `next_cursor` (null on the last page) to read on:
+    a cursor stays right while events are added, where an offset would shift, and it
+    costs the same on page 10,000 as on page 1."""
+
+    items: list["EventOut"]
+    total: int | None = Field(description="Counted for offset paging; null with a cursor.")
+    limit: int
+    offset: int
+    next_cursor: str | None
 
 
 class EventOut(BaseModel):
@@ -534,7 +612,7 @@ class KpiCreate(Strict):
 class KpiUpdate(Strict):
     """Only the fields you send change; null clears the ones that may be empty."""
 
-    version: Version
+    version: Version | None = None
     # Every KPI has these: they take no null (leave them out to keep them).
     name: Text(200, 1) = Field(default=None, json_schema_extra=_absent_means_unchanged)  # type: ignore[valid-type]
     unit: Text(30) = Field(default=None, json_schema_extra=_absent_means_unchanged)  # type: ignore[valid-type]
