@@ -209,9 +209,13 @@ def test_plain_booleans_and_dates_in_a_query_are_still_understood(
 def test_a_search_for_a_wildcard_finds_only_titles_that_hold_it(
     client: TestClient, world: World, admin: dict[str, str], wildcard: str
 ) -> None:
-    for collection in ("problems", "cycles", "actions", "kpis", "users"):
-        found = client.get(f"/api/v1/{collection}", params={"q": wildcard}, headers=admin).json()
-        assert found["total"] == 0, collection
+    # /actions reads the board's search language, quoted like a shell: there a lone
+    # backslash is an escape with nothing after it (422, with the reason).
+    collections = ("problems", "cycles", "kpis", "users") + (("actions",) * (wildcard != "\\"))
+    for collection in collections:
+        response = client.get(f"/api/v1/{collection}", params={"q": wildcard}, headers=admin)
+        assert response.status_code == 200, (collection, response.text)
+        assert response.json()["total"] == 0, collection
     body = {"title": f"Refunds 100{wildcard} late", "source": "complaint"}
     assert client.post("/api/v1/problems", json=body, headers=admin).status_code == 201
     found = client.get("/api/v1/problems", params={"q": wildcard}, headers=admin).json()
@@ -312,7 +316,7 @@ def test_an_unknown_trigger_is_invalid_input_not_a_refusal(
         ("/api/v1/actions/{action}", {"GET", "HEAD", "PATCH"}),
         ("/api/v1/actions/{action}/dependencies", {"POST", "PUT"}),
         ("/api/v1/session", {"POST", "DELETE"}),
-        ("/api/v1/users/me", {"GET", "HEAD"}),
+        ("/api/v1/workflows", {"GET", "HEAD"}),
     ],
 )
 def test_a_method_not_allowed_names_every_allowed_one(
