@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 from anyio import to_thread
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -28,6 +28,7 @@ from pdca.web.api import (
     routes_trail,
     routes_work,
 )
+from pdca.web.api.http import known_query_only
 from pdca.web.api.schemas import ProblemDetail
 from pdca.web.errors import install_error_handlers
 from pdca.web.middleware import BodyLimit, InFlightLimit, Methods, SecurityHeaders
@@ -142,6 +143,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> F
         prefix="/api/v1",
         responses=API_ERRORS,  # type: ignore[arg-type]
         generate_unique_id_function=lambda route: route.name,
+        dependencies=[Depends(known_query_only)],
     )
     for module in (
         routes_errors,

@@ -368,3 +368,14 @@ def test_each_kind_of_error_has_its_own_documented_type(
         assert doc.json()["status"] == response.status_code, kind
     with Session(engine) as reader:
         assert reader.exec(select(Kpi)).first() is not None
+
+
+def test_a_query_parameter_the_operation_does_not_know_is_refused_not_ignored(
+    client: TestClient, world: World, admin: dict[str, str]
+) -> None:
+    response = client.get("/api/v1/actions", params={"overdue_only": "true"}, headers=admin)
+    body = refused(response, 422)
+    assert "overdue_only" in body["detail"]
+    assert (
+        client.get("/api/v1/actions", params={"overdue": "true"}, headers=admin).status_code == 200
+    )

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from fastapi import Request, Response
+from fastapi.dependencies.models import Dependant
 
 from pdca.services.errors import Conflict, Invalid, ServiceError
 from pdca.web.errors import STALE_CODES
@@ -55,3 +56,31 @@ def preconditions(request: Request) -> Iterator[None]:
         if stale and "if-match" in request.headers:
             raise PreconditionFailed(exc.summary or exc.detail) from exc
         raise
+
+
+async def known_query_only(request: Request) -> None:
+    """A query parameter the operation does not declare is refused (422), not ignored:
+    `?overdue_only=true` silently returning every action is the client's bug hidden.
+
+    async: it reads only the request, never the database (habit 11).
+    """
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known = _query_names(dependant)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        shown = ", ".join(repr(name[:50]) for name in unknown[:5])
+        raise Invalid(f"Unknown query parameter(s): {shown}.")
+
+
+def _query_names(dependant: Dependant) -> frozenset[str]:
+    """The query parameters an operation declares, its dependencies' included."""
+    names: set[str] = set()
+    todo = [dependant]
+    while todo:
+        current = todo.pop()
+        names |= {p.alias for p in current.query_params}
+        todo.extend(current.dependencies)
+    return frozenset(names)
