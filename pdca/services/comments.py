@@ -1,6 +1,6 @@
 """Comments on problems, cycles and actions."""
 
-from sqlmodel import select
+from sqlmodel import col, func, select
 
 from pdca.engine.facts import N_
 from pdca.models import Action, Comment, Cycle, Problem
@@ -38,10 +38,26 @@ def add_comment(ctx: Ctx, entity_type: str, entity_id: int, body: str) -> Commen
     return comment
 
 
-def comments_on(ctx: Ctx, entity_type: str, entity_id: int) -> list[Comment]:
+def comments_on(
+    ctx: Ctx, entity_type: str, entity_id: int, *, limit: int | None = None, offset: int = 0
+) -> list[Comment]:
+    """The comments on a problem, cycle or action, oldest first; NotFound for a missing
+    one, as when commenting on it (an empty list would say it exists)."""
+    if entity_type not in COMMENTABLE:
+        raise Invalid(f"Comments go on a problem, a cycle or an action, not {entity_type!r}.")
+    get_or_404(ctx, COMMENTABLE[entity_type], entity_id, entity_type.capitalize())
     query = (
         select(Comment)
         .where(Comment.entity_type == entity_type, Comment.entity_id == entity_id)
-        .order_by(Comment.created_at)
+        .order_by(col(Comment.created_at), col(Comment.id))
+        .offset(offset)
+        .limit(limit)
     )
     return list(ctx.session.exec(query))
+
+
+def count_comments(ctx: Ctx, entity_type: str, entity_id: int) -> int:
+    query = select(func.count()).where(
+        Comment.entity_type == entity_type, Comment.entity_id == entity_id
+    )
+    return int(ctx.session.exec(query).one())

@@ -1,5 +1,6 @@
 """Cycles: open, edit phase fields, list and fire transitions, judge effectiveness."""
 
+import math
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -25,7 +26,7 @@ from pdca.models import (
     User,
     WorkflowVersion,
 )
-from pdca.services import audit
+from pdca.services import audit, text
 from pdca.services.accounts import Signature, check_signature
 from pdca.services.audit import SystemNote
 from pdca.services.context import Ctx, unit_of_work
@@ -205,36 +206,64 @@ def editable_fields(definition: WorkflowDefinition) -> list[str]:
     return [*BUILTIN_FIELDS, *(f.name for f in definition.fields)]
 
 
+FIELD_TEXT_MAX = 10_000
+FIELD_NAME_MAX = 50
+# Effectiveness is judged this many days after the last action at the latest: ten years.
+WINDOW_DAYS_MAX = 3650
+FIELD_BOUNDS: dict[str, dict[str, int]] = {
+    "text": {"maxLength": FIELD_TEXT_MAX},
+    "effectiveness_window_days": {"minimum": 0, "maximum": WINDOW_DAYS_MAX},
+}
+KINDS = {
+    "number": "a number",
+    "integer": "a whole number",
+    "date": "a date (YYYY-MM-DD)",
+    "choice": "'higher' or 'lower'",
+    "text": "text",
+}
+
+
+def _converted(ftype: str, value: Any) -> Any:
+    """The value as `ftype`, or ValueError. Booleans are no numbers, and text numbers
+    are plain decimals: `true`, `1_000` or `１２` would otherwise quietly become numbers."""
+    if isinstance(value, bool):
+        raise ValueError
+    if ftype in ("number", "integer"):
+        number = text.plain_number(value) if isinstance(value, str) else value
+        if not isinstance(number, int | float) or not math.isfinite(number):
+            raise ValueError
+        if ftype == "number":
+            return float(number)
+        if isinstance(number, float) and not number.is_integer():
+            raise ValueError
+        return int(number)
+    if ftype == "date":
+        return value if isinstance(value, date) else date.fromisoformat(str(value))
+    if ftype == "choice":  # only 'direction' today
+        if value not in Direction.__members__:
+            raise ValueError
+        return str(value)
+    if not isinstance(value, str):
+        raise ValueError
+    return value.strip()
+
+
 def _coerce(name: str, ftype: str, value: Any) -> Any:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
+    if isinstance(value, str) and not text.storable(value):
+        raise Invalid(f"{name} is not text.", [f"{name}: holds a lone surrogate (send UTF-8)."])
+    if isinstance(value, str) and len(value) > FIELD_TEXT_MAX:
+        raise Invalid(
+            f"{name} has at most {FIELD_TEXT_MAX:,} characters.",
+            [f"{name}: {len(value):,} characters; at most {FIELD_TEXT_MAX:,}."],
+        )
     try:
-        if ftype == "number":
-            number = float(value)
-            if number != number or number in (float("inf"), float("-inf")):
-                raise ValueError
-            return number
-        if ftype == "integer":
-            if isinstance(value, float) and not value.is_integer():
-                raise ValueError
-            return int(value)
-        if ftype == "date":
-            return value if isinstance(value, date) else date.fromisoformat(str(value))
-        if ftype == "choice":  # only 'direction' today
-            if value not in Direction.__members__:
-                raise ValueError
-            return str(value)
-    except (TypeError, ValueError):
-        kind = {
-            "number": "a number",
-            "integer": "a whole number",
-            "date": "a date (YYYY-MM-DD)",
-            "choice": "'higher' or 'lower'",
-        }[ftype]
-        raise Invalid(f"{name} must be {kind}.", [f"{name}: {value!r} is not {kind}."]) from None
-    if not isinstance(value, str):
-        raise Invalid(f"{name} must be text.")
-    return value.strip()
+        return _converted(ftype, value)
+    except (TypeError, ValueError, OverflowError):
+        kind = KINDS[ftype]
+        shown = value if not isinstance(value, str) else value[:50]
+        raise Invalid(f"{name} must be {kind}.", [f"{name}: {shown!r} is not {kind}."]) from None
 
 
 def _coerce_fields(
@@ -243,18 +272,27 @@ def _coerce_fields(
     """Split into column values and workflow-declared extras, each converted to its type."""
     columns: dict[str, Any] = {}
     extra: dict[str, Any] = {}
+    # A name that is not text cannot even be quoted back in the refusal.
+    bad_names = [n for n in changes if not isinstance(n, str) or not text.storable(n)]
+    if bad_names:
+        raise Invalid("Field names are text (UTF-8).", ["A field name holds a lone surrogate."])
     unknown = [n for n in changes if definition.field_type(n) is None]
     if unknown:
+        shown = sorted(n[:FIELD_NAME_MAX] for n in unknown)
         raise Invalid(
-            f"Unknown field(s) for the {definition.name} workflow: {', '.join(sorted(unknown))}.",
-            [f"{n} is not a field of this workflow." for n in sorted(unknown)],
+            f"Unknown field(s) for the {definition.name} workflow: {', '.join(shown)}.",
+            [f"{n} is not a field of this workflow." for n in shown],
         )
     for name, value in changes.items():
         ftype = definition.field_type(name)
         assert ftype is not None
         coerced = _coerce(name, ftype, value)
-        if name == "effectiveness_window_days" and coerced is not None and coerced < 0:
-            raise Invalid("The effectiveness window cannot be negative.")
+        window = name == "effectiveness_window_days" and coerced is not None
+        if window and not 0 <= coerced <= WINDOW_DAYS_MAX:
+            raise Invalid(
+                f"The effectiveness window is 0 to {WINDOW_DAYS_MAX} days.",
+                [f"effectiveness_window_days: {coerced} is not between 0 and {WINDOW_DAYS_MAX}."],
+            )
         if isinstance(coerced, date):
             coerced = coerced.isoformat()
         (columns if name in BUILTIN_FIELDS else extra)[name] = coerced
@@ -273,6 +311,26 @@ def update_cycle_fields(
     version: int | None,
     note: str | None = None,
 ) -> Cycle:
+    return update_cycle(ctx, cycle_id, version=version, fields=changes, note=note)
+
+
+def update_cycle(
+    ctx: Ctx,
+    cycle_id: int,
+    *,
+    version: int | None,
+    fields: dict[str, Any] | None = None,
+    title: str | None = None,
+    lead_id: int | None = None,
+    member_ids: list[int] | None = None,
+    note: str | None = None,
+) -> Cycle:
+    """Change phase fields, the title, the lead or the team, in one compare-and-set.
+
+    None leaves a part as it is. The lead is always on the team.
+    """
+    if title is not None and not title.strip():
+        raise Invalid("Give the cycle a title.")
     with unit_of_work(ctx):
         cycle = get_cycle(ctx, cycle_id)
         require(can_run_cycle(ctx.actor, cycle))
@@ -281,8 +339,8 @@ def update_cycle_fields(
         definition = definition_of(ctx, cycle)
         if definition.states[cycle.state].final:
             raise Conflict(f"{label} is {cycle.state}; its fields can no longer change.")
-        columns, extra = _coerce_fields(definition, changes)
-        before = field_values(cycle)
+        columns, extra = _coerce_fields(definition, fields or {})
+        before = field_values(cycle) | {"title": cycle.title, "lead_id": cycle.lead_id}
         changed_columns = {k: v for k, v in columns.items() if before.get(k) != v}
         changed_extra = {k: v for k, v in extra.items() if before.get(k) != v}
         judged = sorted(JUDGED_FIELDS & (set(changed_columns) | set(changed_extra)))
@@ -291,7 +349,13 @@ def update_cycle_fields(
                 f"Effectiveness of {label} was already judged on these numbers; "
                 f"{', '.join(judged)} cannot change now. Start the next iteration to measure again."
             )
-        if not changed_columns and not changed_extra:
+        if title is not None and title.strip() != cycle.title:
+            changed_columns["title"] = title.strip()
+        if lead_id is not None and lead_id != cycle.lead_id:
+            require(can_lead(get_or_404(ctx, User, lead_id, "User")))
+            changed_columns["lead_id"] = lead_id
+        added, removed = _team_changes(ctx, cycle, lead_id or cycle.lead_id, member_ids)
+        if not changed_columns and not changed_extra and not added and not removed:
             return cycle
         values: dict[str, Any] = dict(changed_columns)
         if changed_extra:
@@ -300,7 +364,39 @@ def update_cycle_fields(
         audit.record_changes(
             ctx, "cycle", cycle_id, before, {**changed_columns, **changed_extra}, note=note
         )
+        for user_id in added:
+            ctx.session.add(CycleMember(cycle_id=cycle_id, user_id=user_id))
+            audit.record(ctx, "cycle", cycle_id, "member_added", data={"user_id": user_id})
+        for user_id in removed:
+            member = ctx.session.get(CycleMember, (cycle_id, user_id))
+            ctx.session.delete(member)
+            audit.record(ctx, "cycle", cycle_id, "member_removed", data={"user_id": user_id})
     return cycle
+
+
+def _team_changes(
+    ctx: Ctx, cycle: Cycle, lead_id: int, member_ids: list[int] | None
+) -> tuple[list[int], list[int]]:
+    """Who joins and who leaves the team when it becomes `member_ids` (plus the lead)."""
+    current = set(member_ids_of(ctx, [cycle.id])[cycle.id])  # type: ignore[index]
+    wanted = current | {lead_id} if member_ids is None else {lead_id, *member_ids}
+    for user_id in sorted(wanted - current):
+        get_or_404(ctx, User, user_id, "User")
+    return sorted(wanted - current), sorted(current - wanted)
+
+
+def member_ids_of(ctx: Ctx, cycle_ids: list[int]) -> dict[int, list[int]]:
+    """cycle id → ids of its team, in one query."""
+    result: dict[int, list[int]] = {cid: [] for cid in cycle_ids}
+    if cycle_ids:
+        rows = ctx.session.exec(
+            select(CycleMember.cycle_id, CycleMember.user_id)
+            .where(col(CycleMember.cycle_id).in_(cycle_ids))
+            .order_by(col(CycleMember.user_id))
+        )
+        for cycle_id, user_id in rows:
+            result[cycle_id].append(user_id)
+    return result
 
 
 # --- facts and transitions --------------------------------------------------
@@ -427,8 +523,12 @@ def fire_transition(
         try:
             dest, effects = machine.fire(trigger, cycle.state, cycle_facts(ctx, cycle, note))
         except UnknownTrigger as exc:
+            # A trigger the workflow does not have at all is the client's mistake (422);
+            # one of its triggers that does not leave this state is a refusal (409).
             possible = ", ".join(exc.available) or "nothing"
-            raise Refused(str(exc), [f"Possible now: {possible}."]) from exc
+            known = {t.trigger for t in machine.definition.transitions}
+            error = Invalid if trigger not in known else Refused
+            raise error(str(exc), [f"Possible now: {possible}."]) from exc
         except TransitionRefused as exc:
             step = machine.definition.transition(trigger, cycle.state)
             titles = dict(step.titles) if step else {"en": trigger, "zh_CN": trigger}

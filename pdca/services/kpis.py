@@ -39,7 +39,7 @@ from pdca.models import (
     Severity,
     User,
 )
-from pdca.services import audit
+from pdca.services import audit, text
 from pdca.services.audit import SystemNote
 from pdca.services.context import Ctx, unit_of_work
 from pdca.services.cycles import get_cycle, kpi_defaults
@@ -57,6 +57,8 @@ SPC_BASELINE_POINTS = 20  # without a baseline period, the first points set the 
 LOOKBACK_POINTS = 60  # enough history before new points for every run rule
 MAX_BATCH = 100_000
 FUTURE_TOLERANCE = timedelta(hours=1)
+# No service measured anything before 1970; an earlier date is a typing slip (0314 for 2314).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 # --- permissions ------------------------------------------------------------------
@@ -196,6 +198,10 @@ def update_kpi(
         if "department_id" in changes:
             get_or_404(ctx, Department, changes["department_id"], "Department")
             require(can_manage_kpi(ctx.actor, changes["department_id"]))
+        if changes.get("owner_id") is not None:
+            # As when a KPI is created: an owner who does not exist is a 404, not a
+            # foreign-key failure at the commit.
+            get_or_404(ctx, User, changes["owner_id"], "User")
         before = {k: getattr(kpi, k) for k in changes}
         changed = {k: v for k, v in changes.items() if before[k] != v}
         if changed:
@@ -403,17 +409,31 @@ def _check_rows(
             reasons.append(f"line {row.line}: time {shown!r} {detail}.")
             continue
         try:
-            value = float(row.value)
-            if not math.isfinite(value):
-                raise ValueError
-        except (TypeError, ValueError):
+            value = _number(row.value)
+        except (TypeError, ValueError, OverflowError):
             reasons.append(f"line {row.line}: value {row.value!r} is not a number.")
+            continue
+        if at < EARLIEST:
+            reasons.append(f"line {row.line}: {at.isoformat()} is before 1970.")
             continue
         if at > latest_allowed:
             reasons.append(f"line {row.line}: {at.isoformat()} is in the future.")
             continue
         parsed.append((row.line, kpi, at, value))
     return parsed, reasons
+
+
+def _number(value: Any) -> float:
+    """A measurement's value: a number, or text in plain decimal notation (not `true`,
+    `1_000` or full-width digits, which float() would quietly take)."""
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, str):
+        return text.plain_number(value)
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(value)
+    return number
 
 
 def _stored_values(

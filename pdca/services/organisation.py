@@ -322,3 +322,7 @@ def change_password(
         accounts.revoke_all_tokens(ctx, ctx.actor.id, "password changed")
         audit.record(ctx, "user", ctx.actor.id, "password_changed")
     return user
+
+
+def get_department(ctx: Ctx, department_id: int) -> Department:
+    return get_or_404(ctx, Department, department_id, "Department")

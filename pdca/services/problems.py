@@ -1,5 +1,7 @@
 """Problems: report and triage."""
 
+from typing import Any
+
 from sqlmodel import select
 
 from pdca.models import Department, Problem, ProblemSource, ProblemStatus, Severity
@@ -99,6 +101,12 @@ def triage_problem(
                     f"{key('problem', duplicate_of)} is itself a duplicate; point at "
                     f"{key('problem', original.duplicate_of_id)} instead."
                 )
+            if original.status == ProblemStatus.rejected:
+                # A rejected problem is no problem: nothing would ever carry this one on.
+                raise Invalid(
+                    f"{key('problem', duplicate_of)} was rejected; a problem cannot "
+                    "duplicate a rejected one. Reject this one too, or accept it."
+                )
             values |= {"status": ProblemStatus.duplicate, "duplicate_of_id": duplicate_of}
         old_status = problem.status
         compare_and_set(ctx, problem, key("problem", problem_id), values)
@@ -123,3 +131,51 @@ def get_problem(ctx: Ctx, problem_id: int) -> Problem:
 def problems_of_status(ctx: Ctx, *statuses: str) -> list[Problem]:
     query = select(Problem).where(Problem.status.in_(statuses)).order_by(Problem.id)  # type: ignore[attr-defined]
     return list(ctx.session.exec(query))
+
+
+PROBLEM_CHANGES = ("title", "severity", "department_id", "description", "evidence")
+
+
+def update_problem(
+    ctx: Ctx,
+    problem_id: int,
+    *,
+    version: int | None,
+    changes: dict[str, Any],
+    note: str | None = None,
+) -> Problem:
+    """Correct a problem's title, severity, department, description or evidence.
+
+    Those who triage it may (staff, the head of its department); moving it to another
+    department needs the right to triage it there too.
+    """
+    unknown = sorted(set(changes) - set(PROBLEM_CHANGES))
+    if unknown:
+        raise Invalid(f"These fields cannot be changed here: {', '.join(unknown)}.")
+    reasons = []
+    if "title" in changes:
+        changes = {**changes, "title": str(changes["title"] or "").strip()}
+        if not changes["title"]:
+            reasons.append("Give the problem a title.")
+        elif len(changes["title"]) > 300:
+            reasons.append("A title has at most 300 characters.")
+    if "severity" in changes and changes["severity"] not in Severity.__members__:
+        reasons.append(f"Unknown severity; one of: {', '.join(Severity.__members__)}.")
+    if reasons:
+        raise Invalid("The problem cannot be changed.", reasons)
+    with unit_of_work(ctx):
+        problem = get_or_404(ctx, Problem, problem_id, "Problem")
+        require(can_triage_problem(ctx.actor, problem))
+        label = key("problem", problem_id)
+        check_version(problem, version, label)
+        moved_to = changes.get("department_id", problem.department_id)
+        if moved_to != problem.department_id:
+            if moved_to is not None:
+                get_or_404(ctx, Department, moved_to, "Department")
+            require(can_triage_problem(ctx.actor, Problem(department_id=moved_to)))  # type: ignore[call-arg]
+        before = {k: getattr(problem, k) for k in changes}
+        changed = {k: v for k, v in changes.items() if before[k] != v}
+        if changed:
+            compare_and_set(ctx, problem, label, changed)
+            audit.record_changes(ctx, "problem", problem_id, before, changed, note=note)
+    return problem

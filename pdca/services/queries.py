@@ -6,7 +6,7 @@ come back with what a card or a list line needs already joined.
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Select, case, or_
@@ -22,6 +22,7 @@ from pdca.models import (
     Department,
     Event,
     Problem,
+    ProblemOccurrence,
     User,
     WorkflowVersion,
 )
@@ -78,11 +79,30 @@ def _page(ctx: Ctx, query: Select, paging: Paging) -> tuple[list[Any], int]:
     return rows, int(total)
 
 
-def _search(text: str | None, *columns: Any) -> ColumnElement[bool] | None:
+SEARCH_MAX = 200
+LIKE_ESCAPE = "\\"
+
+
+def search(text: str | None, *columns: Any) -> ColumnElement[bool] | None:
+    """Rows whose columns contain `text`, ignoring case; None when there is nothing to find.
+
+    The wildcards of LIKE are escaped: searching for "%" finds a percent sign, not every
+    row. The text is bounded: SQLite refuses a long LIKE pattern as "too complex", which
+    would surface as a busy database (503) that no retry could cure.
+    """
     if not text or not text.strip():
         return None
-    pattern = f"%{text.strip().lower()}%"
-    return or_(*(func.lower(c).like(pattern) for c in columns))
+    if len(text) > SEARCH_MAX:
+        raise Invalid(f"Search for at most {SEARCH_MAX} characters.")
+    escaped = (
+        text.strip()
+        .lower()
+        .replace(LIKE_ESCAPE, LIKE_ESCAPE * 2)
+        .replace("%", LIKE_ESCAPE + "%")
+        .replace("_", LIKE_ESCAPE + "_")
+    )
+    pattern = f"%{escaped}%"
+    return or_(*(func.lower(c).like(pattern, escape=LIKE_ESCAPE) for c in columns))
 
 
 # --- departments and users ----------------------------------------------------
@@ -90,7 +110,7 @@ def _search(text: str | None, *columns: Any) -> ColumnElement[bool] | None:
 
 def list_departments(ctx: Ctx, paging: Paging, q: str | None = None) -> Page[Department]:
     query = select(Department)
-    if (cond := _search(q, Department.code, Department.name)) is not None:
+    if (cond := search(q, Department.code, Department.name)) is not None:
         query = query.where(cond)
     query = _order(
         query,
@@ -115,7 +135,7 @@ def list_users(
         query = query.where(User.department_id == department_id)
     if role:
         query = query.where(User.role == role)
-    if (cond := _search(q, User.name, User.email)) is not None:
+    if (cond := search(q, User.name, User.email)) is not None:
         query = query.where(cond)
     query = _order(
         query,
@@ -149,7 +169,7 @@ def list_problems(ctx: Ctx, paging: Paging, f: ProblemFilter) -> Page[Problem]:
         query = query.where(col(Problem.severity).in_(f.severity))
     if f.department_id is not None:
         query = query.where(Problem.department_id == f.department_id)
-    if (cond := _search(f.q, Problem.title, Problem.description)) is not None:
+    if (cond := search(f.q, Problem.title, Problem.description)) is not None:
         query = query.where(cond)
     query = _order(
         query,
@@ -169,6 +189,20 @@ def list_problems(ctx: Ctx, paging: Paging, f: ProblemFilter) -> Page[Problem]:
     )
     rows, total = _page(ctx, query, paging)
     return Page(rows, total, paging.limit, paging.offset)
+
+
+def occurrences_of(ctx: Ctx, problem_ids: Sequence[int]) -> dict[int, list[ProblemOccurrence]]:
+    """problem id → the times a detection rule fired for it, oldest first, in one query."""
+    result: dict[int, list[ProblemOccurrence]] = {pid: [] for pid in problem_ids}
+    if problem_ids:
+        rows = ctx.session.exec(
+            select(ProblemOccurrence)
+            .where(col(ProblemOccurrence.problem_id).in_(problem_ids))
+            .order_by(col(ProblemOccurrence.at), col(ProblemOccurrence.id))
+        )
+        for row in rows:
+            result[row.problem_id].append(row)
+    return result
 
 
 def cycles_addressing(ctx: Ctx, problem_ids: Sequence[int]) -> dict[int, list[int]]:
@@ -213,7 +247,7 @@ def list_cycles(ctx: Ctx, paging: Paging, f: CycleFilter) -> Page[Cycle]:
         query = query.where(Cycle.escalated == f.escalated)
     if f.open_only:
         query = query.where(col(Cycle.closed_at).is_(None))
-    if (cond := _search(f.q, Cycle.title, Cycle.objective)) is not None:
+    if (cond := search(f.q, Cycle.title, Cycle.objective)) is not None:
         query = query.where(cond)
     query = _order(
         query,
@@ -315,7 +349,7 @@ def _action_query(ctx: Ctx, f: ActionFilter) -> Select:
             col(Action.deadline) <= today + timedelta(days=f.due_within_days),
             col(Action.status).in_(UNFINISHED),
         )
-    if (cond := _search(f.q, Action.title, Action.description)) is not None:
+    if (cond := search(f.q, Action.title, Action.description)) is not None:
         query = query.where(cond)
     return query
 
@@ -545,10 +579,26 @@ class EventFilter:
     entity_id: int | None = None
     actor_id: int | None = None
     verb: str | None = None
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
 
 
-def list_events(ctx: Ctx, paging: Paging, f: EventFilter) -> Page[Event]:
+def events_after(ctx: Ctx, f: EventFilter, after_id: int, limit: int) -> list[Event]:
+    """Events in id order after `after_id` (a cursor): an index range, however deep."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise Invalid(f"limit must be between 1 and {MAX_LIMIT}.")
+    query = _event_query(f).where(col(Event.id) > after_id).order_by(col(Event.id)).limit(limit)
+    return list(ctx.session.exec(query))
+
+
+def _event_query(f: EventFilter) -> Select:
+    if f.since is not None and f.until is not None and f.since >= f.until:
+        raise Invalid("'since' must be before 'until'.")
     query = select(Event)
+    if f.since is not None:
+        query = query.where(col(Event.at) >= f.since)
+    if f.until is not None:
+        query = query.where(col(Event.at) < f.until)
     if f.entity_type:
         query = query.where(Event.entity_type == f.entity_type)
     if f.entity_id is not None:
@@ -557,7 +607,11 @@ def list_events(ctx: Ctx, paging: Paging, f: EventFilter) -> Page[Event]:
         query = query.where(Event.actor_id == f.actor_id)
     if f.verb:
         query = query.where(Event.verb == f.verb)
-    query = _order(query, paging.sort, {"id": col(Event.id), "at": col(Event.at)}, "id")
+    return query
+
+
+def list_events(ctx: Ctx, paging: Paging, f: EventFilter) -> Page[Event]:
+    query = _order(_event_query(f), paging.sort, {"id": col(Event.id), "at": col(Event.at)}, "id")
     rows, total = _page(ctx, query, paging)
     return Page(rows, total, paging.limit, paging.offset)
 

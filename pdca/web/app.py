@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 from anyio import to_thread
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -20,6 +20,9 @@ from pdca.services.mailer import MailConfig
 from pdca.services.monitor import Scheduler
 from pdca.settings import Settings, get_settings
 from pdca.web.api import (
+    contract,
+    routes_comments,
+    routes_errors,
     routes_evidence,
     routes_kpi,
     routes_meetings,
@@ -29,9 +32,10 @@ from pdca.web.api import (
     routes_trail,
     routes_work,
 )
+from pdca.web.api.http import known_query_only
 from pdca.web.api.schemas import ProblemDetail
 from pdca.web.errors import install_error_handlers
-from pdca.web.middleware import BodyLimit, InFlightLimit, SecurityHeaders
+from pdca.web.middleware import BodyLimit, InFlightLimit, Methods, SecurityHeaders
 from pdca.web.pages import actions as action_pages
 from pdca.web.pages import admin as admin_pages
 from pdca.web.pages import auth as auth_pages
@@ -163,6 +167,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> F
         max_bytes=settings.max_body_bytes,
         upload_max_bytes=settings.evidence_max_bytes,
     )
+    app.add_middleware(Methods, routes=lambda: app.routes)
     app.add_middleware(InFlightLimit, limit=settings.max_requests_in_flight)
     # Outermost: even a 503 from the in-flight limit carries the security headers.
     app.add_middleware(
@@ -172,10 +177,18 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> F
     for router in PAGE_ROUTERS:
         app.include_router(router)
 
-    api = APIRouter(prefix="/api/v1", responses=API_ERRORS)  # type: ignore[arg-type]
+    # Operation ids are the route functions' names: what a generated client calls them.
+    api = APIRouter(
+        prefix="/api/v1",
+        responses=API_ERRORS,  # type: ignore[arg-type]
+        generate_unique_id_function=lambda route: route.name,
+        dependencies=[Depends(known_query_only)],
+    )
     for module in (
+        routes_errors,
         routes_org,
         routes_work,
+        routes_comments,
         routes_read,
         routes_kpi,
         routes_evidence,
@@ -185,6 +198,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> F
     ):
         api.include_router(module.router)
     app.include_router(api)
+    contract.install(app, catalog)
 
     # The migration scripts do not change while the process runs: read their heads once.
     heads = migrate.head_revisions(settings)

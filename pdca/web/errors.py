@@ -5,25 +5,123 @@ validation errors list their reasons, a locked database is a 503 with Retry-Afte
 """
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from sqlalchemy.exc import DataError, InternalError, OperationalError, StatementError
+from sqlalchemy.exc import (
+    DataError,
+    IntegrityError,
+    InternalError,
+    OperationalError,
+    StatementError,
+)
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pdca import i18n, storage
 from pdca.engine.facts import N_
 from pdca.services.accounts import Throttled
-from pdca.services.errors import ServiceError
+from pdca.services.errors import Conflict, Refused, ServiceError
 from pdca.web.deps import close_request_session
 from pdca.web.pages.common import LoginRequired, login_redirect
 from pdca.web.render import is_htmx, render, with_flash_oob
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("pdca")
+ERRORS_PATH = "/api/v1/errors"
+
+
+@dataclass(frozen=True)
+class ProblemType:
+    status: int
+    title: str
+    description: str
+
+
+# Every kind of error the API answers, with its own `type` URI (ERRORS_PATH/<kind>, which
+# serves this description) so that a client can branch on the kind, not on the wording.
+PROBLEM_TYPES: dict[str, ProblemType] = {
+    "invalid-input": ProblemType(
+        422, "Invalid input", "The request breaks the schema or a rule; `reasons` lists each."
+    ),
+    "not-authenticated": ProblemType(
+        401, "Not authenticated", "Missing, unknown, expired or revoked credentials."
+    ),
+    "forbidden": ProblemType(
+        403, "Forbidden", "Not allowed for your role or token; the detail says why."
+    ),
+    "not-found": ProblemType(
+        404, "Not found", "No such resource (or a reference to one in the body)."
+    ),
+    "method-not-allowed": ProblemType(
+        405,
+        "Method not allowed",
+        "The path does not take this method; `Allow` lists those it does.",
+    ),
+    "stale-version": ProblemType(
+        409,
+        "Stale version",
+        "Someone changed the resource since you read it: read it again, then retry your change.",
+    ),
+    "transition-refused": ProblemType(
+        409,
+        "Transition refused",
+        "The workflow's guards refused the step; `reasons` lists every unmet condition.",
+    ),
+    "conflict": ProblemType(
+        409,
+        "Conflict",
+        "The change clashes with the resource's state (already done, a duplicate…).",
+    ),
+    "precondition-failed": ProblemType(
+        412, "Precondition failed", "`If-Match` names a version that is no longer current."
+    ),
+    "too-large": ProblemType(413, "Too large", "The body or the file is past the size limit."),
+    "throttled": ProblemType(
+        429, "Too many attempts", "Too many failed sign-ins; wait for `Retry-After` seconds."
+    ),
+    "internal-error": ProblemType(500, "Internal error", "Our fault; it was logged."),
+    "busy": ProblemType(
+        503, "Service unavailable", "The server or database is busy: retry after `Retry-After`."
+    ),
+    "cannot-store": ProblemType(
+        503,
+        "Changes cannot be saved",
+        "The database cannot take writes (read-only, full, failing): retrying will not help "
+        "until an administrator fixes it.",
+    ),
+}
+KIND_OF_STATUS = {
+    401: "not-authenticated",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    412: "precondition-failed",
+    413: "too-large",
+    422: "invalid-input",
+    429: "throttled",
+    500: "internal-error",
+    503: "busy",
+}
+STALE_CODES = ("stale_version", "changed_meanwhile")
+
+
+def type_uri(kind: str) -> str:
+    return f"{ERRORS_PATH}/{kind}"
+
+
+def kind_of(exc: ServiceError) -> str:
+    if isinstance(exc, Refused):
+        return "transition-refused"
+    if isinstance(exc, Conflict) and exc.summary is not None and exc.summary.code in STALE_CODES:
+        return "stale-version"
+    return KIND_OF_STATUS.get(exc.status_hint, "invalid-input")
+
+
 HTTP_TITLES = {
     401: N_("Not authenticated"),
     403: N_("Forbidden"),
@@ -52,9 +150,10 @@ def problem(
     detail: str,
     reasons: list[dict[str, str]] | None = None,
     headers: dict[str, str] | None = None,
+    kind: str | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {
-        "type": "about:blank",
+        "type": type_uri(kind or KIND_OF_STATUS.get(status, "invalid-input")),
         "title": title,
         "status": status,
         "detail": detail,
@@ -128,7 +227,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, Throttled):
             headers = {"Retry-After": str(exc.retry_after)}
         reasons = [{"code": r.code, "message": r.message} for r in exc.reasons]
-        return problem(exc.status_hint, exc.title, exc.detail, reasons, headers)
+        return problem(exc.status_hint, exc.title, exc.detail, reasons, headers, kind_of(exc))
 
     @app.exception_handler(RequestValidationError)
     def _validation(request: Request, exc: RequestValidationError) -> Response:
@@ -178,7 +277,7 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = STORAGE_FAULTS[fault]
         if wants_html(request):
             return html_error(request, 503, N_("Changes cannot be saved"), detail)
-        return problem(503, "Changes cannot be saved", detail)
+        return problem(503, "Changes cannot be saved", detail, kind="cannot-store")
 
     @app.exception_handler(OperationalError)
     def _database(request: Request, exc: OperationalError) -> Response:
@@ -200,6 +299,23 @@ def install_error_handlers(app: FastAPI) -> None:
         log.error("the database cannot take writes (%s): %s", fault, exc)
         return _cannot_store(request, fault)
 
+    @app.exception_handler(IntegrityError)
+    def _integrity(request: Request, exc: IntegrityError) -> Response:
+        # The services check references before writing; a foreign key that still fails
+        # names a row that does not exist (or was deleted meanwhile), a unique key a
+        # duplicate that raced in: the client's input or a lost race, never a 500.
+        text = str(exc.orig).lower()
+        if "foreign key" in text:
+            status, kind = 422, "invalid-input"
+            detail = N_("The request refers to something that does not exist.")
+        else:
+            status, kind = 409, "conflict"
+            detail = N_("The change clashes with one made meanwhile; reload and try again.")
+        log.info("integrity error answered %s: %s", status, exc)
+        if wants_html(request):
+            return html_error(request, status, N_("Invalid input"), detail)
+        return problem(status, PROBLEM_TYPES[kind].title, detail, kind=kind)
+
     @app.exception_handler(PoolTimeout)
     def _saturated(request: Request, exc: PoolTimeout) -> Response:
         # Every connection stayed taken for the whole pool timeout: back-pressure, not a bug.
@@ -212,7 +328,7 @@ def install_error_handlers(app: FastAPI) -> None:
         log.info("unstorable input: %s", exc)
         detail = N_(
             "A value in the request cannot be stored or looked up "
-            "(a NUL character, or a number out of range)."
+            "(a NUL character, a lone surrogate, or a number out of range)."
         )
         if wants_html(request):
             return html_error(request, 422, "Invalid input", detail)
@@ -222,12 +338,14 @@ def install_error_handlers(app: FastAPI) -> None:
         # SQLAlchemy wraps what it could not convert for the database, such as a time that
         # falls before year 1 once shifted to UTC: the client's input again. Anything else
         # it wraps (an IntegrityError…) is our failure and goes on to the 500 below.
-        if isinstance(getattr(exc, "orig", None), OverflowError):
+        if isinstance(getattr(exc, "orig", None), OverflowError | UnicodeEncodeError):
             return _unstorable(request, exc)
         raise exc
 
     app.add_exception_handler(DataError, _unstorable)
     app.add_exception_handler(OverflowError, _unstorable)
+    # A lone surrogate that slipped past the checks cannot be encoded for the database.
+    app.add_exception_handler(UnicodeEncodeError, _unstorable)
     app.add_exception_handler(StatementError, _unconvertible)
 
     @app.exception_handler(Exception)

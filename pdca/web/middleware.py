@@ -2,10 +2,17 @@
 the security headers of every answer, and the limit on request bodies."""
 
 import json
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pdca.web.errors import type_uri
 
 RETRY_AFTER_SECONDS = 2
 
@@ -39,7 +46,7 @@ class InFlightLimit:
 async def _busy(send: Send) -> None:
     body = json.dumps(
         {
-            "type": "about:blank",
+            "type": type_uri("busy"),
             "title": "Service unavailable",
             "status": 503,
             "detail": "The server is busy; try again in a moment.",
@@ -176,7 +183,7 @@ class BodyLimit:
 async def _too_large(send: Send, limit: int) -> None:
     body = json.dumps(
         {
-            "type": "about:blank",
+            "type": type_uri("too-large"),
             "title": "Content too large",
             "status": 413,
             "detail": f"The request body is larger than the limit of {limit} bytes.",
@@ -194,3 +201,76 @@ async def _too_large(send: Send, limit: int) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+RouteTable = list[tuple[re.Pattern[str], frozenset[str]]]
+
+
+def route_table(routes: Sequence[Any]) -> RouteTable:
+    """(path regex, methods) of every route, those of included routers too."""
+    table = []
+    for context in iter_route_contexts(routes):
+        methods = getattr(context.original_route, "methods", None)
+        if methods and context.path:
+            regex, _format, _convertors = compile_path(context.path)
+            table.append((regex, frozenset(methods)))
+    return table
+
+
+class Methods:
+    """HEAD wherever GET is, and a 405 whose `Allow` names every method of the path.
+
+    Starlette answers a method a path does not take from the first route it matched:
+    GET /problems and POST /problems are two routes, so `Allow` said only GET. FastAPI
+    routes do not answer HEAD at all. This looks at every route on the path instead.
+    The routes are read on the first request, once the app is complete.
+    """
+
+    def __init__(self, app: ASGIApp, routes: Callable[[], Sequence[Any]]) -> None:
+        self.app = app
+        self.routes = routes
+        self.table: RouteTable | None = None
+
+    def allowed(self, path: str) -> set[str]:
+        if self.table is None:
+            self.table = route_table(self.routes())
+        methods: set[str] = set()
+        for regex, route_methods in self.table:
+            if regex.match(path):
+                methods |= route_methods
+        if "GET" in methods:
+            methods.add("HEAD")
+        return methods
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        allowed = self.allowed(scope["path"])
+        if scope["method"] == "HEAD" and "GET" in allowed:
+            # The GET answer with its headers, without its body.
+            await self.app({**scope, "method": "GET"}, receive, _bodiless(send))
+            return
+        if not allowed or scope["method"] in allowed:
+            await self.app(scope, receive, send)
+            return
+        await self.app(scope, receive, _with_allow(send, ", ".join(sorted(allowed))))
+
+
+def _bodiless(send: Send) -> Send:
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            message = {**message, "body": b"", "more_body": message.get("more_body", False)}
+        await send(message)
+
+    return sending
+
+
+def _with_allow(send: Send, allow: str) -> Send:
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start" and message["status"] == 405:
+            headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+            message = {**message, "headers": [*headers, (b"allow", allow.encode())]}
+        await send(message)
+
+    return sending

@@ -73,6 +73,9 @@ TABLE: dict[Key, Rule] = {
     ("GET", "/healthz"): public(),
     ("GET", f"{API}/openapi.json"): public(),
     ("GET", f"{API}/docs"): public(),
+    # what each kind of error means: the `type` of an error answer leads here
+    ("GET", f"{API}/errors"): public(),
+    ("GET", f"{API}/errors/{{kind}}"): public(),
     # organisation: everyone reads it; only administrators change it
     ("GET", f"{API}/departments"): READ,
     ("POST", f"{API}/departments"): only(201, "admin"),
@@ -80,6 +83,11 @@ TABLE: dict[Key, Rule] = {
     ("POST", f"{API}/users"): only(201, "admin"),
     ("GET", f"{API}/users/me"): READ,
     ("GET", f"{API}/users/{{user_id}}"): READ,
+    ("PATCH", f"{API}/users/{{user_id}}"): only(200, "admin"),
+    ("POST", f"{API}/users/{{user_id}}/deactivate"): only(200, "admin"),  # Vera
+    ("POST", f"{API}/users/{{user_id}}/activate"): only(200, "admin"),
+    ("GET", f"{API}/departments/{{department_id}}"): READ,
+    ("PATCH", f"{API}/departments/{{department_id}}"): only(200, "admin"),
     # accounts: your own tokens and sessions (a viewer needs a token to read through the API)
     ("GET", f"{API}/tokens"): READ,
     ("POST", f"{API}/tokens"): signed_in(201),
@@ -90,6 +98,7 @@ TABLE: dict[Key, Rule] = {
     ("GET", f"{API}/problems"): READ,
     ("POST", f"{API}/problems"): only(201, *WORKERS),
     ("GET", f"{API}/problems/{{problem_id}}"): READ,
+    ("PATCH", f"{API}/problems/{{problem_id}}"): only(200, "head", *STAFF),  # CS's
     ("POST", f"{API}/problems/{{problem_id}}/triage"): only(200, "head", *STAFF),  # CS's
     # cycles: facilitators (and heads, for their department) open them; facilitators run
     # them; effectiveness is judged by someone not the lead
@@ -134,6 +143,10 @@ TABLE: dict[Key, Rule] = {
     ("POST", f"{API}/kpis/{{kpi_id}}/measurements"): only(200, *WORKERS),  # CS's, Mia's
     ("GET", f"{API}/scorecard"): READ,
     ("GET", f"{API}/pareto"): READ,
+    # the trail's hash chain: administrators, facilitators and viewers (the auditors)
+    ("GET", f"{API}/trail/verification"): only(200, "viewer", *STAFF),
+    ("POST", f"{API}/trail/verification"): only(201, "viewer", *STAFF),
+    ("GET", f"{API}/trail/export"): only(200, "viewer", *STAFF),
     # workflows, board, audit trail: read only
     ("GET", f"{API}/workflows"): READ,
     ("GET", f"{API}/workflows/{{name}}"): READ,
@@ -429,6 +442,11 @@ BUILDERS: dict[Key | VariantKey, Builder] = {
     ("GET", "/healthz"): get("/healthz"),
     ("GET", f"{API}/openapi.json"): get(f"{API}/openapi.json"),
     ("GET", f"{API}/docs"): get(f"{API}/docs"),
+    ("GET", f"{API}/errors"): get(f"{API}/errors"),
+    ("GET", f"{API}/trail/verification"): get(f"{API}/trail/verification"),
+    ("POST", f"{API}/trail/verification"): lambda h: Request("POST", f"{API}/trail/verification"),
+    ("GET", f"{API}/trail/export"): get(f"{API}/trail/export", format="csv"),
+    ("GET", f"{API}/errors/{{kind}}"): get(f"{API}/errors/stale-version"),
     ("GET", f"{API}/departments"): get(f"{API}/departments", q="s", sort="-name"),
     ("POST", f"{API}/departments"): lambda h: Request(
         "POST",
@@ -436,6 +454,34 @@ BUILDERS: dict[Key | VariantKey, Builder] = {
         {"code": "QA", "name": "Quality Assurance", "name_zh": "质量保证部"},
     ),
     ("GET", f"{API}/users"): get(f"{API}/users", role="member", sort="email"),
+    ("PATCH", f"{API}/users/{{user_id}}"): lambda h: Request(
+        "PATCH",
+        f"{API}/users/{h.org.max.id}",
+        {"version": h.version(f"/users/{h.org.max.id}"), "name": "Max Mustermann"},
+    ),
+    ("POST", f"{API}/users/{{user_id}}/deactivate"): lambda h: Request(
+        "POST",
+        f"{API}/users/{h.org.vera.id}/deactivate",
+        {"version": h.version(f"/users/{h.org.vera.id}")},
+    ),
+    ("POST", f"{API}/users/{{user_id}}/activate"): lambda h: Request(
+        "POST",
+        f"{API}/users/{h.org.vera.id}/activate",
+        {"version": h.version(f"/users/{h.org.vera.id}")},
+    ),
+    ("GET", f"{API}/departments/{{department_id}}"): lambda h: Request(
+        "GET", f"{API}/departments/{h.org.billing}"
+    ),
+    ("PATCH", f"{API}/departments/{{department_id}}"): lambda h: Request(
+        "PATCH",
+        f"{API}/departments/{h.org.billing}",
+        {"version": h.version(f"/departments/{h.org.billing}"), "name": "Billing and Payments"},
+    ),
+    ("PATCH", f"{API}/problems/{{problem_id}}"): lambda h: Request(
+        "PATCH",
+        f"{API}/problems/{h.world.problem}",
+        {"version": h.version(f"/problems/{h.world.problem}"), "severity": "critical"},
+    ),
     ("POST", f"{API}/users"): lambda h: Request(
         "POST",
         f"{API}/users",
@@ -719,7 +765,11 @@ def _body_problems(key: Key | VariantKey, role: str, response) -> list[str]:  # 
     status = response.status_code
     content_type = response.headers.get("content-type", "")
     if status < 400:
-        downloads = key[1] in (f"{API}/docs", f"{API}/evidence/{{evidence_id}}")
+        downloads = key[1] in (
+            f"{API}/docs",
+            f"{API}/evidence/{{evidence_id}}",
+            f"{API}/trail/export",
+        )
         wants_json = status != 204 and not downloads
         if wants_json and not content_type.startswith("application/json"):
             return [f"content-type {content_type}"]

@@ -3,7 +3,7 @@
 from datetime import date
 
 from pdca.engine.machine import TransitionOption
-from pdca.models import Action, ActionStatus, ApiToken, Cycle, Problem
+from pdca.models import Action, ActionStatus, ApiToken, Cycle, Problem, ProblemOccurrence
 from pdca.services.actions import Link, Links
 from pdca.services.cycles import field_values
 from pdca.services.keys import key
@@ -13,12 +13,25 @@ from pdca.web.api import schemas as s
 UNFINISHED = (ActionStatus.open, ActionStatus.in_progress)
 
 
-def problem_out(problem: Problem, cycle_ids: list[int]) -> s.ProblemOut:
-    return s.ProblemOut(**problem.model_dump(), key=key("problem", problem.id), cycle_ids=cycle_ids)
+def problem_out(
+    problem: Problem, cycle_ids: list[int], seen: list[ProblemOccurrence] | None = None
+) -> s.ProblemOut:
+    return s.ProblemOut(
+        **problem.model_dump(),
+        key=key("problem", problem.id),
+        cycle_ids=cycle_ids,
+        occurrence_list=[
+            s.OccurrenceOut(at=o.at, kpi_id=o.kpi_id, rule=o.rule) for o in seen or []
+        ],
+    )
 
 
 def cycle_out(
-    cycle: Cycle, version_number: int, state_title: str, problem_ids: list[int]
+    cycle: Cycle,
+    version_number: int,
+    state_title: str,
+    problem_ids: list[int],
+    member_ids: list[int] | None = None,
 ) -> s.CycleOut:
     data = cycle.model_dump()
     return s.CycleOut(
@@ -28,6 +41,7 @@ def cycle_out(
         state_title=state_title,
         fields=field_values(cycle),
         problem_ids=problem_ids,
+        member_ids=member_ids or [],
     )
 
 

@@ -30,6 +30,7 @@ def _routes_for(collection: str, entity_type: str) -> None:
 
     def upload(
         request: Request,
+        response: Response,
         ctx: CtxDep,
         entity_id: int,
         file: Annotated[UploadFile, File(description="The file (multipart/form-data).")],
@@ -44,6 +45,7 @@ def _routes_for(collection: str, entity_type: str) -> None:
             data=read_limited(file, limit),
             max_bytes=limit,
         )
+        response.headers["Location"] = f"/api/v1/evidence/{added.id}"
         return evidence_out(evidence.info(ctx, added.id))  # type: ignore[arg-type]
 
     router.add_api_route(

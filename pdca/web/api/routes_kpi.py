@@ -1,16 +1,17 @@
 """KPIs, their measurements, the scorecard and the Pareto of problems."""
 
-from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query
-from sqlmodel import col, select
+from fastapi import APIRouter, Body, Query, Request, Response
+from sqlmodel import select
 
 from pdca.models import Kpi
-from pdca.services import kpis
+from pdca.services import kpis, queries
 from pdca.services.errors import Invalid
 from pdca.services.kpis import RowIn
 from pdca.web.api import schemas as s
+from pdca.web.api.http import created, etag, expected_version, preconditions
+from pdca.web.api.types import QueryBool, QueryId, QueryMoment, Search
 from pdca.web.deps import CtxDep, ReleasingRoute
 
 router = APIRouter(tags=["kpis"], route_class=ReleasingRoute)
@@ -18,17 +19,19 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 
 
-def kpi_out(kpi: Kpi) -> s.KpiOut:
+def kpi_out(kpi: Kpi, response: Response | None = None) -> s.KpiOut:
+    if response is not None:
+        etag(response, kpi.version)
     return s.KpiOut(**kpi.model_dump())
 
 
 @router.get("/kpis", response_model=s.PageOut[s.KpiOut])
 def list_kpis(
     ctx: CtxDep,
-    department_id: int | None = None,
+    department_id: QueryId | None = None,
     perspective: s.PerspectiveT | None = None,
-    active: bool | None = True,
-    q: Annotated[str | None, Query(max_length=200)] = None,
+    active: QueryBool | None = True,
+    q: Search = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> s.PageOut[s.KpiOut]:
@@ -39,9 +42,8 @@ def list_kpis(
         query = query.where(Kpi.perspective == perspective)
     if active is not None:
         query = query.where(Kpi.active == active)
-    if q:
-        pattern = f"%{q.lower()}%"
-        query = query.where(col(Kpi.code).ilike(pattern) | col(Kpi.name).ilike(pattern))
+    if (found := queries.search(q, Kpi.code, Kpi.name)) is not None:
+        query = query.where(found)
     rows = list(ctx.session.exec(query.order_by(Kpi.code)))
     return s.PageOut(
         items=[kpi_out(k) for k in rows[offset : offset + limit]],
@@ -52,21 +54,35 @@ def list_kpis(
 
 
 @router.post("/kpis", status_code=201, response_model=s.KpiOut)
-def create_kpi(ctx: CtxDep, body: s.KpiCreate) -> s.KpiOut:
-    return kpi_out(kpis.create_kpi(ctx, **body.model_dump()))
+def create_kpi(ctx: CtxDep, body: s.KpiCreate, response: Response) -> s.KpiOut:
+    kpi = kpis.create_kpi(ctx, **body.model_dump())
+    created(response, f"/kpis/{kpi.id}")
+    return kpi_out(kpi, response)
 
 
 @router.get("/kpis/{kpi_id}", response_model=s.KpiOut)
-def get_kpi(ctx: CtxDep, kpi_id: int) -> s.KpiOut:
-    return kpi_out(kpis.get_kpi(ctx, kpi_id))
+def get_kpi(ctx: CtxDep, kpi_id: int, response: Response) -> s.KpiOut:
+    return kpi_out(kpis.get_kpi(ctx, kpi_id), response)
 
 
-@router.patch("/kpis/{kpi_id}", response_model=s.KpiOut)
-def update_kpi(ctx: CtxDep, kpi_id: int, body: s.KpiUpdate) -> s.KpiOut:
+@router.patch(
+    "/kpis/{kpi_id}",
+    response_model=s.KpiOut,
+    summary="Change a KPI; `active: false` retires it (no more checks), true brings it back",
+)
+def update_kpi(
+    ctx: CtxDep, kpi_id: int, body: s.KpiUpdate, request: Request, response: Response
+) -> s.KpiOut:
     changes = body.model_dump(exclude_unset=True, exclude={"version", "note"})
-    return kpi_out(
-        kpis.update_kpi(ctx, kpi_id, version=body.version, changes=changes, note=body.note)
-    )
+    with preconditions(request):
+        kpi = kpis.update_kpi(
+            ctx,
+            kpi_id,
+            version=expected_version(request, body.version),
+            changes=changes,
+            note=body.note,
+        )
+    return kpi_out(kpi, response)
 
 
 @router.post(
@@ -100,8 +116,8 @@ def record(
 def read_points(
     ctx: CtxDep,
     kpi_id: int,
-    start: Annotated[datetime | None, Query(alias="from")] = None,
-    end: Annotated[datetime | None, Query(alias="to")] = None,
+    start: Annotated[QueryMoment | None, Query(alias="from")] = None,
+    end: Annotated[QueryMoment | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> list[s.PointOut]:
     kpis.get_kpi(ctx, kpi_id)
@@ -118,7 +134,7 @@ def read_points(
     response_model=dict[str, list[s.ScoreLineOut]],
     summary="KPIs by balanced-scorecard perspective with status, latest value, trend",
 )
-def scorecard(ctx: CtxDep, department_id: int | None = None) -> dict[str, list[s.ScoreLineOut]]:
+def scorecard(ctx: CtxDep, department_id: QueryId | None = None) -> dict[str, list[s.ScoreLineOut]]:
     return {
         perspective: [
             s.ScoreLineOut(
@@ -145,7 +161,7 @@ def scorecard(ctx: CtxDep, department_id: int | None = None) -> dict[str, list[s
 def pareto(
     ctx: CtxDep,
     by: Annotated[str, Query(pattern="^(source|department|kpi)$")] = "source",
-    since: datetime | None = None,
+    since: QueryMoment | None = None,
 ) -> s.ParetoOut:
     bars = [s.ParetoBarOut(label=label, count=n) for label, n in kpis.pareto(ctx, by, since)]
     return s.ParetoOut(by=by, bars=bars)

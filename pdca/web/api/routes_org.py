@@ -4,10 +4,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
+from pdca.models import User
 from pdca.services import accounts, organisation, queries
 from pdca.services.queries import Paging
 from pdca.web.api import schemas as s
 from pdca.web.api.convert import token_out
+from pdca.web.api.http import created, etag, expected_version, preconditions
+from pdca.web.api.types import QueryId, Search, sort_keys
 from pdca.web.deps import (
     SESSION_COOKIE,
     AnonymousCtxDep,
@@ -24,7 +27,11 @@ Offset = Annotated[int, Query(ge=0)]
 
 @router.get("/departments", response_model=s.PageOut[s.DepartmentOut], tags=["organisation"])
 def list_departments(
-    ctx: CtxDep, q: str | None = None, sort: str = "code", limit: Limit = 50, offset: Offset = 0
+    ctx: CtxDep,
+    q: Search = None,
+    sort: sort_keys("id", "code", "name") = "code",  # type: ignore[valid-type]
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> s.PageOut[s.DepartmentOut]:
     page = queries.list_departments(ctx, Paging(limit, offset, sort), q)
     return s.PageOut(
@@ -36,18 +43,51 @@ def list_departments(
 
 
 @router.post("/departments", status_code=201, response_model=s.DepartmentOut, tags=["organisation"])
-def create_department(ctx: CtxDep, body: s.DepartmentCreate) -> s.DepartmentOut:
+def create_department(ctx: CtxDep, body: s.DepartmentCreate, response: Response) -> s.DepartmentOut:
     department = organisation.create_department(ctx, **body.model_dump())
+    created(response, f"/departments/{department.id}")
+    etag(response, department.version)
+    return s.DepartmentOut(**department.model_dump())
+
+
+@router.get("/departments/{department_id}", response_model=s.DepartmentOut, tags=["organisation"])
+def get_department(ctx: CtxDep, department_id: int, response: Response) -> s.DepartmentOut:
+    department = organisation.get_department(ctx, department_id)
+    etag(response, department.version)
+    return s.DepartmentOut(**department.model_dump())
+
+
+@router.patch(
+    "/departments/{department_id}",
+    response_model=s.DepartmentOut,
+    tags=["organisation"],
+    summary="Rename a department (the code stays)",
+)
+def update_department(
+    ctx: CtxDep,
+    department_id: int,
+    body: s.DepartmentUpdate,
+    request: Request,
+    response: Response,
+) -> s.DepartmentOut:
+    with preconditions(request):
+        department = organisation.update_department(
+            ctx,
+            department_id,
+            version=expected_version(request, body.version),
+            changes=body.model_dump(exclude_unset=True, exclude={"version"}),
+        )
+    etag(response, department.version)
     return s.DepartmentOut(**department.model_dump())
 
 
 @router.get("/users", response_model=s.PageOut[s.UserOut], tags=["organisation"])
 def list_users(
     ctx: CtxDep,
-    department_id: int | None = None,
+    department_id: QueryId | None = None,
     role: s.Role | None = None,
-    q: str | None = None,
-    sort: str = "name",
+    q: Search = None,
+    sort: sort_keys("id", "name", "email") = "name",  # type: ignore[valid-type]
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> s.PageOut[s.UserOut]:
@@ -63,8 +103,15 @@ def list_users(
 
 
 @router.post("/users", status_code=201, response_model=s.UserOut, tags=["organisation"])
-def create_user(ctx: CtxDep, body: s.UserCreate) -> s.UserOut:
-    return s.UserOut(**organisation.create_user(ctx, **body.model_dump()).model_dump())
+def create_user(ctx: CtxDep, body: s.UserCreate, response: Response) -> s.UserOut:
+    user = organisation.create_user(ctx, **body.model_dump())
+    created(response, f"/users/{user.id}")
+    return _user(user, response)
+
+
+def _user(user: User, response: Response) -> s.UserOut:
+    etag(response, user.version)
+    return s.UserOut(**user.model_dump())
 
 
 @router.get("/users/me", response_model=s.UserOut, tags=["organisation"])
@@ -74,8 +121,62 @@ def me(ctx: CtxDep) -> s.UserOut:
 
 
 @router.get("/users/{user_id}", response_model=s.UserOut, tags=["organisation"])
-def get_user(ctx: CtxDep, user_id: int) -> s.UserOut:
-    return s.UserOut(**organisation.get_user(ctx, user_id).model_dump())
+def get_user(ctx: CtxDep, user_id: int, response: Response) -> s.UserOut:
+    return _user(organisation.get_user(ctx, user_id), response)
+
+
+@router.patch(
+    "/users/{user_id}",
+    response_model=s.UserOut,
+    tags=["organisation"],
+    summary="Rename a user, change their role or department",
+)
+def update_user(
+    ctx: CtxDep, user_id: int, body: s.UserUpdate, request: Request, response: Response
+) -> s.UserOut:
+    with preconditions(request):
+        user = organisation.update_user(
+            ctx,
+            user_id,
+            version=expected_version(request, body.version),
+            changes=body.model_dump(exclude_unset=True, exclude={"version", "note"}),
+            note=body.note,
+        )
+    return _user(user, response)
+
+
+def _set_active(
+    ctx: CtxDep, user_id: int, body: s.ActiveIn, request: Request, response: Response, active: bool
+) -> s.UserOut:
+    with preconditions(request):
+        user = organisation.set_active(
+            ctx, user_id, active=active, version=expected_version(request, body.version)
+        )
+    return _user(user, response)
+
+
+@router.post(
+    "/users/{user_id}/deactivate",
+    response_model=s.UserOut,
+    tags=["organisation"],
+    summary="Deactivate a user: no more sign-ins; their sessions end, their tokens die",
+)
+def deactivate_user(
+    ctx: CtxDep, user_id: int, body: s.ActiveIn, request: Request, response: Response
+) -> s.UserOut:
+    return _set_active(ctx, user_id, body, request, response, active=False)
+
+
+@router.post(
+    "/users/{user_id}/activate",
+    response_model=s.UserOut,
+    tags=["organisation"],
+    summary="Reactivate a user (they sign in again; old tokens stay revoked)",
+)
+def activate_user(
+    ctx: CtxDep, user_id: int, body: s.ActiveIn, request: Request, response: Response
+) -> s.UserOut:
+    return _set_active(ctx, user_id, body, request, response, active=True)
 
 
 @router.get("/tokens", response_model=list[s.TokenOut], tags=["accounts"])

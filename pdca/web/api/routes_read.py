@@ -1,16 +1,17 @@
 """Workflows, the board and the audit trail."""
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from pdca.engine.definition import BUILTIN_FIELD_TITLES, BUILTIN_FIELDS, WorkflowDefinition
 from pdca.engine.machine import diagram
-from pdca.services import actions, queries
-from pdca.services.errors import NotFound
+from pdca.services import actions, board_query, cycles, queries
+from pdca.services.errors import Invalid, NotFound
 from pdca.services.queries import ActionFilter, EventFilter, Paging
 from pdca.web.api import schemas as s
 from pdca.web.api.convert import action_out
+from pdca.web.api.types import BoardSearch, QueryBool, QueryDay, QueryId, QueryMoment, sort_keys
 from pdca.web.deps import CtxDep, ReleasingRoute
 
 router = APIRouter(route_class=ReleasingRoute)
@@ -18,15 +19,37 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 
 
-def _workflow_out(definition) -> s.WorkflowOut:  # type: ignore[no-untyped-def]
+def _field_out(name: str, ftype: str, titles: dict[str, str], builtin: bool) -> s.PhaseFieldOut:
+    bounds = cycles.FIELD_BOUNDS.get(name) or cycles.FIELD_BOUNDS.get(ftype, {})
+    return s.PhaseFieldOut(
+        name=name,
+        type=ftype,
+        titles=titles,
+        builtin=builtin,
+        choices=["higher", "lower"] if ftype == "choice" else None,
+        max_length=bounds.get("maxLength"),
+        minimum=bounds.get("minimum"),
+        maximum=bounds.get("maximum"),
+    )
+
+
+def phase_fields(definition: WorkflowDefinition) -> list[s.PhaseFieldOut]:
+    """Every field a cycle of the workflow has: the built-in ones, then the workflow's own."""
+    builtin = [
+        _field_out(name, ftype, dict(BUILTIN_FIELD_TITLES[name]), True)
+        for name, ftype in BUILTIN_FIELDS.items()
+    ]
+    own = [_field_out(f.name, f.type, dict(f.titles), False) for f in definition.fields]
+    return builtin + own
+
+
+def _workflow_out(definition: WorkflowDefinition) -> s.WorkflowOut:
     return s.WorkflowOut(
         name=definition.name,
         titles=dict(definition.titles),
         description=dict(definition.description),
         initial=definition.initial,
-        fields=[
-            {"name": f.name, "type": f.type, "titles": dict(f.titles)} for f in definition.fields
-        ],
+        fields=phase_fields(definition),
         states=[
             {
                 "name": st.name,
@@ -92,28 +115,31 @@ def workflow_diagram(
 )
 def get_board(
     ctx: CtxDep,
-    department_id: Annotated[list[int] | None, Query()] = None,
-    owner_id: int | None = None,
-    cycle_id: int | None = None,
-    workflow: str | None = None,
+    department_id: Annotated[list[QueryId] | None, Query(max_length=100)] = None,
+    owner_id: QueryId | None = None,
+    cycle_id: QueryId | None = None,
+    workflow: Annotated[str | None, Query(max_length=50)] = None,
     kind: Annotated[list[s.KindT] | None, Query()] = None,
-    overdue: bool | None = None,
-    due_before: date | None = None,
-    due_within_days: Annotated[int | None, Query(ge=0)] = None,
-    q: str | None = None,
+    overdue: QueryBool | None = None,
+    due_before: QueryDay | None = None,
+    due_within_days: Annotated[int | None, Query(ge=0, le=3650)] = None,
+    q: BoardSearch = None,
 ) -> s.BoardOut:
     board = queries.board(
         ctx,
-        ActionFilter(
-            department_ids=department_id or (),
-            owner_id=owner_id,
-            cycle_id=cycle_id,
-            workflow=workflow,
-            kind=kind or (),
-            overdue=overdue,
-            due_before=due_before,
-            due_within_days=due_within_days,
-            q=q,
+        board_query.parse_board_query(
+            ctx,
+            q,
+            ActionFilter(
+                department_ids=department_id or (),
+                owner_id=owner_id,
+                cycle_id=cycle_id,
+                workflow=workflow,
+                kind=kind or (),
+                overdue=overdue,
+                due_before=due_before,
+                due_within_days=due_within_days,
+            ),
         ),
     )
     links = actions.dependency_links(
@@ -144,28 +170,51 @@ def get_board(
 
 @router.get(
     "/events",
-    response_model=s.PageOut[s.EventOut],
+    response_model=s.EventPageOut,
     tags=["audit"],
-    summary="The audit trail, filtered by entity, actor or verb",
+    summary="The audit trail, filtered by entity, actor, verb and time; paged by cursor",
 )
 def list_events(
     ctx: CtxDep,
     entity_type: Annotated[str | None, Query(max_length=20)] = None,
-    entity_id: int | None = None,
-    actor_id: int | None = None,
+    entity_id: QueryId | None = None,
+    actor_id: QueryId | None = None,
     verb: Annotated[str | None, Query(max_length=50)] = None,
-    sort: str = "id",
+    since: Annotated[QueryMoment | None, Query(description="From this time (inclusive).")] = None,
+    until: Annotated[QueryMoment | None, Query(description="Before this time.")] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            pattern=r"^e[0-9]{1,10}$",
+            description="`next_cursor` of the page before: the events after it, in id order.",
+        ),
+    ] = None,
+    sort: sort_keys("id", "at") = "id",  # type: ignore[valid-type]
     limit: Limit = 100,
     offset: Offset = 0,
-) -> s.PageOut[s.EventOut]:
-    page = queries.list_events(
-        ctx,
-        Paging(limit, offset, sort),
-        EventFilter(entity_type=entity_type, entity_id=entity_id, actor_id=actor_id, verb=verb),
+) -> s.EventPageOut:
+    found = EventFilter(
+        entity_type=entity_type,
+        entity_id=entity_id,
+        actor_id=actor_id,
+        verb=verb,
+        since=since,
+        until=until,
     )
-    return s.PageOut(
-        items=[s.EventOut(**e.model_dump()) for e in page.items],
-        total=page.total,
-        limit=page.limit,
-        offset=page.offset,
+    if cursor is not None:
+        if offset or sort != "id":
+            raise Invalid("A cursor reads on in id order: send it without offset or sort.")
+        items = queries.events_after(ctx, found, int(cursor[1:]), limit)
+        total = None
+    else:
+        page = queries.list_events(ctx, Paging(limit, offset, sort), found)
+        items, total = page.items, page.total
+    # The next page starts after the last event of this one (in id order only).
+    more = len(items) == limit and sort == "id"
+    return s.EventPageOut(
+        items=[s.EventOut(**e.model_dump()) for e in items],
+        total=total,
+        limit=limit,
+        offset=offset,
+        next_cursor=f"e{items[-1].id}" if more else None,
     )

@@ -1,30 +1,40 @@
 """Problems, cycles, actions and their transitions."""
 
-from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
-from pdca.models import Cycle
-from pdca.services import accounts, actions, comments, cycles, policy, problems, queries
+from pdca.models import Cycle, Problem
+from pdca.services import accounts, actions, board_query, cycles, policy, problems, queries
 from pdca.services.context import Ctx
 from pdca.services.queries import ActionFilter, CycleFilter, Paging, ProblemFilter
 from pdca.web.api import schemas as s
 from pdca.web.api.convert import action_out, cycle_out, problem_out, transition_out
+from pdca.web.api.http import created, etag, expected_version, preconditions
+from pdca.web.api.types import BoardSearch, QueryBool, QueryDay, QueryId, Search, sort_keys
 from pdca.web.deps import CtxDep, ReleasingRoute
 
 router = APIRouter(route_class=ReleasingRoute)
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
-Many = Annotated[list[str] | None, Query()]
+Many = Annotated[list[str] | None, Query(max_length=50)]
 
 
 # --- problems -----------------------------------------------------------------
 
 
-def _problem(ctx: Ctx, problem_id: int) -> s.ProblemOut:
+def _problems_out(ctx: Ctx, rows: list[Problem]) -> list[s.ProblemOut]:
+    ids = [p.id for p in rows]
+    addressing = queries.cycles_addressing(ctx, ids)  # type: ignore[arg-type]
+    seen = queries.occurrences_of(ctx, ids)  # type: ignore[arg-type]
+    return [problem_out(p, addressing[p.id], seen[p.id]) for p in rows]  # type: ignore[index]
+
+
+def _problem(ctx: Ctx, problem_id: int, response: Response | None = None) -> s.ProblemOut:
     problem = problems.get_problem(ctx, problem_id)
-    return problem_out(problem, queries.cycles_addressing(ctx, [problem_id])[problem_id])
+    if response is not None:
+        etag(response, problem.version)
+    return _problems_out(ctx, [problem])[0]
 
 
 @router.get("/problems", response_model=s.PageOut[s.ProblemOut], tags=["problems"])
@@ -33,9 +43,9 @@ def list_problems(
     status: Annotated[list[s.ProblemStatusT] | None, Query()] = None,
     source: Annotated[list[s.Source] | None, Query()] = None,
     severity: Annotated[list[s.SeverityT] | None, Query()] = None,
-    department_id: int | None = None,
-    q: str | None = None,
-    sort: str = "-reported_at",
+    department_id: QueryId | None = None,
+    q: Search = None,
+    sort: sort_keys("id", "reported_at", "severity", "title") = "-reported_at",  # type: ignore[valid-type]
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> s.PageOut[s.ProblemOut]:
@@ -50,9 +60,8 @@ def list_problems(
             q=q,
         ),
     )
-    addressing = queries.cycles_addressing(ctx, [p.id for p in page.items])  # type: ignore[misc]
     return s.PageOut(
-        items=[problem_out(p, addressing[p.id]) for p in page.items],  # type: ignore[index]
+        items=_problems_out(ctx, page.items),
         total=page.total,
         limit=page.limit,
         offset=page.offset,
@@ -60,20 +69,48 @@ def list_problems(
 
 
 @router.post("/problems", status_code=201, response_model=s.ProblemOut, tags=["problems"])
-def report_problem(ctx: CtxDep, body: s.ProblemCreate) -> s.ProblemOut:
+def report_problem(ctx: CtxDep, body: s.ProblemCreate, response: Response) -> s.ProblemOut:
     problem = problems.report_problem(ctx, **body.model_dump())
-    return problem_out(problem, [])
+    created(response, f"/problems/{problem.id}")
+    return _problem(ctx, problem.id, response)  # type: ignore[arg-type]
 
 
 @router.get("/problems/{problem_id}", response_model=s.ProblemOut, tags=["problems"])
-def get_problem(ctx: CtxDep, problem_id: int) -> s.ProblemOut:
-    return _problem(ctx, problem_id)
+def get_problem(ctx: CtxDep, problem_id: int, response: Response) -> s.ProblemOut:
+    return _problem(ctx, problem_id, response)
+
+
+@router.patch(
+    "/problems/{problem_id}",
+    response_model=s.ProblemOut,
+    tags=["problems"],
+    summary="Correct title, severity, department, description (compare-and-set on version)",
+)
+def update_problem(
+    ctx: CtxDep, problem_id: int, body: s.ProblemUpdate, request: Request, response: Response
+) -> s.ProblemOut:
+    changes = body.model_dump(exclude_unset=True, exclude={"version", "note"})
+    with preconditions(request):
+        problems.update_problem(
+            ctx,
+            problem_id,
+            version=expected_version(request, body.version),
+            changes=changes,
+            note=body.note,
+        )
+    return _problem(ctx, problem_id, response)
 
 
 @router.post("/problems/{problem_id}/triage", response_model=s.ProblemOut, tags=["problems"])
-def triage(ctx: CtxDep, problem_id: int, body: s.TriageIn) -> s.ProblemOut:
-    problems.triage_problem(ctx, problem_id, **body.model_dump())
-    return _problem(ctx, problem_id)
+def triage(
+    ctx: CtxDep, problem_id: int, body: s.TriageIn, request: Request, response: Response
+) -> s.ProblemOut:
+    data = body.model_dump()
+    if "if-match" in request.headers:
+        data["version"] = expected_version(request, body.version)
+    with preconditions(request):
+        problems.triage_problem(ctx, problem_id, **data)
+    return _problem(ctx, problem_id, response)
 
 
 # --- cycles -------------------------------------------------------------------
@@ -81,6 +118,7 @@ def triage(ctx: CtxDep, problem_id: int, body: s.TriageIn) -> s.ProblemOut:
 
 def _cycles_out(ctx: Ctx, rows: list[Cycle]) -> list[s.CycleOut]:
     extras = queries.cycle_extras(ctx, rows)
+    teams = cycles.member_ids_of(ctx, [c.id for c in rows])  # type: ignore[misc]
     result = []
     for cycle in rows:
         assert cycle.id is not None
@@ -92,22 +130,28 @@ def _cycles_out(ctx: Ctx, rows: list[Cycle]) -> list[s.CycleOut]:
                 extras.version_numbers[cycle.id],
                 state.titles["en"],
                 extras.problem_ids[cycle.id],
+                teams[cycle.id],
             )
         )
     return result
 
 
+def _cycle(ctx: Ctx, cycle: Cycle, response: Response) -> s.CycleOut:
+    etag(response, cycle.version)
+    return _cycles_out(ctx, [cycle])[0]
+
+
 @router.get("/cycles", response_model=s.PageOut[s.CycleOut], tags=["cycles"])
 def list_cycles(
     ctx: CtxDep,
-    workflow: str | None = None,
+    workflow: Annotated[str | None, Query(max_length=50)] = None,
     state: Many = None,
-    department_id: int | None = None,
-    lead_id: int | None = None,
-    escalated: bool | None = None,
-    open_only: bool = False,
-    q: str | None = None,
-    sort: str = "-created_at",
+    department_id: QueryId | None = None,
+    lead_id: QueryId | None = None,
+    escalated: QueryBool | None = None,
+    open_only: QueryBool = False,
+    q: Search = None,
+    sort: sort_keys("id", "created_at", "state_entered_at", "title") = "-created_at",  # type: ignore[valid-type]
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> s.PageOut[s.CycleOut]:
@@ -130,27 +174,38 @@ def list_cycles(
 
 
 @router.post("/cycles", status_code=201, response_model=s.CycleOut, tags=["cycles"])
-def open_cycle(ctx: CtxDep, body: s.CycleCreate) -> s.CycleOut:
+def open_cycle(ctx: CtxDep, body: s.CycleCreate, response: Response) -> s.CycleOut:
     cycle = cycles.open_cycle(ctx, **body.model_dump())
-    return _cycles_out(ctx, [cycle])[0]
+    created(response, f"/cycles/{cycle.id}")
+    return _cycle(ctx, cycle, response)
 
 
 @router.get("/cycles/{cycle_id}", response_model=s.CycleOut, tags=["cycles"])
-def get_cycle(ctx: CtxDep, cycle_id: int) -> s.CycleOut:
-    return _cycles_out(ctx, [cycles.get_cycle(ctx, cycle_id)])[0]
+def get_cycle(ctx: CtxDep, cycle_id: int, response: Response) -> s.CycleOut:
+    return _cycle(ctx, cycles.get_cycle(ctx, cycle_id), response)
 
 
 @router.patch(
     "/cycles/{cycle_id}",
     response_model=s.CycleOut,
     tags=["cycles"],
-    summary="Edit phase fields (compare-and-set on version)",
+    summary="Edit phase fields, title, lead, team (compare-and-set on version)",
 )
-def update_cycle(ctx: CtxDep, cycle_id: int, body: s.CycleUpdate) -> s.CycleOut:
-    cycle = cycles.update_cycle_fields(
-        ctx, cycle_id, changes=body.fields, version=body.version, note=body.note
-    )
-    return _cycles_out(ctx, [cycle])[0]
+def update_cycle(
+    ctx: CtxDep, cycle_id: int, body: s.CycleUpdate, request: Request, response: Response
+) -> s.CycleOut:
+    with preconditions(request):
+        cycle = cycles.update_cycle(
+            ctx,
+            cycle_id,
+            version=expected_version(request, body.version),
+            fields=body.fields,
+            title=body.title,
+            lead_id=body.lead_id,
+            member_ids=body.member_ids,
+            note=body.note,
+        )
+    return _cycle(ctx, cycle, response)
 
 
 @router.get(
@@ -169,16 +224,19 @@ def cycle_transitions(ctx: CtxDep, cycle_id: int) -> list[s.TransitionOut]:
 
 
 @router.post("/cycles/{cycle_id}/transitions", response_model=s.CycleOut, tags=["cycles"])
-def fire_cycle_transition(ctx: CtxDep, cycle_id: int, body: s.TransitionIn) -> s.CycleOut:
-    cycle = cycles.fire_transition(
-        ctx,
-        cycle_id,
-        trigger=body.trigger,
-        version=body.version,
-        note=body.note,
-        signature=_signature(body.signature),
-    )
-    return _cycles_out(ctx, [cycle])[0]
+def fire_cycle_transition(
+    ctx: CtxDep, cycle_id: int, body: s.TransitionIn, request: Request, response: Response
+) -> s.CycleOut:
+    with preconditions(request):
+        cycle = cycles.fire_transition(
+            ctx,
+            cycle_id,
+            trigger=body.trigger,
+            version=expected_version(request, body.version),
+            note=body.note,
+            signature=_signature(body.signature),
+        )
+    return _cycle(ctx, cycle, response)
 
 
 @router.post(
@@ -206,34 +264,37 @@ def _signature(body: s.SignatureIn | None) -> accounts.Signature | None:
 @router.get("/actions", response_model=s.PageOut[s.ActionOut], tags=["actions"])
 def list_actions(
     ctx: CtxDep,
-    department_id: Annotated[list[int] | None, Query()] = None,
-    owner_id: int | None = None,
-    cycle_id: int | None = None,
-    workflow: str | None = None,
+    department_id: Annotated[list[QueryId] | None, Query(max_length=100)] = None,
+    owner_id: QueryId | None = None,
+    cycle_id: QueryId | None = None,
+    workflow: Annotated[str | None, Query(max_length=50)] = None,
     status: Annotated[list[s.ActionStatusT] | None, Query()] = None,
     kind: Annotated[list[s.KindT] | None, Query()] = None,
-    overdue: bool | None = None,
-    due_before: date | None = None,
-    due_within_days: Annotated[int | None, Query(ge=0)] = None,
-    q: str | None = None,
-    sort: str = "deadline",
+    overdue: QueryBool | None = None,
+    due_before: QueryDay | None = None,
+    due_within_days: Annotated[int | None, Query(ge=0, le=3650)] = None,
+    q: BoardSearch = None,
+    sort: sort_keys(*queries.ACTION_SORTS) = "deadline",  # type: ignore[valid-type]
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> s.PageOut[s.ActionOut]:
     page = queries.list_actions(
         ctx,
         Paging(limit, offset, sort),
-        ActionFilter(
-            department_ids=department_id or (),
-            owner_id=owner_id,
-            cycle_id=cycle_id,
-            workflow=workflow,
-            status=status or (),
-            kind=kind or (),
-            overdue=overdue,
-            due_before=due_before,
-            due_within_days=due_within_days,
-            q=q,
+        board_query.parse_board_query(
+            ctx,
+            q,
+            ActionFilter(
+                department_ids=department_id or (),
+                owner_id=owner_id,
+                cycle_id=cycle_id,
+                workflow=workflow,
+                status=status or (),
+                kind=kind or (),
+                overdue=overdue,
+                due_before=due_before,
+                due_within_days=due_within_days,
+            ),
         ),
     )
     today = ctx.today()
@@ -247,21 +308,24 @@ def list_actions(
 
 
 @router.post("/actions", status_code=201, response_model=s.ActionOut, tags=["actions"])
-def add_action(ctx: CtxDep, body: s.ActionCreate) -> s.ActionOut:
+def add_action(ctx: CtxDep, body: s.ActionCreate, response: Response) -> s.ActionOut:
     data = body.model_dump()
     action = actions.add_action(ctx, data.pop("cycle_id"), **data)
-    return _action(ctx, action.id)  # type: ignore[arg-type]
+    created(response, f"/actions/{action.id}")
+    return _action(ctx, action.id, response)  # type: ignore[arg-type]
 
 
-def _action(ctx: Ctx, action_id: int) -> s.ActionOut:
+def _action(ctx: Ctx, action_id: int, response: Response | None = None) -> s.ActionOut:
     row = queries.action_row(ctx, action_id)
     links = actions.dependency_links(ctx, [action_id])[action_id]
+    if response is not None:
+        etag(response, row.action.version)
     return action_out(row.action, ctx.today(), row, links=links)
 
 
 @router.get("/actions/{action_id}", response_model=s.ActionOut, tags=["actions"])
-def get_action(ctx: CtxDep, action_id: int) -> s.ActionOut:
-    return _action(ctx, action_id)
+def get_action(ctx: CtxDep, action_id: int, response: Response) -> s.ActionOut:
+    return _action(ctx, action_id, response)
 
 
 @router.patch(
@@ -270,10 +334,19 @@ def get_action(ctx: CtxDep, action_id: int) -> s.ActionOut:
     tags=["actions"],
     summary="Assign, reassign, re-date (compare-and-set on version)",
 )
-def update_action(ctx: CtxDep, action_id: int, body: s.ActionUpdate) -> s.ActionOut:
+def update_action(
+    ctx: CtxDep, action_id: int, body: s.ActionUpdate, request: Request, response: Response
+) -> s.ActionOut:
     changes = body.model_dump(exclude_unset=True, exclude={"version", "note"})
-    actions.update_action(ctx, action_id, version=body.version, changes=changes, note=body.note)
-    return _action(ctx, action_id)
+    with preconditions(request):
+        actions.update_action(
+            ctx,
+            action_id,
+            version=expected_version(request, body.version),
+            changes=changes,
+            note=body.note,
+        )
+    return _action(ctx, action_id, response)
 
 
 @router.get(
@@ -344,27 +417,3 @@ def remove_dependency(
 ) -> s.ActionOut:
     actions.remove_dependency(ctx, action_id, depends_on_id, version=version)
     return _action(ctx, action_id)
-
-
-# --- comments -----------------------------------------------------------------
-
-
-@router.get("/comments", response_model=list[s.CommentOut], tags=["comments"])
-def list_comments(
-    ctx: CtxDep, entity_type: Literal["problem", "cycle", "action"], entity_id: int
-) -> list[s.CommentOut]:
-    return [
-        s.CommentOut(**c.model_dump()) for c in comments.comments_on(ctx, entity_type, entity_id)
-    ]
-
-
-@router.post(
-    "/comments",
-    status_code=201,
-    response_model=s.CommentOut,
-    tags=["comments"],
-    summary="Comment on a problem, a cycle or an action",
-)
-def add_comment(ctx: CtxDep, body: s.CommentIn) -> s.CommentOut:
-    comment = comments.add_comment(ctx, body.entity_type, body.entity_id, body.body)
-    return s.CommentOut(**comment.model_dump())

@@ -1,9 +1,22 @@
 """Request and response shapes of the API (the OpenAPI schema is generated from these)."""
 
 from datetime import date, datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from pdca.web.api.types import (
+    Day,
+    FieldName,
+    FieldValue,
+    Flag,
+    Id,
+    Moment,
+    Number,
+    Text,
+    Version,
+    names_in_property_names,
+)
 
 T = TypeVar("T")
 
@@ -17,6 +30,10 @@ ActionStatusT = Literal["open", "in_progress", "done", "verified", "cancelled"]
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _absent_means_unchanged(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)  # leaving it out keeps the value; null is not one
 
 
 class PageOut(BaseModel, Generic[T]):
@@ -34,20 +51,36 @@ class ReasonOut(BaseModel):
 class ProblemDetail(BaseModel):
     """An error (RFC 9457), with the reasons for validation errors and refusals."""
 
-    type: str = "about:blank"
+    type: str = Field(
+        description="What kind of error: /api/v1/errors/<kind> (stale-version, "
+        "transition-refused, invalid-input, not-found, forbidden, throttled…), "
+        "which describes it. Branch on this, not on the wording.",
+        examples=["/api/v1/errors/stale-version"],
+    )
     title: str
     status: int
     detail: str
     reasons: list[dict[str, str]] = []
 
 
+class ErrorTypeOut(BaseModel):
+    type: str
+    status: int
+    title: str
+    description: str
+
+
 # --- organisation -------------------------------------------------------------
 
 
+DEPARTMENT_CODE = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,19}$"
+EMAIL = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
+
+
 class DepartmentCreate(Strict):
-    code: str = Field(min_length=1, max_length=20, examples=["CS"])
-    name: str = Field(min_length=1, max_length=200, examples=["Customer Service"])
-    name_zh: str | None = Field(default=None, max_length=200, examples=["客户服务部"])
+    code: Text(20, 1) = Field(pattern=DEPARTMENT_CODE, examples=["CS"])  # type: ignore[valid-type]
+    name: Text(200, 1) = Field(examples=["Customer Service"])  # type: ignore[valid-type]
+    name_zh: Text(200) | None = Field(default=None, examples=["客户服务部"])  # type: ignore[valid-type]
 
 
 class DepartmentOut(BaseModel):
@@ -59,12 +92,20 @@ class DepartmentOut(BaseModel):
 
 
 class UserCreate(Strict):
-    email: str = Field(max_length=254, examples=["li.na@example.com"])
-    name: str = Field(min_length=1, max_length=200)
+    email: Text(254) = Field(pattern=EMAIL, examples=["li.na@example.com"])  # type: ignore[valid-type]
+    name: Text(200, 1)  # type: ignore[valid-type]
     role: Role = "member"
-    department_code: str | None = Field(default=None, max_length=20)
-    password: str | None = Field(default=None, min_length=8, max_length=200)
+    department_code: Text(20) | None = Field(default=None, pattern=DEPARTMENT_CODE)  # type: ignore[valid-type]
+    password: Text(200, 8) | None = None  # type: ignore[valid-type]
     locale: Literal["en", "zh_CN"] = "en"
+
+
+class DepartmentUpdate(Strict):
+    """Rename a department (the code stays). Only the fields you send change."""
+
+    version: Version | None = None
+    name: Text(200, 1) = Field(default=None, json_schema_extra=_absent_means_unchanged)  # type: ignore[valid-type]
+    name_zh: Text(200) | None = None  # type: ignore[valid-type]
 
 
 class UserOut(BaseModel):
@@ -75,25 +116,60 @@ class UserOut(BaseModel):
     department_id: int | None
     active: bool
     locale: str
+    version: int
+
+
+class UserUpdate(Strict):
+    """Rename, change the role, move to another department (null: none)."""
+
+    version: Version | None = None
+    name: Text(200, 1) = Field(default=None, json_schema_extra=_absent_means_unchanged)  # type: ignore[valid-type]
+    role: Role = Field(default=None, json_schema_extra=_absent_means_unchanged)
+    department_id: Id | None = None
+    note: Text(2000) | None = None  # type: ignore[valid-type]
+
+
+class ActiveIn(Strict):
+    version: Version | None = None
 
 
 # --- problems -----------------------------------------------------------------
 
 
 class ProblemCreate(Strict):
-    title: str = Field(min_length=1, max_length=300)
+    title: Text(300, 1)  # type: ignore[valid-type]
     source: Source
     severity: SeverityT = "medium"
-    department_id: int | None = None
-    description: str | None = Field(default=None, max_length=10_000)
-    evidence: str | None = Field(default=None, max_length=10_000)
+    department_id: Id | None = None
+    description: Text(10_000) | None = None  # type: ignore[valid-type]
+    evidence: Text(10_000) | None = None  # type: ignore[valid-type]
 
 
 class TriageIn(Strict):
     decision: Literal["accept", "reject", "duplicate"]
-    reason: str | None = Field(default=None, max_length=2000)
-    duplicate_of: int | None = None
-    version: int | None = Field(default=None, description="The version you read; 409 if stale.")
+    reason: Text(2000) | None = None  # type: ignore[valid-type]
+    duplicate_of: Id | None = None
+    version: Version | None = None
+
+
+class ProblemUpdate(Strict):
+    """Correct a problem. Only the fields you send change; null clears the optional ones."""
+
+    version: Version | None = None
+    title: Text(300, 1) = Field(default=None, json_schema_extra=_absent_means_unchanged)  # type: ignore[valid-type]
+    severity: SeverityT = Field(default=None, json_schema_extra=_absent_means_unchanged)
+    department_id: Id | None = None
+    description: Text(10_000) | None = None  # type: ignore[valid-type]
+    evidence: Text(10_000) | None = None  # type: ignore[valid-type]
+    note: Text(2000) | None = Field(default=None, description="Why (kept in the trail).")  # type: ignore[valid-type]
+
+
+class OccurrenceOut(BaseModel):
+    """A detection rule firing for the problem (the first time and every time again)."""
+
+    at: datetime
+    kpi_id: int
+    rule: str
 
 
 class ProblemOut(BaseModel):
@@ -108,7 +184,13 @@ class ProblemOut(BaseModel):
     reported_by_id: int | None
     reported_at: datetime
     evidence: str | None
-    occurrences: int
+    occurrences: int = Field(description="How many times it was detected (1 when reported).")
+    kpi_id: int | None = Field(default=None, description="The KPI whose monitoring raised it.")
+    detection_rule: str | None = None
+    last_occurrence_at: datetime | None = None
+    occurrence_list: list[OccurrenceOut] = Field(
+        default=[], description="Each time a detection rule fired for it, oldest first."
+    )
     triaged_by_id: int | None
     triaged_at: datetime | None
     rejection_reason: str | None
@@ -121,42 +203,63 @@ class ProblemOut(BaseModel):
 # --- cycles -------------------------------------------------------------------
 
 
+PhaseFields = Annotated[
+    dict[FieldName, FieldValue],
+    Field(
+        max_length=50,
+        description="Phase fields by name: see GET /workflows/{name} for each workflow's "
+        "fields, their types and bounds.",
+        json_schema_extra=names_in_property_names,
+    ),
+]
+
+
 class CycleCreate(Strict):
-    title: str = Field(min_length=1, max_length=300)
-    workflow: str = Field(examples=["pdca"])
-    lead_id: int
-    problem_ids: list[int] = Field(min_length=1)
-    department_id: int | None = None
-    member_ids: list[int] = []
-    fields: dict[str, Any] = {}
+    title: Text(300, 1)  # type: ignore[valid-type]
+    workflow: Text(50) = Field(examples=["pdca"])  # type: ignore[valid-type]
+    lead_id: Id
+    problem_ids: list[Id] = Field(min_length=1, max_length=200)
+    department_id: Id | None = None
+    member_ids: list[Id] = Field(default=[], max_length=200)
+    fields: PhaseFields = {}
 
 
 class CycleUpdate(Strict):
-    version: int
-    fields: dict[str, Any] = Field(description="Phase fields to change, by name.")
-    note: str | None = Field(default=None, max_length=2000)
+    """Only what you send changes: phase fields by name, the title, the lead, the team."""
+
+    version: Version | None = None
+    fields: PhaseFields = {}
+    title: Text(300, 1) | None = None  # type: ignore[valid-type]
+    lead_id: Id | None = None
+    member_ids: list[Id] | None = Field(
+        default=None, max_length=200, description="The whole team (the lead is always on it)."
+    )
+    note: Text(2000) | None = None  # type: ignore[valid-type]
 
 
 class SignatureIn(Strict):
     meaning: Literal["verified effective", "verified not effective", "approved closure"]
-    password: str | None = Field(
+    password: Text(200) | None = Field(  # type: ignore[valid-type]
         default=None,
-        max_length=200,
         description="Re-entered password; not needed with an API token made for signing.",
     )
 
 
 class TransitionIn(Strict):
-    trigger: str = Field(max_length=50)
-    version: int
-    note: str | None = Field(default=None, max_length=2000)
+    trigger: Text(50, 1) = Field(  # type: ignore[valid-type]
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="A trigger of the cycle's workflow (see GET /workflows/{name}); "
+        "an unknown one is 422.",
+    )
+    version: Version | None = None
+    note: Text(2000) | None = None  # type: ignore[valid-type]
     signature: SignatureIn | None = None
 
 
 class EffectivenessIn(Strict):
-    effective: bool
-    note: str | None = Field(default=None, max_length=2000)
-    version: int
+    effective: Flag
+    note: Text(2000) | None = None  # type: ignore[valid-type]
+    version: Version
 
 
 class TransitionOut(BaseModel):
@@ -178,8 +281,11 @@ class CycleOut(BaseModel):
     state: str
     state_title: str
     iteration: int
+    failed_iterations: int = Field(description="Turns that ended not effective.")
     escalated: bool
     lead_id: int
+    member_ids: list[int] = Field(default=[], description="The team, the lead included.")
+    kpi_id: int | None = None
     department_id: int | None
     fields: dict[str, Any]
     effectiveness: str | None
@@ -197,41 +303,35 @@ class CycleOut(BaseModel):
 
 
 class ActionCreate(Strict):
-    cycle_id: int
-    title: str = Field(min_length=1, max_length=300)
-    department_id: int
-    owner_id: int | None = None
-    deadline: date | None = None
+    cycle_id: Id
+    title: Text(300, 1)  # type: ignore[valid-type]
+    department_id: Id
+    owner_id: Id | None = None
+    deadline: Day | None = None
     kind: KindT = "corrective"
-    description: str | None = Field(default=None, max_length=10_000)
-    depends_on: list[int] = []
-
-
-def _absent_means_unchanged(schema: dict[str, Any]) -> None:
-    schema.pop("default", None)  # leaving it out keeps the value; null is not one
+    description: Text(10_000) | None = None  # type: ignore[valid-type]
+    depends_on: list[Id] = Field(default=[], max_length=200)
 
 
 class ActionUpdate(Strict):
     """Only the fields you send change; send null to clear an owner or deadline."""
 
-    version: int
+    version: Version | None = None
     # An action always has a title, a department and a kind: these take no null.
-    title: str = Field(
-        default=None, min_length=1, max_length=300, json_schema_extra=_absent_means_unchanged
-    )
-    description: str | None = Field(default=None, max_length=10_000)
-    owner_id: int | None = None
-    department_id: int = Field(default=None, json_schema_extra=_absent_means_unchanged)
-    deadline: date | None = None
+    title: Text(300, 1) = Field(default=None, json_schema_extra=_absent_means_unchanged)  # type: ignore[valid-type]
+    description: Text(10_000) | None = None  # type: ignore[valid-type]
+    owner_id: Id | None = None
+    department_id: Id = Field(default=None, json_schema_extra=_absent_means_unchanged)
+    deadline: Day | None = None
     kind: KindT = Field(default=None, json_schema_extra=_absent_means_unchanged)
-    note: str | None = Field(default=None, max_length=2000, description="Why (kept in the trail).")
+    note: Text(2000) | None = Field(default=None, description="Why (kept in the trail).")  # type: ignore[valid-type]
 
 
 class ActionTransitionIn(Strict):
     trigger: Literal["start", "complete", "verify", "reopen", "cancel"]
-    version: int
-    note: str | None = Field(default=None, max_length=2000)
-    effective: bool | None = Field(default=None, description="For verify: was it effective?")
+    version: Version
+    note: Text(2000) | None = None  # type: ignore[valid-type]
+    effective: Flag | None = Field(default=None, description="For verify: was it effective?")
     signature: SignatureIn | None = None
 
 
@@ -245,15 +345,15 @@ class DependencyOut(BaseModel):
 
 
 class DependencyAdd(Strict):
-    depends_on_id: int = Field(description="The action this one waits for.")
-    version: int = Field(description="The version of this action you read; 409 if stale.")
+    depends_on_id: Id = Field(description="The action this one waits for.")
+    version: Version
 
 
 class DependenciesIn(Strict):
-    depends_on: list[int] = Field(
+    depends_on: list[Id] = Field(
         max_length=200, description="Every action this one waits for (replaces the list)."
     )
-    version: int = Field(description="The version of this action you read; 409 if stale.")
+    version: Version
 
 
 class ActionOut(BaseModel):
@@ -313,8 +413,15 @@ class EvidenceOut(BaseModel):
 
 class CommentIn(Strict):
     entity_type: Literal["problem", "cycle", "action"]
-    entity_id: int
-    body: str = Field(min_length=1, max_length=10_000)
+    entity_id: Id
+    body: Text(10_000, 1)  # type: ignore[valid-type]
+
+
+class CommentPageOut(BaseModel):
+    items: list["CommentOut"]
+    total: int
+    limit: int
+    offset: int
 
 
 class CommentOut(BaseModel):
@@ -343,6 +450,18 @@ class BoardOut(BaseModel):
     lanes: list[BoardLaneOut]
     today: date
     truncated: bool
+
+
+class EventPageOut(BaseModel):
+    """A page of the trail. Follow `next_cursor` (null on the last page) to read on:
+    a cursor stays right while events are added, where an offset would shift, and it
+    costs the same on page 10,000 as on page 1."""
+
+    items: list["EventOut"]
+    total: int | None = Field(description="Counted for offset paging; null with a cursor.")
+    limit: int
+    offset: int
+    next_cursor: str | None
 
 
 class EventOut(BaseModel):
@@ -374,12 +493,28 @@ class LastVerificationOut(BaseModel):
     last: VerificationOut | None
 
 
+class PhaseFieldOut(BaseModel):
+    """A field a cycle of the workflow carries, with its type and bounds."""
+
+    name: str
+    type: Literal["text", "number", "integer", "date", "choice"] = Field(
+        description="text: a string; number: a JSON number; integer: a whole number; "
+        "date: YYYY-MM-DD text; choice: one of `choices`."
+    )
+    titles: dict[str, str]
+    builtin: bool = Field(description="Every workflow has it (false: this workflow's own).")
+    choices: list[str] | None = None
+    max_length: int | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+
+
 class WorkflowOut(BaseModel):
     name: str
     titles: dict[str, str]
     description: dict[str, str]
     initial: str
-    fields: list[dict[str, Any]]
+    fields: list[PhaseFieldOut]
     states: list[dict[str, Any]]
     transitions: list[dict[str, Any]]
     digest: str
@@ -395,20 +530,19 @@ TokenScope = Literal["read", "write", "sign"]
 
 
 class TokenCreate(Strict):
-    name: str = Field(min_length=1, max_length=100)
-    expires_in_days: int | None = Field(
+    name: Text(100, 1)  # type: ignore[valid-type]
+    expires_in_days: StrictInt | None = Field(
         default=90, ge=1, le=3650, description="Null: never (not for a signing token: 30 at most)."
     )
-    can_sign: bool = Field(default=False, description="The same as adding the sign scope.")
+    can_sign: Flag = Field(default=False, description="The same as adding the sign scope.")
     scopes: list[TokenScope] | None = Field(
         default=None,
         max_length=3,
         description="What the token may do (default read and write). A token cannot "
         "create a token with scopes it lacks.",
     )
-    password: str | None = Field(
+    password: Text(200) | None = Field(  # type: ignore[valid-type]
         default=None,
-        max_length=200,
         description="Your password again: required for a signing token.",
     )
 
@@ -431,8 +565,8 @@ class TokenCreated(TokenOut):
 
 
 class SessionIn(Strict):
-    email: str = Field(max_length=254)
-    password: str = Field(max_length=200)
+    email: Text(254)  # type: ignore[valid-type]
+    password: Text(200)  # type: ignore[valid-type]
 
 
 class SessionOut(BaseModel):
@@ -455,59 +589,59 @@ RuleT = Literal[
 
 
 class KpiCreate(Strict):
-    code: str = Field(min_length=1, max_length=30, examples=["CS-SL"])
-    name: str = Field(
-        min_length=1, max_length=200, examples=["Service level (calls answered in 20 s)"]
-    )
-    name_zh: str | None = Field(default=None, max_length=200)
-    description: str | None = Field(default=None, max_length=10_000)
-    unit: str = Field(default="", max_length=30, examples=["%"])
-    department_id: int
-    owner_id: int | None = None
+    code: Text(30, 1) = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", examples=["CS-SL"])  # type: ignore[valid-type]
+    name: Text(200, 1) = Field(examples=["Service level (calls answered in 20 s)"])  # type: ignore[valid-type]
+    name_zh: Text(200) | None = None  # type: ignore[valid-type]
+    description: Text(10_000) | None = None  # type: ignore[valid-type]
+    unit: Text(30) = Field(default="", examples=["%"])  # type: ignore[valid-type]
+    department_id: Id
+    owner_id: Id | None = None
     perspective: PerspectiveT = "customer"
     direction: Literal["higher", "lower"] = "higher"
-    target: float = Field(allow_inf_nan=False)
-    warning_limit: float | None = Field(default=None, allow_inf_nan=False)
-    breach_limit: float | None = Field(default=None, allow_inf_nan=False)
-    interval_hours: int = Field(default=24, ge=1, le=8784)
-    rules: list[RuleT] = []
-    warnings_in_a_row: int = Field(default=3, ge=2, le=50)
-    baseline_start: datetime | None = None
-    baseline_end: datetime | None = None
-    recovery_periods: int = Field(default=7, ge=1, le=365)
+    target: Number
+    warning_limit: Number | None = None
+    breach_limit: Number | None = None
+    interval_hours: StrictInt = Field(default=24, ge=1, le=8784)
+    rules: list[RuleT] = Field(default=[], max_length=7)
+    warnings_in_a_row: StrictInt = Field(default=3, ge=2, le=50)
+    baseline_start: Moment | None = None
+    baseline_end: Moment | None = None
+    recovery_periods: StrictInt = Field(default=7, ge=1, le=365)
 
 
 class KpiUpdate(Strict):
     """Only the fields you send change; null clears the ones that may be empty."""
 
-    version: int
+    version: Version | None = None
     # Every KPI has these: they take no null (leave them out to keep them).
-    name: str = Field(
-        default=None, min_length=1, max_length=200, json_schema_extra=_absent_means_unchanged
-    )
-    unit: str = Field(default=None, max_length=30, json_schema_extra=_absent_means_unchanged)
+    name: Text(200, 1) = Field(default=None, json_schema_extra=_absent_means_unchanged)  # type: ignore[valid-type]
+    unit: Text(30) = Field(default=None, json_schema_extra=_absent_means_unchanged)  # type: ignore[valid-type]
     perspective: PerspectiveT = Field(default=None, json_schema_extra=_absent_means_unchanged)
-    target: float = Field(
-        default=None, allow_inf_nan=False, json_schema_extra=_absent_means_unchanged
-    )
-    interval_hours: int = Field(
+    target: Number = Field(default=None, json_schema_extra=_absent_means_unchanged)
+    interval_hours: StrictInt = Field(
         default=None, ge=1, le=8784, json_schema_extra=_absent_means_unchanged
     )
-    rules: list[RuleT] = Field(default=None, json_schema_extra=_absent_means_unchanged)
-    warnings_in_a_row: int = Field(
+    rules: list[RuleT] = Field(
+        default=None, max_length=7, json_schema_extra=_absent_means_unchanged
+    )
+    warnings_in_a_row: StrictInt = Field(
         default=None, ge=2, le=50, json_schema_extra=_absent_means_unchanged
     )
-    recovery_periods: int = Field(
+    recovery_periods: StrictInt = Field(
         default=None, ge=1, le=365, json_schema_extra=_absent_means_unchanged
     )
-    active: bool = Field(default=None, json_schema_extra=_absent_means_unchanged)
+    active: Flag = Field(
+        default=None,
+        json_schema_extra=_absent_means_unchanged,
+        description="false retires the KPI (no more checks); true brings it back.",
+    )
     # These may be cleared with null.
-    name_zh: str | None = Field(default=None, max_length=200)
-    description: str | None = Field(default=None, max_length=10_000)
-    owner_id: int | None = None
-    warning_limit: float | None = Field(default=None, allow_inf_nan=False)
-    breach_limit: float | None = Field(default=None, allow_inf_nan=False)
-    note: str | None = Field(default=None, max_length=2000)
+    name_zh: Text(200) | None = None  # type: ignore[valid-type]
+    description: Text(10_000) | None = None  # type: ignore[valid-type]
+    owner_id: Id | None = None
+    warning_limit: Number | None = None
+    breach_limit: Number | None = None
+    note: Text(2000) | None = None  # type: ignore[valid-type]
 
 
 class KpiOut(BaseModel):
@@ -535,8 +669,10 @@ class KpiOut(BaseModel):
 
 
 class PointIn(Strict):
-    at: datetime = Field(description="When it was measured, with a time zone (ISO 8601).")
-    value: float = Field(allow_inf_nan=False)
+    at: Moment = Field(
+        description="When it was measured: ISO 8601 with a time zone, from 1970 to now."
+    )
+    value: Number
 
 
 class PointOut(BaseModel):
