@@ -9,6 +9,7 @@ import io
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from babel import Locale, dates, numbers
 from babel.messages.mofile import write_mo
@@ -95,3 +96,8 @@ def weekday_names(lang: str) -> tuple[str, ...]:
     """Monday (0) to Sunday (6), in the language's own words ("Tuesday", "星期二")."""
     names = dates.get_day_names("wide", locale=babel_locale(lang))
     return tuple(str(names[day]) for day in range(7))
+
+
+def kpi_name(kpi: Any, lang: str) -> str:
+    """A KPI's name in the reader's language (its Chinese name when it has one)."""
+    return str((kpi.name_zh if lang == "zh_CN" else None) or kpi.name)

@@ -100,3 +100,35 @@ def occurrence_reason(occurrence: ProblemOccurrence, lang: str) -> str:
         evidence.get("reason")
         or rule_titles(i18n.translations(lang).gettext).get(occurrence.rule, occurrence.rule)
     )
+
+
+def value_words(_: Any) -> dict[str, dict[str, str]]:
+    """Stored values of a field that are codes, by field: the words a reader sees."""
+    yes_no = {"True": _("yes"), "False": _("no"), "true": _("yes"), "false": _("no")}
+    return {
+        "direction": {"lower": _("lower is better"), "higher": _("higher is better")},
+        "effectiveness": {"effective": _("Effective"), "not_effective": _("Not effective")},
+        "escalated": yes_no,
+        "active": yes_no,
+        "hard": yes_no,
+        "effective": yes_no,
+    }
+
+
+def history_value(field: str | None, value: str | None, lang: str) -> str:
+    """A value in a history line: codes in words, nothing as "none" (never a bare ∅)."""
+    gettext = i18n.translations(lang).gettext
+    if value is None or value == "":
+        return str(gettext("none"))
+    return value_words(gettext).get(field or "", {}).get(value, value)
+
+
+def signature_meaning(meaning: str, lang: str) -> str:
+    gettext = i18n.translations(lang).gettext
+    words = {
+        "verified effective": gettext("verified effective"),
+        "verified not effective": gettext("verified not effective"),
+        "approved closure": gettext("approved closure"),
+        "approved minutes": gettext("approved minutes"),
+    }
+    return str(words.get(meaning, meaning))

@@ -261,7 +261,7 @@ def workspace_context(
             warning=kpi.warning_limit,
             breach=kpi.breach_limit,
             unit=kpi.unit,
-            label=f"{kpi.code} {kpi.name}",
+            label=f"{kpi.code} {i18n.kpi_name(kpi, lang)}",
             lang=lang,
             bad_above=kpi.direction == "lower",
             marked=[opened] if opened is not None else [],
