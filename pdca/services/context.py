@@ -35,6 +35,8 @@ class Ctx:
     # Writes that must survive the use case failing (a wrong signature password is
     # counted even though the act it tried to sign is rolled back).
     after_rollback: list[Callable[[Session], None]] = field(default_factory=list)
+    # The reader's language, for the words of an answer (titles, reasons); never for rules.
+    lang: str = "en"
 
     def now(self) -> datetime:
         return self.clock()

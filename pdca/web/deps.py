@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlmodel import Session
 
+from pdca import i18n
 from pdca.models import User
 from pdca.services import accounts
 from pdca.services.accounts import Authenticated, NotAuthenticated
@@ -125,6 +126,7 @@ def _context(
         signing_token=scopes is not None and "sign" in scopes,
         token_id=token.id if token is not None else None,
         token_scopes=scopes,
+        lang=getattr(request.state, "lang", i18n.DEFAULT_LANGUAGE),
     )
 
 
@@ -169,8 +171,20 @@ def get_ctx(request: Request, session: SessionDep) -> Ctx:
     if read_only and request.method not in SAFE_METHODS:
         raise Forbidden("This token may only read; create a token with the write scope.")
     request.state.auth = auth
+    request.state.lang = api_language(request, auth.user)
     release_connection(session)
     return _context(request, session, auth.user, auth)
+
+
+def api_language(request: Request, user: User | None) -> str:
+    """The language of an API answer's words: Accept-Language when the client sends one,
+    else the caller's profile language, else English. Codes never change with it."""
+    header = request.headers.get("Accept-Language")
+    if header:
+        return i18n.negotiate(header)
+    if user is not None and user.locale in i18n.LANGUAGES:
+        return str(user.locale)
+    return i18n.DEFAULT_LANGUAGE
 
 
 CtxDep = Annotated[Ctx, Depends(get_ctx)]

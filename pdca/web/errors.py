@@ -27,7 +27,7 @@ from pdca.services.accounts import Throttled
 from pdca.services.errors import Conflict, Refused, ServiceError
 from pdca.web.deps import close_request_session
 from pdca.web.pages.common import LoginRequired, login_redirect
-from pdca.web.render import is_htmx, render, with_flash_oob
+from pdca.web.render import error_text, is_htmx, reason_text, render, with_flash_oob
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("pdca")
@@ -226,8 +226,13 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_hint == 401 else None
         if isinstance(exc, Throttled):
             headers = {"Retry-After": str(exc.retry_after)}
-        reasons = [{"code": r.code, "message": r.message} for r in exc.reasons]
-        return problem(exc.status_hint, exc.title, exc.detail, reasons, headers, kind_of(exc))
+        # The words in the caller's language (Accept-Language, else their profile); codes stay.
+        lang = getattr(request.state, "lang", None) or i18n.negotiate(
+            request.headers.get("Accept-Language")
+        )
+        reasons = [{"code": r.code, "message": reason_text(r, lang)} for r in exc.reasons]
+        detail = error_text(exc, lang) or exc.detail
+        return problem(exc.status_hint, exc.title, detail, reasons, headers, kind_of(exc))
 
     @app.exception_handler(RequestValidationError)
     def _validation(request: Request, exc: RequestValidationError) -> Response:

@@ -15,6 +15,17 @@ from pdca.models import Event, Problem, ProblemOccurrence
 from pdca.services.audit import system_note_of
 
 
+def trigger_titles(_: Any) -> dict[str, str]:
+    """An action's moves, as their buttons and the API name them."""
+    return {
+        "start": _("Start"),
+        "complete": _("Complete"),
+        "verify": _("Verify"),
+        "reopen": _("Reopen"),
+        "cancel": _("Cancel"),
+    }
+
+
 def rule_titles(_: Any) -> dict[str, str]:
     return {
         "limit_breach": _("Breach of a limit"),

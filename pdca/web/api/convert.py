@@ -9,6 +9,7 @@ from pdca.services.cycles import field_values
 from pdca.services.keys import key
 from pdca.services.queries import ActionRow
 from pdca.web.api import schemas as s
+from pdca.web.render import reason_text
 
 UNFINISHED = (ActionStatus.open, ActionStatus.in_progress)
 
@@ -83,9 +84,9 @@ def action_out(
 def transition_out(
     option: TransitionOption, lang: str = "en", permission: str | None = None
 ) -> s.TransitionOut:
-    reasons = [s.ReasonOut(code=r.code, message=r.message) for r in option.reasons]
+    reasons = [s.ReasonOut(code=r.code, message=reason_text(r, lang)) for r in option.reasons]
     if permission:
-        reasons.insert(0, s.ReasonOut(code="forbidden", message=permission))
+        reasons.insert(0, s.ReasonOut(code="forbidden", message=reason_text(permission, lang)))
     return s.TransitionOut(
         trigger=option.trigger,
         dest=option.dest,

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
+from pdca import i18n
 from pdca.models import Cycle, Problem
 from pdca.services import accounts, actions, board_query, cycles, policy, problems, queries
 from pdca.services.context import Ctx
@@ -13,6 +14,8 @@ from pdca.web.api.convert import action_out, cycle_out, problem_out, transition_
 from pdca.web.api.http import created, etag, expected_version, preconditions
 from pdca.web.api.types import BoardSearch, QueryBool, QueryDay, QueryId, Search, sort_keys
 from pdca.web.deps import CtxDep, ReleasingRoute
+from pdca.web.render import reason_text
+from pdca.web.texts import trigger_titles
 
 router = APIRouter(route_class=ReleasingRoute)
 Limit = Annotated[int, Query(ge=1, le=500)]
@@ -128,7 +131,7 @@ def _cycles_out(ctx: Ctx, rows: list[Cycle]) -> list[s.CycleOut]:
             cycle_out(
                 cycle,
                 extras.version_numbers[cycle.id],
-                state.titles["en"],
+                state.titles.get(ctx.lang) or state.titles["en"],
                 extras.problem_ids[cycle.id],
                 teams[cycle.id],
             )
@@ -218,7 +221,7 @@ def cycle_transitions(ctx: CtxDep, cycle_id: int) -> list[s.TransitionOut]:
     cycle = cycles.get_cycle(ctx, cycle_id)
     permission = policy.can_run_cycle(ctx.actor, cycle)
     return [
-        transition_out(o, permission=permission)
+        transition_out(o, ctx.lang, permission=permission)
         for o in cycles.available_transitions(ctx, cycle_id)
     ]
 
@@ -353,14 +356,15 @@ def update_action(
     "/actions/{action_id}/transitions", response_model=list[s.TransitionOut], tags=["actions"]
 )
 def action_transitions(ctx: CtxDep, action_id: int) -> list[s.TransitionOut]:
+    titles = trigger_titles(i18n.translations(ctx.lang).gettext)
     return [
         s.TransitionOut(
             trigger=trigger,
             dest=dest,
-            title=trigger.replace("_", " ").capitalize(),
+            title=titles.get(trigger, trigger),
             allowed=not reasons,
             signed=trigger == "verify",
-            reasons=[s.ReasonOut(code=r.code, message=r.message) for r in reasons],
+            reasons=[s.ReasonOut(code=r.code, message=reason_text(r, ctx.lang)) for r in reasons],
         )
         for trigger, dest, reasons in actions.action_options(ctx, action_id)
     ]

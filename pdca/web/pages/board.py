@@ -25,6 +25,7 @@ from pdca.web.deps import ReleasingRoute
 from pdca.web.pages.board_cards import CardWords, card_view
 from pdca.web.pages.common import FormDep, PageCtx, safe_next, set_flash, whole_number
 from pdca.web.render import error_message, is_htmx, render, with_flash_oob
+from pdca.web.texts import trigger_titles
 
 router = APIRouter(include_in_schema=False, route_class=ReleasingRoute)
 
@@ -46,16 +47,6 @@ def kind_titles(_: Any) -> dict[str, str]:
         "preventive": _("Preventive"),
         "improvement": _("Improvement"),
         "standardisation": _("Standardisation"),
-    }
-
-
-def trigger_titles(_: Any) -> dict[str, str]:
-    return {
-        "start": _("Start"),
-        "complete": _("Complete"),
-        "verify": _("Verify"),
-        "reopen": _("Reopen"),
-        "cancel": _("Cancel"),
     }
 
 

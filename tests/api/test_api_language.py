@@ -1,0 +1,64 @@
+"""The API speaks the caller's language: Accept-Language, else the profile's; codes never change."""
+
+from pdca.services import organisation
+from tests.services.builders_services import a_cycle_in_do
+
+ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
+
+
+def test_transitions_and_their_reasons_come_in_chinese_when_asked(
+    client, tokens, auth, org, as_user, clock
+) -> None:
+    built = a_cycle_in_do(org, as_user, clock)
+    url = f"/api/v1/cycles/{built.cycle.id}/transitions"
+
+    english = client.get(url, headers=auth(tokens["fiona"])).json()
+    chinese = client.get(url, headers={**auth(tokens["fiona"]), **ZH}).json()
+
+    check = next(t for t in chinese if t["trigger"] == "start_check")
+    assert check["title"] == "开始检查"
+    assert any("项措施未完成" in r["message"] for r in check["reasons"])
+    assert [t["trigger"] for t in chinese] == [t["trigger"] for t in english]
+    assert [r["code"] for r in check["reasons"]] == [
+        r["code"] for r in next(t for t in english if t["trigger"] == "start_check")["reasons"]
+    ]
+    cycle = client.get(f"/api/v1/cycles/{built.cycle.id}", headers={**auth(tokens["fiona"]), **ZH})
+    assert cycle.json()["state"] == "do" and cycle.json()["state_title"] == "执行"
+
+
+def test_a_refusal_in_problem_json_speaks_the_profile_language_without_a_header(
+    client, tokens, auth, org, as_user, clock
+) -> None:
+    built = a_cycle_in_do(org, as_user, clock)
+    organisation.set_locale(as_user(org.fiona), "zh_CN")
+
+    refused = client.post(
+        f"/api/v1/cycles/{built.cycle.id}/transitions",
+        json={"trigger": "start_check", "version": built.cycle.version},
+        headers=auth(tokens["fiona"]),
+    )
+
+    assert refused.status_code == 409
+    body = refused.json()
+    assert any("项措施未完成" in r["message"] for r in body["reasons"])
+    assert body["detail"].endswith("暂时无法执行“开始检查”。")
+    # An explicit header wins over the profile.
+    again = client.post(
+        f"/api/v1/cycles/{built.cycle.id}/transitions",
+        json={"trigger": "start_check", "version": built.cycle.version},
+        headers={**auth(tokens["fiona"]), "Accept-Language": "en"},
+    )
+    assert any("actions are not done" in r["message"] for r in again.json()["reasons"])
+
+
+def test_action_moves_are_named_in_the_callers_language(
+    client, tokens, auth, org, as_user, clock
+) -> None:
+    built = a_cycle_in_do(org, as_user, clock)
+
+    moves = client.get(
+        f"/api/v1/actions/{built.rota.id}/transitions", headers={**auth(tokens["mia"]), **ZH}
+    ).json()
+
+    start = next(m for m in moves if m["trigger"] == "start")
+    assert start["title"] == "开始"
