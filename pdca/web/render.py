@@ -60,6 +60,10 @@ def render(
     full_context = {**base_context(request), **context}
     if block is not None and is_htmx(request):
         html = render_block(env, template, block, full_context)
+        if getattr(request.state, "flash", None) and 'id="flash"' not in html:
+            # The confirmation of what was just done (a flash that followed a redirect),
+            # which a fragment alone would swallow.
+            html += _flash_html(request)
     else:
         html = env.get_template(template).render(full_context)
     response = HTMLResponse(html, status_code=status_code, headers=headers)
@@ -126,11 +130,19 @@ def base_context(request: Request) -> dict[str, Any]:
     }
 
 
-def with_flash_oob(request: Request, response: HTMLResponse) -> HTMLResponse:
-    """Append the flash region as an out-of-band swap, so a message shows with the block."""
+def _flash_html(request: Request) -> str:
+    """The flash region as an out-of-band swap; once per answer."""
+    if getattr(request.state, "flash_sent", False):
+        return ""
+    request.state.flash_sent = True
     env: Environment = request.app.state.templates
     flash = getattr(request.state, "flash", None)
-    html = env.get_template("partials/flash.html").render(flash=flash, oob=True)
+    return env.get_template("partials/flash.html").render(flash=flash, oob=True)
+
+
+def with_flash_oob(request: Request, response: HTMLResponse) -> HTMLResponse:
+    """Append the flash region as an out-of-band swap, so a message shows with the block."""
+    html = _flash_html(request)
     response.body = bytes(response.body) + html.encode()
     response.headers["content-length"] = str(len(response.body))
     return response

@@ -108,6 +108,9 @@ def open_browser(chromium: Browser, live_server: LiveServer) -> Iterator[Callabl
             is_mobile=phone,
         )
         context.set_default_timeout(TIMEOUT_MS)
+        # A first page load in a fresh browser on a busy two-core machine (both database
+        # passes at once) can take longer than any wait inside a page should.
+        context.set_default_navigation_timeout(4 * TIMEOUT_MS)
         visit = Visit()
 
         def stay_local(route: Any) -> None:

@@ -79,3 +79,29 @@ def test_trying_a_step_that_became_impossible_shows_the_refusal_and_its_reasons(
     if js:
         # htmx swapped the workspace in place; the address is still the workspace's.
         expect(fiona).to_have_url(re.compile(rf"/cycles/{story.cycle_id}$"))
+
+
+def test_after_a_step_the_whole_workspace_is_drawn_again_with_a_confirmation(
+    open_browser, story: Story, js: bool, as_user, session
+) -> None:
+    org = story.org
+    for action_id, owner in ((story.rota, org.mia), (story.ivr, org.max), (story.prompt, org.max)):
+        ctx = as_user(owner)
+        version = actions.get_action(ctx, action_id).version
+        actions.fire_action(ctx, action_id, trigger="complete", version=version)
+    idle(session)
+    fiona = open_browser(js=js)
+    sign_in(fiona, org.fiona, next=f"/cycles/{story.cycle_id}")
+    fiona.evaluate("window.sameDocument = true") if js else None
+
+    step(fiona, "start_check").get_by_role("button", name="Start Check").click()
+
+    expect(fiona.get_by_test_id("cycle-state")).to_have_text("Check")
+    current = fiona.locator("svg [aria-current=step]")
+    expect(current).to_have_count(1)
+    expect(current).to_contain_text("Check")
+    expect(fiona.locator("#flash")).not_to_be_empty()
+    expect(step(fiona, "start_act")).to_be_visible()  # the next steps are Check's
+    expect(fiona.locator("#history li").first).to_contain_text("Check")
+    if js:  # swapped in place, not loaded again
+        assert fiona.evaluate("window.sameDocument") is True
