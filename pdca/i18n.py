@@ -62,9 +62,29 @@ def negotiate(accept_language: str | None) -> str:
     return DEFAULT_LANGUAGE
 
 
-@lru_cache(maxsize=len(LANGUAGES) + 1)
+# English readers differ in how they write dates (27/11/2026 or 11/27/26): the interface
+# is one English, its dates and numbers follow the reader's region.
+REGIONS = ("en_GB", "en_US", "en_AU", "en_CA", "en_IE", "en_IN", "en_NZ", "en_ZA")
+
+
+def region(lang: str, accept_language: str | None) -> str:
+    """The locale for dates and numbers: the reader's English region, else the language."""
+    if lang != "en" or not accept_language:
+        return lang
+    for part in accept_language.split(","):
+        tag = part.strip().split(";", 1)[0].replace("-", "_")
+        if tag.lower().startswith("en_"):
+            candidate = "en_" + tag[3:].upper()
+            if candidate in REGIONS:
+                return candidate
+        if tag.lower().startswith("en"):
+            return lang
+    return lang
+
+
+@lru_cache(maxsize=len(LANGUAGES) + len(REGIONS) + 1)
 def babel_locale(lang: str) -> Locale:
-    return Locale.parse(lang if lang in LANGUAGES else DEFAULT_LANGUAGE)
+    return Locale.parse(lang if lang in LANGUAGES or lang in REGIONS else DEFAULT_LANGUAGE)
 
 
 def format_date(value: date | None, lang: str, fmt: str = "medium") -> str:

@@ -99,6 +99,7 @@ def error_message(error: Any, lang: str) -> str:
 def base_context(request: Request) -> dict[str, Any]:
     lang = getattr(request.state, "lang", i18n.DEFAULT_LANGUAGE)
     translations = i18n.translations(lang)
+    region = getattr(request.state, "fmt_locale", lang)  # dates and numbers: en_GB, en_US…
     settings = request.app.state.settings
     auth = getattr(request.state, "auth", None)
     return {
@@ -107,9 +108,9 @@ def base_context(request: Request) -> dict[str, Any]:
         "_": translations.gettext,
         "gettext": translations.gettext,
         "ngettext": translations.ngettext,
-        "fmt_date": lambda d, fmt="medium": i18n.format_date(d, lang, fmt),
-        "fmt_datetime": lambda d, fmt="medium": i18n.format_datetime(d, lang, fmt),
-        "fmt_number": lambda n: i18n.format_number(n, lang),
+        "fmt_date": lambda d, fmt="medium": i18n.format_date(d, region, fmt),
+        "fmt_datetime": lambda d, fmt="medium": i18n.format_datetime(d, region, fmt),
+        "fmt_number": lambda n: i18n.format_number(n, region),
         "kpi_name": lambda kpi: i18n.kpi_name(kpi, lang),
         "history_value": lambda field, value: texts.history_value(field, value, lang),
         "signature_meaning": lambda meaning: texts.signature_meaning(meaning, lang),

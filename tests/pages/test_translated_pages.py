@@ -160,3 +160,17 @@ def test_notes_the_system_wrote_in_a_cycles_history_read_in_chinese(
 
     assert "的效果" in page  # "effect of …" on the fields the step changed
     assert "effect of" not in page
+
+
+def test_dates_follow_the_readers_region_and_language(org, as_user, clock, client_for):
+    a_cycle_in_do(org, as_user, clock)  # Mia's action is due on 2 December 2026
+    mia = client_for("mia").client
+
+    british = mia.get("/board", headers={"Accept-Language": "en-GB,en;q=0.9"}).text
+    american = mia.get("/board", headers={"Accept-Language": "en-US,en;q=0.9"}).text
+
+    assert "2 Dec 2026" in british and "Dec 2, 2026" not in british
+    assert "Dec 2, 2026" in american and "2 Dec 2026" not in american
+    reader = client_for("hanna")
+    _switch_to_chinese(reader)
+    assert "2026年12月2日" in reader.client.get("/board").text

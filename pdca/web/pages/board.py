@@ -107,6 +107,7 @@ def card_context(request: Request, ctx: Ctx, rows: list[queries.ActionRow]) -> d
     settings = request.app.state.settings
     words = CardWords(
         lang=lang,
+        region=getattr(request.state, "fmt_locale", lang),
         today=ctx.today(),
         kinds=kind_titles(_),
         triggers=trigger_titles(_),

@@ -43,6 +43,7 @@ class CardWords:
     """The words and limits every card of one page shares."""
 
     lang: str
+    region: str  # dates in the reader's region (en_GB, en_US, zh_CN)
     today: date
     kinds: dict[str, str]
     triggers: dict[str, str]
@@ -91,7 +92,7 @@ def card_view(
         + (" blocked" if row.blocked_by else ""),
         kind=words.kinds.get(a.kind, a.kind),
         owner=row.owner_name or words.unassigned,
-        due=i18n.format_date(a.deadline, words.lang) if a.deadline else words.no_deadline,
+        due=i18n.format_date(a.deadline, words.region) if a.deadline else words.no_deadline,
         lateness=words.overdue if late else (words.due_soon if soon else ""),
         state=words.state_title(row.workflow, row.cycle_state),
         age=_age_text(words.lang, age) if ageing else "",

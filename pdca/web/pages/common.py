@@ -132,6 +132,9 @@ def page_ctx(request: Request, session: SessionDep, form: FormDep) -> Ctx:
     request.state.auth = auth
     release_connection(session)
     request.state.lang = choose_language(request, auth.user.locale or None)
+    request.state.fmt_locale = i18n.region(
+        request.state.lang, request.headers.get("Accept-Language")
+    )
     request.state.flash = read_flash(request)
     ctx = Ctx(
         session=session,
