@@ -119,5 +119,7 @@ def weekday_names(lang: str) -> tuple[str, ...]:
 
 
 def kpi_name(kpi: Any, lang: str) -> str:
-    """A KPI's name in the reader's language (its Chinese name when it has one)."""
-    return str((kpi.name_zh if lang == "zh_CN" else None) or kpi.name)
+    """A KPI's name in the reader's language (its Chinese name when it has one); a KPI row
+    or its facts as a mapping (a meeting's agenda keeps them so)."""
+    get = kpi.get if isinstance(kpi, dict) else lambda name: getattr(kpi, name, None)
+    return str((get("name_zh") if lang == "zh_CN" else None) or get("name"))

@@ -191,7 +191,9 @@ class Problem(SQLModel, table=True):
     # What a KPI rule wrote, as message templates and parameters, so that every reader
     # sees the title, description and evidence in their own language (title,
     # description and evidence above hold the English, for the API and search).
-    generated: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    generated: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON(none_as_null=True), nullable=True)
+    )
     version: int = 1
 
 

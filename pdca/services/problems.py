@@ -176,6 +176,10 @@ def update_problem(
         before = {k: getattr(problem, k) for k in changes}
         changed = {k: v for k, v in changes.items() if before[k] != v}
         if changed:
-            compare_and_set(ctx, problem, label, changed)
+            written = {}
+            if problem.generated and changed.keys() & {"title", "description", "evidence"}:
+                # A person rewrote what a rule wrote: from now on the words are theirs.
+                written = {"generated": None}
+            compare_and_set(ctx, problem, label, {**changed, **written})
             audit.record_changes(ctx, "problem", problem_id, before, changed, note=note)
     return problem

@@ -119,6 +119,7 @@ def verb_titles(_: Any) -> dict[str, str]:
         "linked_to_cycle": _("Linked to a cycle"),
         "resolved": _("Resolved"),
         "commented": _("Commented"),
+        "occurred": _("Occurred again"),
     }
 
 

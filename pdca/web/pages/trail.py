@@ -14,7 +14,7 @@ from pdca.services.queries import EventFilter, Paging
 from pdca.web.api.routes_trail import MEDIA
 from pdca.web.deps import ReleasingRoute
 from pdca.web.pages.common import PageCtx, set_flash
-from pdca.web.pages.cycles import history_verbs
+from pdca.web.texts import trail_words
 from pdca.web.render import render
 
 router = APIRouter(include_in_schema=False, route_class=ReleasingRoute)
@@ -62,7 +62,7 @@ def trail_page(request: Request, ctx: PageCtx, type: str = "", page: str = "1") 
             "events": events.items,
             "total": events.total,
             "names": names,
-            "verbs": history_verbs(_),
+            **trail_words(_),
             "entity_type": entity_type,
             "entity_types": ENTITY_TYPES,
             "number": number,
