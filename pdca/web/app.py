@@ -49,6 +49,7 @@ from pdca.web.pages import my_work as my_work_pages
 from pdca.web.pages import notifications as notification_pages
 from pdca.web.pages import problems as problem_pages
 from pdca.web.pages import profile as profile_pages
+from pdca.web.pages import reports as report_pages
 from pdca.web.pages import trail as trail_pages
 from pdca.web.render import make_environment
 
@@ -67,6 +68,7 @@ PAGE_ROUTERS = (
     meeting_plan_pages.router,  # before the meetings': /meetings/new is not a meeting
     meeting_pages.router,
     notification_pages.router,
+    report_pages.router,
 )
 
 API_ERRORS = {

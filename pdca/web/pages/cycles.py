@@ -2,6 +2,7 @@
 
 from datetime import date, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -88,6 +89,9 @@ def cycle_board(request: Request, ctx: PageCtx, workflow: str = "pdca", dept: st
             "today": ctx.today(),
             "can_open": policy.can_open_cycle(ctx.actor) is None,
             "workflows": ctx.catalog.definitions,
+            "export_query": urlencode(
+                {"workflow": workflow, **({"dept": department.code} if department else {})}
+            ),
         },
         block="cycle_board",
     )
