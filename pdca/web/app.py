@@ -36,6 +36,7 @@ from pdca.web.api.http import known_query_only
 from pdca.web.api.schemas import ProblemDetail
 from pdca.web.errors import install_error_handlers
 from pdca.web.middleware import BodyLimit, InFlightLimit, Methods, SecurityHeaders
+from pdca.web.pages import a3 as a3_pages
 from pdca.web.pages import actions as action_pages
 from pdca.web.pages import admin as admin_pages
 from pdca.web.pages import auth as auth_pages
@@ -69,6 +70,7 @@ PAGE_ROUTERS = (
     meeting_pages.router,
     notification_pages.router,
     report_pages.router,
+    a3_pages.router,
 )
 
 API_ERRORS = {
