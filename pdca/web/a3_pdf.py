@@ -8,6 +8,7 @@ a PDF does not have).
 from datetime import datetime
 
 from fpdf import FPDF
+from fpdf.fonts import FontFace
 
 from pdca.services.a3 import A3
 from pdca.web.a3_text import A3Text, Block
@@ -111,14 +112,17 @@ def _actions(pdf: FPDF, family: str, text: A3Text) -> None:
     if not text.action_rows:
         return
     widths = (14, 70, 22, 38, 22, 20)
-    scale = COLUMN / sum(widths)
+    usable = min(COLUMN, pdf.epw) - 0.01  # fpdf2 refuses a table a hair wider than the column
+    scale = usable / sum(widths)
     pdf.set_font(family, size=8)
     with pdf.table(
         col_widths=tuple(w * scale for w in widths),
-        width=COLUMN,
+        width=usable,
         line_height=4.2,
         text_align="LEFT",
         first_row_as_headings=True,
+        # The embedded CJK font has no bold face: headings in colour instead.
+        headings_style=FontFace(emphasis="", color=ACCENT, fill_color=(238, 242, 247)),
         borders_layout="HORIZONTAL_LINES",
         align="LEFT",
     ) as table:

@@ -115,18 +115,23 @@ def _code_words(ctx: Ctx, lang: str, columns: Sequence[Column]) -> Callable[[int
 
 
 def sheet_for(
-    ctx: Ctx, name: str, rows: Iterator[tuple[Any, ...]], lang: str | None, zone: tzinfo
+    ctx: Ctx,
+    name: str,
+    rows: Iterator[tuple[Any, ...]],
+    lang: str | None,
+    zone: tzinfo,
+    title: str | None = None,
 ) -> Sheet:
     columns = LISTS[name][0]
     if lang is None:
-        return Sheet(name, [(c.key, c.kind) for c in columns], rows)
+        return Sheet(title or name, [(c.key, c.kind) for c in columns], rows)
     titles = column_titles(i18n.translations(lang).gettext)
     zone_name = str(zone)
     headed = [
         (f"{titles[c.key]} ({zone_name})" if c.kind == "datetime" else titles[c.key], c.kind)
         for c in columns
     ]
-    return Sheet(name, headed, rows, _code_words(ctx, lang, columns))
+    return Sheet(title or name, headed, rows, _code_words(ctx, lang, columns))
 
 
 def download(
@@ -144,7 +149,7 @@ def download(
 
     def stream() -> Iterator[bytes]:
         with exports.exporting(ctx) as own:
-            sheet = sheet_for(own, title or name, rows_of(own, filters), lang, zone)
+            sheet = sheet_for(own, name, rows_of(own, filters), lang, zone, title)
             writer = csv_stream if fmt == "csv" else xlsx_stream
             yield from writer([sheet], zone)
 
