@@ -498,6 +498,17 @@ class _KpiLoader:
             cycle, lead,
             root_cause="The carrier moved its collection from 18:00 to 16:00 without notice; "
             "parcels packed after 15:30 waited a day, and nobody saw it until customers called.",
+            why_1="Why were deliveries late? Parcels left the depot a day after they were packed.",
+            why_2="Why a day later? The van had already gone when they were ready.",
+            why_3="Why had it gone? The carrier now collects at 16:00, not 18:00.",
+            why_4="Why did packing not adapt? Nobody at the depot was told of the change.",
+            why_5="Why was nobody told? The contract lets the carrier change times without notice.",
+            fishbone_people="Packers not told of the new collection time\nNo one owns carrier contact",
+            fishbone_methods="Packing cut-off still set for an 18:00 collection",
+            fishbone_machines="No alert when the van has not collected",
+            fishbone_materials="Late afternoon orders peak at 15:00–17:00",
+            fishbone_measurement="On-time delivery seen only a week later in the report",
+            fishbone_environment="Carrier changed its round after a depot move\nWinter traffic",
         )  # fmt: skip
         cut_off, alert, clause = self.plan(
             cycle, lead,

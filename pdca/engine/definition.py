@@ -35,6 +35,24 @@ BUILTIN_FIELDS: dict[str, str] = {
     "result_note": "text",
     "standardisation": "text",
 }
+# The root-cause tools every cycle has, whatever its workflow: a 5-whys chain and an
+# Ishikawa (fishbone) diagram with the six usual categories, one cause per line. They are
+# kept with the workflow-declared fields (the cycle's `extra`), edited and audited alike.
+WHY_FIELDS = tuple(f"why_{n}" for n in range(1, 6))
+FISHBONE_CATEGORIES = ("people", "methods", "machines", "materials", "measurement", "environment")
+ANALYSIS_FIELDS: dict[str, str] = {
+    **dict.fromkeys(WHY_FIELDS, "text"),
+    **{f"fishbone_{c}": "text" for c in FISHBONE_CATEGORIES},
+}
+ANALYSIS_FIELD_TITLES: dict[str, dict[str, str]] = {
+    **{f"why_{n}": {"en": f"Why? ({n})", "zh_CN": f"为什么？（{n}）"} for n in range(1, 6)},
+    "fishbone_people": {"en": "Causes: people", "zh_CN": "原因：人"},
+    "fishbone_methods": {"en": "Causes: methods", "zh_CN": "原因：方法"},
+    "fishbone_machines": {"en": "Causes: machines and tools", "zh_CN": "原因：机器与工具"},
+    "fishbone_materials": {"en": "Causes: materials and inputs", "zh_CN": "原因：材料与输入"},
+    "fishbone_measurement": {"en": "Causes: measurement", "zh_CN": "原因：测量"},
+    "fishbone_environment": {"en": "Causes: environment", "zh_CN": "原因：环境"},
+}
 FIELD_TYPES = ("text", "number", "integer", "date")
 BUILTIN_FIELD_TITLES: dict[str, dict[str, str]] = {
     "objective": {"en": "Objective", "zh_CN": "目标"},
@@ -109,6 +127,8 @@ class WorkflowDefinition:
     def field_type(self, name: str) -> str | None:
         if name in BUILTIN_FIELDS:
             return BUILTIN_FIELDS[name]
+        if name in ANALYSIS_FIELDS:
+            return ANALYSIS_FIELDS[name]
         for f in self.fields:
             if f.name == name:
                 return f.type
@@ -268,7 +288,11 @@ class _Parser:
             fname = entry["name"]
             if not isinstance(fname, str) or not IDENTIFIER.match(fname):
                 raise self.fail(f"{item}.name", "must be lower-case letters, digits and _")
-            if fname in BUILTIN_FIELDS or any(f.name == fname for f in result):
+            if (
+                fname in BUILTIN_FIELDS
+                or fname in ANALYSIS_FIELDS
+                or any(f.name == fname for f in result)
+            ):
                 raise self.fail(f"{item} ({fname})", "is declared twice or is a built-in field")
             ftype = entry.get("type", "text")
             if ftype not in FIELD_TYPES:
@@ -279,7 +303,7 @@ class _Parser:
     def states(self, raw: Any, fields: tuple[FieldDef, ...]) -> dict[str, StateDef]:
         if not isinstance(raw, dict) or not raw:
             raise self.fail("states", "must be a non-empty mapping of state names")
-        known_fields = set(BUILTIN_FIELDS) | {f.name for f in fields}
+        known_fields = set(BUILTIN_FIELDS) | set(ANALYSIS_FIELDS) | {f.name for f in fields}
         states: dict[str, StateDef] = {}
         for name, entry in raw.items():
             item = f"states.{name}"

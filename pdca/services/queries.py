@@ -21,6 +21,7 @@ from pdca.models import (
     CycleProblem,
     Department,
     Event,
+    Kpi,
     Problem,
     ProblemOccurrence,
     User,
@@ -159,7 +160,8 @@ class ProblemFilter:
     q: str | None = None
 
 
-def list_problems(ctx: Ctx, paging: Paging, f: ProblemFilter) -> Page[Problem]:
+def problem_query(f: ProblemFilter) -> Select:
+    """The problems these filters keep: the list and its export read the same query."""
     query = select(Problem)
     if f.status:
         query = query.where(col(Problem.status).in_(f.status))
@@ -171,8 +173,12 @@ def list_problems(ctx: Ctx, paging: Paging, f: ProblemFilter) -> Page[Problem]:
         query = query.where(Problem.department_id == f.department_id)
     if (cond := search(f.q, Problem.title, Problem.description)) is not None:
         query = query.where(cond)
+    return query
+
+
+def list_problems(ctx: Ctx, paging: Paging, f: ProblemFilter) -> Page[Problem]:
     query = _order(
-        query,
+        problem_query(f),
         paging.sort,
         {
             "id": col(Problem.id),
@@ -233,7 +239,8 @@ class CycleFilter:
     q: str | None = None
 
 
-def list_cycles(ctx: Ctx, paging: Paging, f: CycleFilter) -> Page[Cycle]:
+def cycle_query(f: CycleFilter) -> Select:
+    """The cycles these filters keep: the list and its export read the same query."""
     query = select(Cycle)
     if f.workflow:
         query = query.where(Cycle.workflow == f.workflow)
@@ -249,8 +256,12 @@ def list_cycles(ctx: Ctx, paging: Paging, f: CycleFilter) -> Page[Cycle]:
         query = query.where(col(Cycle.closed_at).is_(None))
     if (cond := search(f.q, Cycle.title, Cycle.objective)) is not None:
         query = query.where(cond)
+    return query
+
+
+def list_cycles(ctx: Ctx, paging: Paging, f: CycleFilter) -> Page[Cycle]:
     query = _order(
-        query,
+        cycle_query(f),
         paging.sort,
         {
             "id": col(Cycle.id),
@@ -300,7 +311,8 @@ class ActionRow:
         return a.deadline is not None and a.deadline < today and a.status in UNFINISHED
 
 
-def _action_query(ctx: Ctx, f: ActionFilter) -> Select:
+def action_query(ctx: Ctx, f: ActionFilter) -> Select:
+    """The actions these filters keep, with what a card shows: lists, board and export."""
     owner = OWNER
     query = (
         select(
@@ -402,9 +414,34 @@ ACTION_SORTS = {
 
 
 def list_actions(ctx: Ctx, paging: Paging, f: ActionFilter) -> Page[ActionRow]:
-    query = _order(_action_query(ctx, f), paging.sort, ACTION_SORTS, "deadline")
+    query = _order(action_query(ctx, f), paging.sort, ACTION_SORTS, "deadline")
     raw, total = _page(ctx, query, paging)
     return Page(_rows(ctx, raw), total, paging.limit, paging.offset)
+
+
+# --- KPIs ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KpiFilter:
+    department_id: int | None = None
+    perspective: str | None = None
+    active: bool | None = True
+    q: str | None = None
+
+
+def kpi_query(f: KpiFilter) -> Select:
+    """The KPIs these filters keep, by code: the list and its export read the same query."""
+    query = select(Kpi)
+    if f.department_id is not None:
+        query = query.where(Kpi.department_id == f.department_id)
+    if f.perspective:
+        query = query.where(Kpi.perspective == f.perspective)
+    if f.active is not None:
+        query = query.where(Kpi.active == f.active)
+    if (found := search(f.q, Kpi.code, Kpi.name)) is not None:
+        query = query.where(found)
+    return query.order_by(Kpi.code)
 
 
 # --- the board ----------------------------------------------------------------
@@ -458,7 +495,7 @@ def _board_query(ctx: Ctx, f: ActionFilter) -> tuple[Select, tuple[str, ...]]:
     filtered = ActionFilter(**{**f.__dict__, "status": statuses})
     # Verified cards leave the board after a while; the cycle keeps them for good.
     recent = ctx.now() - timedelta(days=VERIFIED_SHOWN_DAYS)
-    query = _action_query(ctx, filtered).where(
+    query = action_query(ctx, filtered).where(
         or_(col(Action.status) != ActionStatus.verified, col(Action.status_changed_at) >= recent)
     )
     return query, statuses
@@ -652,7 +689,7 @@ def cycle_extras(ctx: Ctx, cycles: Sequence[Cycle]) -> CycleExtras:
 
 
 def action_row(ctx: Ctx, action_id: int) -> ActionRow:
-    raw = list(ctx.session.exec(_action_query(ctx, ActionFilter()).where(Action.id == action_id)))
+    raw = list(ctx.session.exec(action_query(ctx, ActionFilter()).where(Action.id == action_id)))
     if not raw:
         raise NotFound(f"Action {action_id} does not exist.")
     return _rows(ctx, raw)[0]

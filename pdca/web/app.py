@@ -36,6 +36,7 @@ from pdca.web.api.http import known_query_only
 from pdca.web.api.schemas import ProblemDetail
 from pdca.web.errors import install_error_handlers
 from pdca.web.middleware import BodyLimit, InFlightLimit, Methods, SecurityHeaders
+from pdca.web.pages import a3 as a3_pages
 from pdca.web.pages import actions as action_pages
 from pdca.web.pages import admin as admin_pages
 from pdca.web.pages import auth as auth_pages
@@ -49,6 +50,7 @@ from pdca.web.pages import my_work as my_work_pages
 from pdca.web.pages import notifications as notification_pages
 from pdca.web.pages import problems as problem_pages
 from pdca.web.pages import profile as profile_pages
+from pdca.web.pages import reports as report_pages
 from pdca.web.pages import trail as trail_pages
 from pdca.web.render import make_environment
 
@@ -67,6 +69,8 @@ PAGE_ROUTERS = (
     meeting_plan_pages.router,  # before the meetings': /meetings/new is not a meeting
     meeting_pages.router,
     notification_pages.router,
+    report_pages.router,
+    a3_pages.router,
 )
 
 API_ERRORS = {

@@ -1,9 +1,8 @@
 """KPIs, their measurements, the scorecard and the Pareto of problems."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
-from sqlmodel import select
 
 from pdca.models import Kpi
 from pdca.services import kpis, queries
@@ -11,8 +10,9 @@ from pdca.services.errors import Invalid
 from pdca.services.kpis import RowIn
 from pdca.web.api import schemas as s
 from pdca.web.api.http import created, etag, expected_version, preconditions
-from pdca.web.api.types import QueryBool, QueryId, QueryMoment, Search
+from pdca.web.api.types import EXPORT_CONTENT, ExportFormat, QueryBool, QueryId, QueryMoment, Search
 from pdca.web.deps import CtxDep, ReleasingRoute
+from pdca.web.exports import download
 
 router = APIRouter(tags=["kpis"], route_class=ReleasingRoute)
 Limit = Annotated[int, Query(ge=1, le=500)]
@@ -25,7 +25,12 @@ def kpi_out(kpi: Kpi, response: Response | None = None) -> s.KpiOut:
     return s.KpiOut(**kpi.model_dump())
 
 
-@router.get("/kpis", response_model=s.PageOut[s.KpiOut])
+@router.get(
+    "/kpis",
+    response_model=s.PageOut[s.KpiOut],
+    responses=EXPORT_CONTENT,  # type: ignore[arg-type]
+    summary="The KPIs; as csv or xlsx, every measurement of the KPIs found, one row each",
+)
 def list_kpis(
     ctx: CtxDep,
     department_id: QueryId | None = None,
@@ -34,17 +39,14 @@ def list_kpis(
     q: Search = None,
     limit: Limit = 100,
     offset: Offset = 0,
-) -> s.PageOut[s.KpiOut]:
-    query = select(Kpi)
-    if department_id is not None:
-        query = query.where(Kpi.department_id == department_id)
-    if perspective:
-        query = query.where(Kpi.perspective == perspective)
-    if active is not None:
-        query = query.where(Kpi.active == active)
-    if (found := queries.search(q, Kpi.code, Kpi.name)) is not None:
-        query = query.where(found)
-    rows = list(ctx.session.exec(query.order_by(Kpi.code)))
+    format: ExportFormat = "json",
+) -> Any:
+    found = queries.KpiFilter(
+        department_id=department_id, perspective=perspective, active=active, q=q
+    )
+    if format != "json":
+        return download(ctx, "measurements", found, format)
+    rows = list(ctx.session.exec(queries.kpi_query(found)))
     return s.PageOut(
         items=[kpi_out(k) for k in rows[offset : offset + limit]],
         total=len(rows),

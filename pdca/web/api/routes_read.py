@@ -4,7 +4,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from pdca.engine.definition import BUILTIN_FIELD_TITLES, BUILTIN_FIELDS, WorkflowDefinition
+from pdca.engine.definition import (
+    ANALYSIS_FIELD_TITLES,
+    ANALYSIS_FIELDS,
+    BUILTIN_FIELD_TITLES,
+    BUILTIN_FIELDS,
+    WorkflowDefinition,
+)
 from pdca.engine.machine import diagram
 from pdca.services import actions, board_query, cycles, queries
 from pdca.services.errors import Invalid, NotFound
@@ -39,8 +45,12 @@ def phase_fields(definition: WorkflowDefinition) -> list[s.PhaseFieldOut]:
         _field_out(name, ftype, dict(BUILTIN_FIELD_TITLES[name]), True)
         for name, ftype in BUILTIN_FIELDS.items()
     ]
+    analysis = [
+        _field_out(name, ftype, dict(ANALYSIS_FIELD_TITLES[name]), True)
+        for name, ftype in ANALYSIS_FIELDS.items()
+    ]
     own = [_field_out(f.name, f.type, dict(f.titles), False) for f in definition.fields]
-    return builtin + own
+    return builtin + analysis + own
 
 
 def _workflow_out(definition: WorkflowDefinition) -> s.WorkflowOut:

@@ -1,6 +1,6 @@
 """Problems, cycles, actions and their transitions."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -12,8 +12,18 @@ from pdca.services.queries import ActionFilter, CycleFilter, Paging, ProblemFilt
 from pdca.web.api import schemas as s
 from pdca.web.api.convert import action_out, cycle_out, problem_out, transition_out
 from pdca.web.api.http import created, etag, expected_version, preconditions
-from pdca.web.api.types import BoardSearch, QueryBool, QueryDay, QueryId, Search, sort_keys
+from pdca.web.api.types import (
+    EXPORT_CONTENT,
+    BoardSearch,
+    ExportFormat,
+    QueryBool,
+    QueryDay,
+    QueryId,
+    Search,
+    sort_keys,
+)
 from pdca.web.deps import CtxDep, ReleasingRoute
+from pdca.web.exports import download
 from pdca.web.render import reason_text
 from pdca.web.texts import trigger_titles
 
@@ -40,7 +50,12 @@ def _problem(ctx: Ctx, problem_id: int, response: Response | None = None) -> s.P
     return _problems_out(ctx, [problem])[0]
 
 
-@router.get("/problems", response_model=s.PageOut[s.ProblemOut], tags=["problems"])
+@router.get(
+    "/problems",
+    response_model=s.PageOut[s.ProblemOut],
+    tags=["problems"],
+    responses=EXPORT_CONTENT,  # type: ignore[arg-type]
+)
 def list_problems(
     ctx: CtxDep,
     status: Annotated[list[s.ProblemStatusT] | None, Query()] = None,
@@ -51,18 +66,18 @@ def list_problems(
     sort: sort_keys("id", "reported_at", "severity", "title") = "-reported_at",  # type: ignore[valid-type]
     limit: Limit = 50,
     offset: Offset = 0,
-) -> s.PageOut[s.ProblemOut]:
-    page = queries.list_problems(
-        ctx,
-        Paging(limit, offset, sort),
-        ProblemFilter(
-            status=status or (),
-            source=source or (),
-            severity=severity or (),
-            department_id=department_id,
-            q=q,
-        ),
+    format: ExportFormat = "json",
+) -> Any:
+    found = ProblemFilter(
+        status=status or (),
+        source=source or (),
+        severity=severity or (),
+        department_id=department_id,
+        q=q,
     )
+    if format != "json":
+        return download(ctx, "problems", found, format)
+    page = queries.list_problems(ctx, Paging(limit, offset, sort), found)
     return s.PageOut(
         items=_problems_out(ctx, page.items),
         total=page.total,
@@ -144,7 +159,12 @@ def _cycle(ctx: Ctx, cycle: Cycle, response: Response) -> s.CycleOut:
     return _cycles_out(ctx, [cycle])[0]
 
 
-@router.get("/cycles", response_model=s.PageOut[s.CycleOut], tags=["cycles"])
+@router.get(
+    "/cycles",
+    response_model=s.PageOut[s.CycleOut],
+    tags=["cycles"],
+    responses=EXPORT_CONTENT,  # type: ignore[arg-type]
+)
 def list_cycles(
     ctx: CtxDep,
     workflow: Annotated[str | None, Query(max_length=50)] = None,
@@ -157,20 +177,20 @@ def list_cycles(
     sort: sort_keys("id", "created_at", "state_entered_at", "title") = "-created_at",  # type: ignore[valid-type]
     limit: Limit = 50,
     offset: Offset = 0,
-) -> s.PageOut[s.CycleOut]:
-    page = queries.list_cycles(
-        ctx,
-        Paging(limit, offset, sort),
-        CycleFilter(
-            workflow=workflow,
-            state=state or (),
-            department_id=department_id,
-            lead_id=lead_id,
-            escalated=escalated,
-            open_only=open_only,
-            q=q,
-        ),
+    format: ExportFormat = "json",
+) -> Any:
+    found = CycleFilter(
+        workflow=workflow,
+        state=state or (),
+        department_id=department_id,
+        lead_id=lead_id,
+        escalated=escalated,
+        open_only=open_only,
+        q=q,
     )
+    if format != "json":
+        return download(ctx, "cycles", found, format)
+    page = queries.list_cycles(ctx, Paging(limit, offset, sort), found)
     return s.PageOut(
         items=_cycles_out(ctx, page.items), total=page.total, limit=page.limit, offset=page.offset
     )
@@ -264,7 +284,12 @@ def _signature(body: s.SignatureIn | None) -> accounts.Signature | None:
 # --- actions ------------------------------------------------------------------
 
 
-@router.get("/actions", response_model=s.PageOut[s.ActionOut], tags=["actions"])
+@router.get(
+    "/actions",
+    response_model=s.PageOut[s.ActionOut],
+    tags=["actions"],
+    responses=EXPORT_CONTENT,  # type: ignore[arg-type]
+)
 def list_actions(
     ctx: CtxDep,
     department_id: Annotated[list[QueryId] | None, Query(max_length=100)] = None,
@@ -280,26 +305,26 @@ def list_actions(
     sort: sort_keys(*queries.ACTION_SORTS) = "deadline",  # type: ignore[valid-type]
     limit: Limit = 50,
     offset: Offset = 0,
-) -> s.PageOut[s.ActionOut]:
-    page = queries.list_actions(
+    format: ExportFormat = "json",
+) -> Any:
+    found = board_query.parse_board_query(
         ctx,
-        Paging(limit, offset, sort),
-        board_query.parse_board_query(
-            ctx,
-            q,
-            ActionFilter(
-                department_ids=department_id or (),
-                owner_id=owner_id,
-                cycle_id=cycle_id,
-                workflow=workflow,
-                status=status or (),
-                kind=kind or (),
-                overdue=overdue,
-                due_before=due_before,
-                due_within_days=due_within_days,
-            ),
+        q,
+        ActionFilter(
+            department_ids=department_id or (),
+            owner_id=owner_id,
+            cycle_id=cycle_id,
+            workflow=workflow,
+            status=status or (),
+            kind=kind or (),
+            overdue=overdue,
+            due_before=due_before,
+            due_within_days=due_within_days,
         ),
     )
+    if format != "json":
+        return download(ctx, "actions", found, format)
+    page = queries.list_actions(ctx, Paging(limit, offset, sort), found)
     today = ctx.today()
     links = actions.dependency_links(ctx, [r.action.id for r in page.items])  # type: ignore[misc]
     return s.PageOut(

@@ -142,3 +142,23 @@ BoardSearch = Annotated[
         "kind:corrective status:open cycle:C-3 workflow:pdca`; other words search titles.",
     ),
 ]
+
+# Lists answer JSON pages, or the whole filtered list as a spreadsheet file.
+ExportFormat = Annotated[
+    Literal["json", "csv", "xlsx"],
+    Query(
+        description="`json` (default): a page of the list. `csv` (UTF-8 with a BOM) or `xlsx`: "
+        "every row the filters find, in id order, streamed (limit, offset and sort apply to "
+        "JSON only); columns named by their keys, codes as codes, times in UTC.",
+    ),
+]
+EXPORT_CONTENT = {
+    200: {
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                "schema": {"type": "string", "format": "binary"}
+            },
+        }
+    }
+}

@@ -100,6 +100,14 @@ def _filters(ctx: Ctx, form: dict[str, Any]) -> tuple[ActionFilter, Invalid | No
         return base, exc
 
 
+def board_filter(request: Request, ctx: Ctx) -> ActionFilter:
+    """The board's filters from the URL (what its export reads); unreadable ones refused."""
+    action_filter, error = _filters(ctx, _form_from_query(request))
+    if error is not None:
+        raise error
+    return action_filter
+
+
 def card_context(request: Request, ctx: Ctx, rows: list[queries.ActionRow]) -> dict[str, Any]:
     """What the card macro reads: a fixed cost per page, nothing per card but its moves."""
     lang = request.state.lang

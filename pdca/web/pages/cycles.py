@@ -2,20 +2,27 @@
 
 from datetime import date, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import col, select
 
 from pdca import i18n
-from pdca.engine.definition import BUILTIN_FIELDS
+from pdca.engine.definition import (
+    ANALYSIS_FIELDS,
+    BUILTIN_FIELDS,
+    FISHBONE_CATEGORIES,
+    WHY_FIELDS,
+)
 from pdca.models import Department, Kpi, Problem, User
 from pdca.services import actions, comments, cycles, kpis, policy, queries
 from pdca.services.accounts import Signature
 from pdca.services.context import Ctx
 from pdca.services.errors import Invalid, ServiceError
 from pdca.services.queries import ActionFilter, EventFilter, Paging
-from pdca.web import charts
+from pdca.web import charts, rootcause_svg
+from pdca.web.a3_text import fishbone_titles
 from pdca.web.deps import ReleasingRoute
 from pdca.web.diagram_svg import workflow_svg
 from pdca.web.pages.board import kind_titles, status_titles
@@ -88,6 +95,9 @@ def cycle_board(request: Request, ctx: PageCtx, workflow: str = "pdca", dept: st
             "today": ctx.today(),
             "can_open": policy.can_open_cycle(ctx.actor) is None,
             "workflows": ctx.catalog.definitions,
+            "export_query": urlencode(
+                {"workflow": workflow, **({"dept": department.code} if department else {})}
+            ),
         },
         block="cycle_board",
     )
@@ -267,7 +277,9 @@ def workspace_context(
             marked=[opened] if opened is not None else [],
             empty=_("No data"),
         )
+    analysis = _analysis(cycle, definition, lang, entered)
     return {
+        "analysis": analysis,
         "cycle": cycle,
         "definition": definition,
         "version": version,
@@ -296,7 +308,10 @@ def workspace_context(
         "can_comment": policy.can_comment(ctx.actor) is None,
         "window_end": window_end,
         "verbs": history_verbs(_),
-        "field_titles": {f["name"]: f["label"] for f in fields},
+        "field_titles": {
+            **{f["name"]: f["label"] for f in fields},
+            **{f["name"]: f["label"] for f in [*analysis["whys"], *analysis["fishbone"]]},
+        },
         "state_titles": {
             n: st.titles.get(lang) or st.titles["en"] for n, st in definition.states.items()
         },
@@ -311,6 +326,62 @@ def workspace_context(
         "problem": problem,
         "problem_at": problem_at,
         **evidence_context(ctx, "cycle", cycle_id, permission is None),
+    }
+
+
+def _analysis(
+    cycle: Any, definition: Any, lang: str, entered: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The 5 whys and the fishbone: their fields (as typed, after a refusal) and pictures."""
+    _ = i18n.translations(lang).gettext
+    extra = cycle.extra or {}
+
+    def value(name: str) -> str:
+        return str((entered or {}).get(name, extra.get(name)) or "")
+
+    whys = [
+        {"name": name, "label": _("Why? (%(n)s)") % {"n": n}, "value": value(name)}
+        for n, name in enumerate(WHY_FIELDS, start=1)
+    ]
+    titles = fishbone_titles(_)
+    bones = [
+        {"name": f"fishbone_{c}", "label": titles[c], "value": value(f"fishbone_{c}")}
+        for c in FISHBONE_CATEGORIES
+    ]
+    causes = {
+        c: [v for v in value(f"fishbone_{c}").splitlines() if v.strip()]
+        for c in FISHBONE_CATEGORIES
+    }
+    whys_svg = (
+        rootcause_svg.five_whys(
+            cycle.title,
+            [extra.get(name) or "" for name in WHY_FIELDS],
+            cycle.root_cause or "",
+            labels={
+                "problem": _("Problem"),
+                "why": _("Why? ({n})"),
+                "root": _("Root cause"),
+                "label": _("5 whys"),
+            },
+            lang=lang,
+        )
+        if any(extra.get(name) for name in WHY_FIELDS)
+        else None
+    )
+    fishbone_svg = (
+        rootcause_svg.fishbone(
+            cycle.title, causes, titles=titles, label=_("Fishbone (Ishikawa) diagram"), lang=lang
+        )
+        if any(causes.values())
+        else None
+    )
+    return {
+        "whys": whys,
+        "fishbone": bones,
+        "whys_svg": whys_svg,
+        "fishbone_svg": fishbone_svg,
+        # Open where the analysis is done: the workflow's first phase, or once it has words.
+        "open": cycle.state == definition.initial or any(extra.get(n) for n in ANALYSIS_FIELDS),
     }
 
 
@@ -358,7 +429,7 @@ def save_fields(request: Request, ctx: PageCtx, data: FormDep, cycle_id: int) ->
     version = _int(data.get("version"))
     cycle = cycles.get_cycle(ctx, cycle_id)
     definition = cycles.definition_of(ctx, cycle)
-    names = [*BUILTIN_FIELDS, *(f.name for f in definition.fields)]
+    names = [*BUILTIN_FIELDS, *ANALYSIS_FIELDS, *(f.name for f in definition.fields)]
     entered = {n: str(data[n]) for n in names if n in data}
     current = cycles.field_values(cycle)
     # Only what the person changed: an untouched empty box is not an edit.

@@ -189,22 +189,38 @@ def list_url(form: dict[str, Any], **changes: Any) -> str:
     return "/problems" + ("?" + urlencode(params, doseq=True) if params else "")
 
 
+def _filter_of(form: dict[str, Any], departments: list[Department]) -> ProblemFilter:
+    department_ids = {d.code: d.id for d in departments}
+    return ProblemFilter(
+        status=form["status"],
+        source=form["source"],
+        severity=form["severity"],
+        department_id=department_ids.get(form["dept"]),
+        q=form["q"] or None,
+    )
+
+
+def problem_filter(request: Request, ctx: Ctx) -> ProblemFilter:
+    """The list's filters from the URL: what its export reads too."""
+    departments = _all_departments(ctx)
+    return _filter_of(_list_form(request, departments), departments)
+
+
+def export_query(form: dict[str, Any]) -> str:
+    """The list's filters (not its page) as a query string for the export links."""
+    params = [(name, form[name]) for name in FILTER_FIELDS if form[name]]
+    return urlencode(params, doseq=True)
+
+
 def list_context(request: Request, ctx: Ctx) -> dict[str, Any]:
     """The list page and its #problem_list block: four queries, whatever the page size."""
     _ = _gettext(request)
     departments = _all_departments(ctx)
     form = _list_form(request, departments)
-    department_ids = {d.code: d.id for d in departments}
     page = queries.list_problems(
         ctx,
         Paging(limit=form["limit"], offset=form["offset"], sort=form["sort"]),
-        ProblemFilter(
-            status=form["status"],
-            source=form["source"],
-            severity=form["severity"],
-            department_id=department_ids.get(form["dept"]),
-            q=form["q"] or None,
-        ),
+        _filter_of(form, departments),
     )
     offset, limit = page.offset, page.limit
     return {
@@ -224,6 +240,7 @@ def list_context(request: Request, ctx: Ctx) -> dict[str, Any]:
         "next_url": list_url(form, offset=offset + limit) if offset + limit < page.total else None,
         "first_page_url": list_url(form, offset=0),
         "may_report": policy.can_report_problem(ctx.actor) is None,
+        "export_query": export_query(form),
     }
 
 

@@ -14,8 +14,8 @@ from pdca.services.queries import EventFilter, Paging
 from pdca.web.api.routes_trail import MEDIA
 from pdca.web.deps import ReleasingRoute
 from pdca.web.pages.common import PageCtx, set_flash
-from pdca.web.texts import trail_words
 from pdca.web.render import render
+from pdca.web.texts import trail_words
 
 router = APIRouter(include_in_schema=False, route_class=ReleasingRoute)
 PER_PAGE = 50
