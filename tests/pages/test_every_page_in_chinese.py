@@ -86,6 +86,8 @@ SAME_IN_BOTH |= {
     "token",
     "kpi",
     "value",
+    "Excel",  # a file format, named so in both languages
+    "xlsx",
 }
 HEX = re.compile(r"^[0-9a-f]+$")
 # Columns that hold codes or secrets, not words a person typed: a code on a page is a defect.
