@@ -75,6 +75,11 @@ SPC_BEYOND_3_SIGMA = "spc_beyond_3_sigma"
 SPC_2_OF_3_BEYOND_2_SIGMA = "spc_2_of_3_beyond_2_sigma"
 SPC_4_OF_5_BEYOND_1_SIGMA = "spc_4_of_5_beyond_1_sigma"
 SPC_8_ON_ONE_SIDE = "spc_8_on_one_side"
+# Nelson's supplementary rules (5–8 here, after the four Western Electric ones).
+SPC_TREND_6 = "spc_trend_6"
+SPC_14_ALTERNATING = "spc_14_alternating"
+SPC_15_WITHIN_1_SIGMA = "spc_15_within_1_sigma"
+SPC_8_BEYOND_1_SIGMA = "spc_8_beyond_1_sigma"
 MISSING_DATA = "missing_data"
 
 # In the order findings for one point are listed.
@@ -85,11 +90,22 @@ RULES = (
     SPC_2_OF_3_BEYOND_2_SIGMA,
     SPC_4_OF_5_BEYOND_1_SIGMA,
     SPC_8_ON_ONE_SIDE,
+    SPC_TREND_6,
+    SPC_14_ALTERNATING,
+    SPC_15_WITHIN_1_SIGMA,
+    SPC_8_BEYOND_1_SIGMA,
     MISSING_DATA,
 )
-SPC_RULES = frozenset(
-    {SPC_BEYOND_3_SIGMA, SPC_2_OF_3_BEYOND_2_SIGMA, SPC_4_OF_5_BEYOND_1_SIGMA, SPC_8_ON_ONE_SIDE}
+WESTERN_ELECTRIC = (
+    SPC_BEYOND_3_SIGMA,
+    SPC_2_OF_3_BEYOND_2_SIGMA,
+    SPC_4_OF_5_BEYOND_1_SIGMA,
+    SPC_8_ON_ONE_SIDE,
 )
+NELSON_5_TO_8 = (SPC_TREND_6, SPC_14_ALTERNATING, SPC_15_WITHIN_1_SIGMA, SPC_8_BEYOND_1_SIGMA)
+SPC_RULES = frozenset(WESTERN_ELECTRIC + NELSON_5_TO_8)
+# Rules judged on the points as they come (everything but the scheduled missing-data check).
+POINT_RULES = frozenset(RULES) - {MISSING_DATA}
 
 ON_TARGET = "on_target"
 OFF_TARGET = "off_target"
@@ -102,11 +118,17 @@ LOWER = "lower"
 
 # Individuals chart: sigma is estimated as the mean moving range over d2 (n = 2).
 D2 = 1.128
+# Moving-range chart: its upper limit is D4 × the mean moving range (n = 2); no lower one.
+D4 = 3.267
 MIN_BASELINE_POINTS = 8
-# How many points before a new one the SPC rules look at (8 in a row).
-SPC_LOOKBACK = 7
+# How many points before a new one the SPC rules look at (14 alternating: 13 before).
+SPC_LOOKBACK = 13
+# Values past this size are refused at ingest: sums and spreads of them stay finite
+# (1e15 is still an exact integer in a float), and no service indicator comes near it.
+MAX_ABS_VALUE = 1e15
 
 ABOVE, BELOW = 1, -1
+BOTH = 0  # a pattern with no side (oscillation, stratification, mixture): bad either way
 
 
 @dataclass(frozen=True)
@@ -147,6 +169,16 @@ class ControlLimits:
     def line(self, k: float) -> float:
         """The line k sigma from the centre (k < 0 is below it)."""
         return self.centre + k * self.sigma
+
+    @property
+    def mr_bar(self) -> float:
+        """The mean moving range the sigma came from (the moving-range chart's centre)."""
+        return self.sigma * D2
+
+    @property
+    def mr_ucl(self) -> float:
+        """The moving-range chart's upper limit: D4 (3.267) × the mean moving range."""
+        return D4 * self.mr_bar
 
 
 @dataclass(frozen=True)
@@ -190,19 +222,34 @@ def control_limits(baseline: Sequence[float]) -> ControlLimits | None:
     values = [float(v) for v in baseline]
     if len(values) < MIN_BASELINE_POINTS or not all(math.isfinite(v) for v in values):
         return None
-    centre = math.fsum(values) / len(values)
-    moving_ranges = [abs(b - a) for a, b in pairwise(values)]
-    sigma = math.fsum(moving_ranges) / len(moving_ranges) / D2
-    if not sigma > 0:
+    try:
+        centre = math.fsum(values) / len(values)
+        moving_ranges = [abs(b - a) for a, b in pairwise(values)]
+        sigma = math.fsum(moving_ranges) / len(moving_ranges) / D2
+    except OverflowError:  # values near the float's end (1e307): no chart can hold them
+        return None
+    # An infinite spread (±1e308 alternating) would put every line at ±inf.
+    if not (sigma > 0 and math.isfinite(sigma) and math.isfinite(centre + 3 * sigma)):
+        return None
+    if not math.isfinite(centre - 3 * sigma):
         return None
     return ControlLimits(centre=centre, sigma=sigma)
+
+
+def moving_ranges(series: Sequence[Point]) -> list[float]:
+    """|x[i] − x[i−1]| for each point after the first: the moving-range chart's values."""
+    return [abs(b.value - a.value) for a, b in pairwise(series)]
 
 
 # --- SPC ------------------------------------------------------------------------
 
 
 def _spc_at(values: Sequence[float], i: int, limits: ControlLimits) -> list[tuple[str, int, int]]:
-    """The SPC patterns point i completes: (rule, side, index of the first point)."""
+    """The SPC patterns point i completes: (rule, side, index of the first point).
+
+    `side` is ABOVE or BELOW for a shift or a trend, BOTH for the patterns that have no
+    side (alternation, stratification, mixture).
+    """
     found: list[tuple[str, int, int]] = []
     value = values[i]
     for side in (ABOVE, BELOW):
@@ -220,11 +267,48 @@ def _spc_at(values: Sequence[float], i: int, limits: ControlLimits) -> list[tupl
             line = limits.line(side)
             if sum(_past(v, line, side) for v in values[start : i + 1]) >= 4:
                 found.append((SPC_4_OF_5_BEYOND_1_SIGMA, side, start))
-        if i >= SPC_LOOKBACK and all(
-            _past(v, limits.centre, side) for v in values[i - SPC_LOOKBACK : i]
-        ):
-            found.append((SPC_8_ON_ONE_SIDE, side, i - SPC_LOOKBACK))
+        if i >= 7 and all(_past(v, limits.centre, side) for v in values[i - 7 : i]):
+            found.append((SPC_8_ON_ONE_SIDE, side, i - 7))
         break  # a point is on one side only
+    found.extend(_nelson_at(values, i, limits))
+    return found
+
+
+def _nelson_at(
+    values: Sequence[float], i: int, limits: ControlLimits
+) -> list[tuple[str, int, int]]:
+    """Nelson's rules 5–8 as numbered here, each completed by point i.
+
+    - trend: 6 points in a row each strictly higher (or lower) than the one before;
+    - 14 points in a row alternating up and down (no two equal neighbours);
+    - 15 points in a row within 1σ of the centre, either side (on the line counts as
+      within, since "beyond" is strict);
+    - 8 points in a row beyond 1σ with points on both sides of the centre (all on one
+      side is already a shift, said by the rules above).
+    """
+    found: list[tuple[str, int, int]] = []
+    if i >= 5:
+        window = values[i - 5 : i + 1]
+        steps = [b - a for a, b in pairwise(window)]
+        if all(step > 0 for step in steps):
+            found.append((SPC_TREND_6, ABOVE, i - 5))
+        elif all(step < 0 for step in steps):
+            found.append((SPC_TREND_6, BELOW, i - 5))
+    if i >= 13:
+        steps = [b - a for a, b in pairwise(values[i - 13 : i + 1])]
+        if all(a * b < 0 for a, b in pairwise(steps)):
+            found.append((SPC_14_ALTERNATING, BOTH, i - 13))
+    upper, lower = limits.line(1), limits.line(-1)
+    if i >= 14 and all(lower <= v <= upper for v in values[i - 14 : i + 1]):
+        found.append((SPC_15_WITHIN_1_SIGMA, BOTH, i - 14))
+    if i >= 7:
+        window = values[i - 7 : i + 1]
+        if (
+            all(v > upper or v < lower for v in window)
+            and any(v > upper for v in window)
+            and any(v < lower for v in window)
+        ):
+            found.append((SPC_8_BEYOND_1_SIGMA, BOTH, i - 7))
     return found
 
 
@@ -284,7 +368,7 @@ def evaluate(
             findings.append(_warnings(spec, tuple(series[i - n + 1 : i + 1])))
         if limits is not None and not SPC_RULES.isdisjoint(rules):
             for rule, side, first in _spc_at(values, i, limits):
-                if side == spec.bad_side and rule in rules:
+                if side in (spec.bad_side, BOTH) and rule in rules:
                     findings.append(_spc(rule, side, series, first, i, limits))
     return findings
 
@@ -425,6 +509,9 @@ def _spc(
                 "(over %(limit)s).",
                 **params,
             )
+    elif rule in NELSON_5_TO_8:
+        points = tuple(window)
+        reason = _nelson_reason(rule, side, points, limits)
     else:
         points = tuple(window)
         params = {"count": len(points), "centre": centre}
@@ -437,3 +524,49 @@ def _spc(
                 rule, "%(count)d points in a row above the centre line (%(centre)s).", **params
             )
     return Finding(rule, series[i].at, points, reason)
+
+
+def _nelson_reason(
+    rule: str, side: int, points: tuple[Point, ...], limits: ControlLimits
+) -> Reason:
+    count = len(points)
+    if rule == SPC_TREND_6:
+        params = {"count": count, "first": _num(points[0].value), "last": _num(points[-1].value)}
+        if side == BELOW:
+            return because(
+                rule,
+                "%(count)d points in a row each lower than the one before "
+                "(%(first)s down to %(last)s): a trend.",
+                **params,
+            )
+        return because(
+            rule,
+            "%(count)d points in a row each higher than the one before "
+            "(%(first)s up to %(last)s): a trend.",
+            **params,
+        )
+    if rule == SPC_14_ALTERNATING:
+        return because(
+            rule,
+            "%(count)d points in a row alternating up and down: over-adjustment, or two "
+            "sources taking turns.",
+            count=count,
+        )
+    low, high = _num(limits.line(-1)), _num(limits.line(1))
+    if rule == SPC_15_WITHIN_1_SIGMA:
+        return because(
+            rule,
+            "%(count)d points in a row within 1σ of the centre line (%(low)s to %(high)s): "
+            "the limits may mix several sources (stratification).",
+            count=count,
+            low=low,
+            high=high,
+        )
+    return because(
+        rule,
+        "%(count)d points in a row more than 1σ from the centre line, on both sides "
+        "(outside %(low)s to %(high)s): a mixture of two processes.",
+        count=count,
+        low=low,
+        high=high,
+    )

@@ -584,6 +584,10 @@ RuleT = Literal[
     "spc_2_of_3_beyond_2_sigma",
     "spc_4_of_5_beyond_1_sigma",
     "spc_8_on_one_side",
+    "spc_trend_6",
+    "spc_14_alternating",
+    "spc_15_within_1_sigma",
+    "spc_8_beyond_1_sigma",
     "missing_data",
 ]
 
