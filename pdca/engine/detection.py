@@ -62,7 +62,7 @@ show it in the reader's language; numbers are already formatted in the params.
 """
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -313,24 +313,32 @@ def _nelson_at(
 
 
 def spc_signals(
-    series: Sequence[Point], limits: ControlLimits | None, direction: str | None = None
+    series: Sequence[Point],
+    limits: ControlLimits | None,
+    direction: str | None = None,
+    rules: Iterable[str] | None = None,
+    start: int = 0,
 ) -> dict[int, list[str]]:
     """Index → SPC rules broken at that point, on either side, for marking a control chart.
 
     Each signal is marked on the point that completed it. `direction` is accepted
     for symmetry with `evaluate` but filters nothing: the chart marks good-side
-    shifts too (a lasting improvement is worth seeing).
+    shifts too (a lasting improvement is worth seeing). `rules` limits the marks to a
+    rule set (default: the Western Electric rules). Only points from index `start` are
+    marked, but every pattern is judged on the whole `series`: pass the history before
+    a chart's window so that the points at its left edge keep their rings.
     """
     if direction is not None and direction not in (HIGHER, LOWER):
         raise ValueError(f"direction must be 'higher' or 'lower', not {direction!r}")
     if limits is None:
         return {}
+    wanted = frozenset(WESTERN_ELECTRIC if rules is None else rules) & SPC_RULES
     values = [p.value for p in series]
     marks: dict[int, list[str]] = {}
-    for i in range(len(values)):
-        rules = [rule for rule, _side, _start in _spc_at(values, i, limits)]
-        if rules:
-            marks[i] = rules
+    for i in range(max(start, 0), len(values)):
+        found = [rule for rule, _side, _start in _spc_at(values, i, limits) if rule in wanted]
+        if found:
+            marks[i] = list(dict.fromkeys(found))
     return marks
 
 
@@ -570,3 +578,93 @@ def _nelson_reason(
         low=low,
         high=high,
     )
+
+
+# --- How far SPC can be trusted ---------------------------------------------------------
+
+RECOMMENDED_BASELINE_POINTS = 50
+
+
+@dataclass(frozen=True)
+class BaselineHealth:
+    """See pdca.services.spc.SpcHealth, which this fills."""
+
+    state: str
+    points: int
+    minimum: int = MIN_BASELINE_POINTS
+    recommended: int = RECOMMENDED_BASELINE_POINTS
+    false_alarm_every: float | None = None
+    false_alarm_every_recommended: float | None = None
+    rules: list[str] | None = None
+
+    @property
+    def warning(self) -> bool:
+        return self.state not in ("off", "ok")
+
+
+def false_alarm_rate(baseline_points: int, rules: Iterable[str]) -> float:
+    """Expected false occurrences per judged point of a stable process (normal, no shift)
+    whose limits came from `baseline_points` points (0: limits known exactly), counting
+    what `evaluate` raises (the bad side, and the side-less rules).
+
+    Each rule raises its own occurrences, so the rates add. Between the tabulated sizes
+    the rate is interpolated linearly in 1/n (the estimation error shrinks like 1/n).
+    """
+    rates = [(n, sum(row.get(r, 0.0) for r in rules)) for n, row in _FALSE_ALARMS.items()]
+    known = next(rate for n, rate in rates if n == 0)
+    sized = sorted((n, rate) for n, rate in rates if n > 0)
+    n = baseline_points
+    if n <= 0:
+        return known
+    if n <= sized[0][0]:
+        return sized[0][1]
+    for (n0, r0), (n1, r1) in pairwise([*sized, (math.inf, known)]):
+        if n0 <= n <= n1:
+            w = (1 / n0 - 1 / n) / (1 / n0 - (0 if n1 == math.inf else 1 / n1))
+            return r0 + w * (r1 - r0)
+    return known
+
+
+def baseline_health(baseline: Sequence[float], rules: Sequence[str]) -> BaselineHealth:
+    """Whether limits from `baseline` can judge points with `rules`, and at what cost."""
+    spc = [r for r in rules if r in SPC_RULES]
+    n = len(baseline)
+    if not spc:
+        return BaselineHealth("off", n)
+    if n == 0:
+        return BaselineHealth("missing", 0, rules=spc)
+    if n < MIN_BASELINE_POINTS:
+        return BaselineHealth("too_short", n, rules=spc)
+    if len(set(baseline)) == 1:
+        return BaselineHealth("constant", n, rules=spc)
+    if control_limits(baseline) is None:
+        return BaselineHealth("unusable", n, rules=spc)
+    every, better = (1 / false_alarm_rate(k, spc) for k in (n, RECOMMENDED_BASELINE_POINTS))
+    state = "weak" if n < RECOMMENDED_BASELINE_POINTS else "ok"
+    return BaselineHealth(
+        state, n, false_alarm_every=every, false_alarm_every_recommended=better, rules=spc
+    )
+
+
+# Measured by simulation (docs/spc_false_alarms.py): 1,500 baselines of n standard normal
+# points each, then 400 points judged against their limits; the mean number of judged
+# points between two false occurrences, per rule, in the order of `_TABLE_RULES`.
+# n = 0 stands for limits known exactly (the textbook's 1/0.00135 = 741 for beyond 3σ on
+# one side). The side-less rules count both sides, as `evaluate` raises them.
+_TABLE_RULES = (*WESTERN_ELECTRIC, *NELSON_5_TO_8)
+_FALSE_ALARM_EVERY: dict[int, tuple[int, ...]] = {
+    8: (61, 68, 59, 61, 784, 229, 34, 188),
+    10: (84, 98, 83, 85, 736, 232, 51, 271),
+    15: (134, 155, 118, 102, 673, 228, 72, 676),
+    20: (195, 232, 164, 135, 726, 220, 91, 1310),
+    25: (242, 301, 189, 139, 760, 231, 108, 1667),
+    30: (253, 305, 216, 168, 697, 221, 134, 1690),
+    40: (317, 393, 226, 169, 717, 208, 165, 2532),
+    50: (377, 493, 277, 177, 758, 210, 192, 3774),
+    200: (596, 849, 393, 235, 780, 209, 253, 8451),
+    0: (771, 992, 445, 259, 670, 223, 298, 7407),
+}
+_FALSE_ALARMS: dict[int, dict[str, float]] = {
+    n: {rule: 1 / every for rule, every in zip(_TABLE_RULES, row, strict=True)}
+    for n, row in _FALSE_ALARM_EVERY.items()
+}

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, func, select
 
 from pdca.engine import detection
-from pdca.engine.detection import ControlLimits, Finding, Point
+from pdca.engine.detection import Finding, Point
 from pdca.engine.facts import N_
 from pdca.models import (
     Action,
@@ -46,9 +46,9 @@ from pdca.services.errors import Conflict, Forbidden, Invalid, NotFound
 from pdca.services.keys import key
 from pdca.services.kpi_findings import OPEN_PROBLEM, raise_or_recur, spec_of
 from pdca.services.policy import can_manage_kpi, can_record, can_run_cycle, can_triage, require
+from pdca.services.spc import SPC_BASELINE_POINTS, control_limits_of
 from pdca.services.store import check_version, compare_and_set, get_or_404
 
-SPC_BASELINE_POINTS = 20  # without a baseline period, the first points set the control limits
 MAX_BATCH = 100_000
 FUTURE_TOLERANCE = timedelta(hours=1)
 # No service measured anything before 1970; an earlier date is a typing slip (0314 for 2314).
@@ -468,17 +468,6 @@ def _stored_values(
     return result
 
 
-def control_limits_of(ctx: Ctx, kpi: Kpi) -> ControlLimits | None:
-    query = select(Measurement.value).where(Measurement.kpi_id == kpi.id)
-    if kpi.baseline_start and kpi.baseline_end:
-        query = query.where(
-            col(Measurement.at) >= kpi.baseline_start, col(Measurement.at) <= kpi.baseline_end
-        )
-    else:
-        query = query.order_by(col(Measurement.at)).limit(SPC_BASELINE_POINTS)
-    return detection.control_limits(list(ctx.session.exec(query)))
-
-
 def _spc_judges_after(ctx: Ctx, kpi: Kpi) -> datetime | None:
     """SPC judges only the points after the baseline that sets its limits, so that limits
     never shift under the points they judge (None: the baseline is not complete yet)."""
@@ -650,7 +639,9 @@ def series(
 class ScoreLine:
     kpi: Kpi
     latest: Point | None
-    status: str  # on_target | off_target | warning | breach | no_data
+    # on_target | off_target | warning | breach | no_data (never measured) | stale (the
+    # latest value is older than two intervals: shown, but not judged as current)
+    status: str
     trend: list[float]
     open_problems: int
 
@@ -703,12 +694,20 @@ def scorecard(
     for kpi in kpis:
         points = recent.get(kpi.id, [])  # type: ignore[arg-type]
         last = points[-1] if points else latest.get(kpi.id)  # type: ignore[arg-type]
-        overdue = last is None or last.at < ctx.now() - timedelta(hours=kpi.interval_hours) * 2
-        state = "no_data" if last is None or overdue else detection.status(spec_of(kpi), last.value)
+        state = freshness(ctx, kpi, last)
         result[kpi.perspective].append(
             ScoreLine(kpi, last, state, [p.value for p in points], open_counts.get(kpi.id, 0))
         )
     return result
+
+
+def freshness(ctx: Ctx, kpi: Kpi, last: Point | None) -> str:
+    """The KPI's status from its latest point, or no_data / stale when there is none recent."""
+    if last is None:
+        return "no_data"
+    if last.at < ctx.now() - timedelta(hours=kpi.interval_hours) * 2:
+        return "stale"
+    return detection.status(spec_of(kpi), last.value)
 
 
 def pareto(ctx: Ctx, by: str, since: datetime | None = None) -> list[tuple[str, int]]:
