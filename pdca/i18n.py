@@ -108,6 +108,10 @@ def format_datetime(value: datetime | None, lang: str, fmt: str = "medium") -> s
 def format_number(value: float | int | None, lang: str) -> str:
     if value is None:
         return ""
+    if abs(value) >= 1e15:
+        # Babel's decimal rounding fails on values near the float's end (1e308); such
+        # values are refused at ingest now, but older rows still have to show.
+        return numbers.format_scientific(value, "0.###E0", locale=babel_locale(lang))
     return numbers.format_decimal(value, locale=babel_locale(lang))
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy import event as sa_event
 from sqlmodel import Field, SQLModel
@@ -166,6 +167,18 @@ class WorkflowVersion(SQLModel, table=True):
 
 class Problem(SQLModel, table=True):
     __tablename__ = "problems"
+    # One open problem per KPI and rule, whatever races: concurrent feeds that both find
+    # none open cannot both raise one (habit 15).
+    __table_args__ = (
+        Index(
+            "uq_problems_open_kpi_rule",
+            "kpi_id",
+            "detection_rule",
+            unique=True,
+            postgresql_where=text("status IN ('new', 'accepted') AND kpi_id IS NOT NULL"),
+            sqlite_where=text("status IN ('new', 'accepted') AND kpi_id IS NOT NULL"),
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     title: str = Field(sa_type=String(300))
     description: str | None = _text()
@@ -426,6 +439,11 @@ class DetectionRule(StrEnum):
     spc_2_of_3_beyond_2_sigma = "spc_2_of_3_beyond_2_sigma"
     spc_4_of_5_beyond_1_sigma = "spc_4_of_5_beyond_1_sigma"
     spc_8_on_one_side = "spc_8_on_one_side"
+    # Nelson's supplementary rules, chosen per KPI beside the Western Electric ones.
+    spc_trend_6 = "spc_trend_6"
+    spc_14_alternating = "spc_14_alternating"
+    spc_15_within_1_sigma = "spc_15_within_1_sigma"
+    spc_8_beyond_1_sigma = "spc_8_beyond_1_sigma"
     missing_data = "missing_data"
 
 
@@ -477,6 +495,10 @@ class ProblemOccurrence(SQLModel, table=True):
     """A detection rule firing for a problem: the first time and every time again."""
 
     __tablename__ = "problem_occurrences"
+    # A rule fires once at a point: re-judging a series is idempotent.
+    __table_args__ = (
+        UniqueConstraint("kpi_id", "rule", "at", name="uq_problem_occurrences_kpi_rule_at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     problem_id: int = Field(foreign_key="problems.id", index=True)
     kpi_id: int = Field(foreign_key="kpis.id", index=True)

@@ -62,7 +62,7 @@ show it in the reader's language; numbers are already formatted in the params.
 """
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -75,6 +75,11 @@ SPC_BEYOND_3_SIGMA = "spc_beyond_3_sigma"
 SPC_2_OF_3_BEYOND_2_SIGMA = "spc_2_of_3_beyond_2_sigma"
 SPC_4_OF_5_BEYOND_1_SIGMA = "spc_4_of_5_beyond_1_sigma"
 SPC_8_ON_ONE_SIDE = "spc_8_on_one_side"
+# Nelson's supplementary rules (5–8 here, after the four Western Electric ones).
+SPC_TREND_6 = "spc_trend_6"
+SPC_14_ALTERNATING = "spc_14_alternating"
+SPC_15_WITHIN_1_SIGMA = "spc_15_within_1_sigma"
+SPC_8_BEYOND_1_SIGMA = "spc_8_beyond_1_sigma"
 MISSING_DATA = "missing_data"
 
 # In the order findings for one point are listed.
@@ -85,11 +90,22 @@ RULES = (
     SPC_2_OF_3_BEYOND_2_SIGMA,
     SPC_4_OF_5_BEYOND_1_SIGMA,
     SPC_8_ON_ONE_SIDE,
+    SPC_TREND_6,
+    SPC_14_ALTERNATING,
+    SPC_15_WITHIN_1_SIGMA,
+    SPC_8_BEYOND_1_SIGMA,
     MISSING_DATA,
 )
-SPC_RULES = frozenset(
-    {SPC_BEYOND_3_SIGMA, SPC_2_OF_3_BEYOND_2_SIGMA, SPC_4_OF_5_BEYOND_1_SIGMA, SPC_8_ON_ONE_SIDE}
+WESTERN_ELECTRIC = (
+    SPC_BEYOND_3_SIGMA,
+    SPC_2_OF_3_BEYOND_2_SIGMA,
+    SPC_4_OF_5_BEYOND_1_SIGMA,
+    SPC_8_ON_ONE_SIDE,
 )
+NELSON_5_TO_8 = (SPC_TREND_6, SPC_14_ALTERNATING, SPC_15_WITHIN_1_SIGMA, SPC_8_BEYOND_1_SIGMA)
+SPC_RULES = frozenset(WESTERN_ELECTRIC + NELSON_5_TO_8)
+# Rules judged on the points as they come (everything but the scheduled missing-data check).
+POINT_RULES = frozenset(RULES) - {MISSING_DATA}
 
 ON_TARGET = "on_target"
 OFF_TARGET = "off_target"
@@ -102,11 +118,17 @@ LOWER = "lower"
 
 # Individuals chart: sigma is estimated as the mean moving range over d2 (n = 2).
 D2 = 1.128
+# Moving-range chart: its upper limit is D4 × the mean moving range (n = 2); no lower one.
+D4 = 3.267
 MIN_BASELINE_POINTS = 8
-# How many points before a new one the SPC rules look at (8 in a row).
-SPC_LOOKBACK = 7
+# How many points before a new one the SPC rules look at (14 alternating: 13 before).
+SPC_LOOKBACK = 13
+# Values past this size are refused at ingest: sums and spreads of them stay finite
+# (1e15 is still an exact integer in a float), and no service indicator comes near it.
+MAX_ABS_VALUE = 1e15
 
 ABOVE, BELOW = 1, -1
+BOTH = 0  # a pattern with no side (oscillation, stratification, mixture): bad either way
 
 
 @dataclass(frozen=True)
@@ -147,6 +169,16 @@ class ControlLimits:
     def line(self, k: float) -> float:
         """The line k sigma from the centre (k < 0 is below it)."""
         return self.centre + k * self.sigma
+
+    @property
+    def mr_bar(self) -> float:
+        """The mean moving range the sigma came from (the moving-range chart's centre)."""
+        return self.sigma * D2
+
+    @property
+    def mr_ucl(self) -> float:
+        """The moving-range chart's upper limit: D4 (3.267) × the mean moving range."""
+        return D4 * self.mr_bar
 
 
 @dataclass(frozen=True)
@@ -190,19 +222,34 @@ def control_limits(baseline: Sequence[float]) -> ControlLimits | None:
     values = [float(v) for v in baseline]
     if len(values) < MIN_BASELINE_POINTS or not all(math.isfinite(v) for v in values):
         return None
-    centre = math.fsum(values) / len(values)
-    moving_ranges = [abs(b - a) for a, b in pairwise(values)]
-    sigma = math.fsum(moving_ranges) / len(moving_ranges) / D2
-    if not sigma > 0:
+    try:
+        centre = math.fsum(values) / len(values)
+        moving_ranges = [abs(b - a) for a, b in pairwise(values)]
+        sigma = math.fsum(moving_ranges) / len(moving_ranges) / D2
+    except OverflowError:  # values near the float's end (1e307): no chart can hold them
+        return None
+    # An infinite spread (±1e308 alternating) would put every line at ±inf.
+    if not (sigma > 0 and math.isfinite(sigma) and math.isfinite(centre + 3 * sigma)):
+        return None
+    if not math.isfinite(centre - 3 * sigma):
         return None
     return ControlLimits(centre=centre, sigma=sigma)
+
+
+def moving_ranges(series: Sequence[Point]) -> list[float]:
+    """|x[i] − x[i−1]| for each point after the first: the moving-range chart's values."""
+    return [abs(b.value - a.value) for a, b in pairwise(series)]
 
 
 # --- SPC ------------------------------------------------------------------------
 
 
 def _spc_at(values: Sequence[float], i: int, limits: ControlLimits) -> list[tuple[str, int, int]]:
-    """The SPC patterns point i completes: (rule, side, index of the first point)."""
+    """The SPC patterns point i completes: (rule, side, index of the first point).
+
+    `side` is ABOVE or BELOW for a shift or a trend, BOTH for the patterns that have no
+    side (alternation, stratification, mixture).
+    """
     found: list[tuple[str, int, int]] = []
     value = values[i]
     for side in (ABOVE, BELOW):
@@ -220,33 +267,78 @@ def _spc_at(values: Sequence[float], i: int, limits: ControlLimits) -> list[tupl
             line = limits.line(side)
             if sum(_past(v, line, side) for v in values[start : i + 1]) >= 4:
                 found.append((SPC_4_OF_5_BEYOND_1_SIGMA, side, start))
-        if i >= SPC_LOOKBACK and all(
-            _past(v, limits.centre, side) for v in values[i - SPC_LOOKBACK : i]
-        ):
-            found.append((SPC_8_ON_ONE_SIDE, side, i - SPC_LOOKBACK))
+        if i >= 7 and all(_past(v, limits.centre, side) for v in values[i - 7 : i]):
+            found.append((SPC_8_ON_ONE_SIDE, side, i - 7))
         break  # a point is on one side only
+    found.extend(_nelson_at(values, i, limits))
+    return found
+
+
+def _nelson_at(
+    values: Sequence[float], i: int, limits: ControlLimits
+) -> list[tuple[str, int, int]]:
+    """Nelson's rules 5–8 as numbered here, each completed by point i.
+
+    - trend: 6 points in a row each strictly higher (or lower) than the one before;
+    - 14 points in a row alternating up and down (no two equal neighbours);
+    - 15 points in a row within 1σ of the centre, either side (on the line counts as
+      within, since "beyond" is strict);
+    - 8 points in a row beyond 1σ with points on both sides of the centre (all on one
+      side is already a shift, said by the rules above).
+    """
+    found: list[tuple[str, int, int]] = []
+    if i >= 5:
+        window = values[i - 5 : i + 1]
+        steps = [b - a for a, b in pairwise(window)]
+        if all(step > 0 for step in steps):
+            found.append((SPC_TREND_6, ABOVE, i - 5))
+        elif all(step < 0 for step in steps):
+            found.append((SPC_TREND_6, BELOW, i - 5))
+    if i >= 13:
+        steps = [b - a for a, b in pairwise(values[i - 13 : i + 1])]
+        if all(a * b < 0 for a, b in pairwise(steps)):
+            found.append((SPC_14_ALTERNATING, BOTH, i - 13))
+    upper, lower = limits.line(1), limits.line(-1)
+    if i >= 14 and all(lower <= v <= upper for v in values[i - 14 : i + 1]):
+        found.append((SPC_15_WITHIN_1_SIGMA, BOTH, i - 14))
+    if i >= 7:
+        window = values[i - 7 : i + 1]
+        if (
+            all(v > upper or v < lower for v in window)
+            and any(v > upper for v in window)
+            and any(v < lower for v in window)
+        ):
+            found.append((SPC_8_BEYOND_1_SIGMA, BOTH, i - 7))
     return found
 
 
 def spc_signals(
-    series: Sequence[Point], limits: ControlLimits | None, direction: str | None = None
+    series: Sequence[Point],
+    limits: ControlLimits | None,
+    direction: str | None = None,
+    rules: Iterable[str] | None = None,
+    start: int = 0,
 ) -> dict[int, list[str]]:
     """Index → SPC rules broken at that point, on either side, for marking a control chart.
 
     Each signal is marked on the point that completed it. `direction` is accepted
     for symmetry with `evaluate` but filters nothing: the chart marks good-side
-    shifts too (a lasting improvement is worth seeing).
+    shifts too (a lasting improvement is worth seeing). `rules` limits the marks to a
+    rule set (default: the Western Electric rules). Only points from index `start` are
+    marked, but every pattern is judged on the whole `series`: pass the history before
+    a chart's window so that the points at its left edge keep their rings.
     """
     if direction is not None and direction not in (HIGHER, LOWER):
         raise ValueError(f"direction must be 'higher' or 'lower', not {direction!r}")
     if limits is None:
         return {}
+    wanted = frozenset(WESTERN_ELECTRIC if rules is None else rules) & SPC_RULES
     values = [p.value for p in series]
     marks: dict[int, list[str]] = {}
-    for i in range(len(values)):
-        rules = [rule for rule, _side, _start in _spc_at(values, i, limits)]
-        if rules:
-            marks[i] = rules
+    for i in range(max(start, 0), len(values)):
+        found = [rule for rule, _side, _start in _spc_at(values, i, limits) if rule in wanted]
+        if found:
+            marks[i] = list(dict.fromkeys(found))
     return marks
 
 
@@ -284,7 +376,7 @@ def evaluate(
             findings.append(_warnings(spec, tuple(series[i - n + 1 : i + 1])))
         if limits is not None and not SPC_RULES.isdisjoint(rules):
             for rule, side, first in _spc_at(values, i, limits):
-                if side == spec.bad_side and rule in rules:
+                if side in (spec.bad_side, BOTH) and rule in rules:
                     findings.append(_spc(rule, side, series, first, i, limits))
     return findings
 
@@ -425,6 +517,9 @@ def _spc(
                 "(over %(limit)s).",
                 **params,
             )
+    elif rule in NELSON_5_TO_8:
+        points = tuple(window)
+        reason = _nelson_reason(rule, side, points, limits)
     else:
         points = tuple(window)
         params = {"count": len(points), "centre": centre}
@@ -437,3 +532,142 @@ def _spc(
                 rule, "%(count)d points in a row above the centre line (%(centre)s).", **params
             )
     return Finding(rule, series[i].at, points, reason)
+
+
+def _nelson_reason(
+    rule: str, side: int, points: tuple[Point, ...], limits: ControlLimits
+) -> Reason:
+    count = len(points)
+    if rule == SPC_TREND_6:
+        params = {"count": count, "first": _num(points[0].value), "last": _num(points[-1].value)}
+        if side == BELOW:
+            return because(
+                rule,
+                "%(count)d points in a row each lower than the one before "
+                "(%(first)s down to %(last)s): a trend.",
+                **params,
+            )
+        return because(
+            rule,
+            "%(count)d points in a row each higher than the one before "
+            "(%(first)s up to %(last)s): a trend.",
+            **params,
+        )
+    if rule == SPC_14_ALTERNATING:
+        return because(
+            rule,
+            "%(count)d points in a row alternating up and down: over-adjustment, or two "
+            "sources taking turns.",
+            count=count,
+        )
+    low, high = _num(limits.line(-1)), _num(limits.line(1))
+    if rule == SPC_15_WITHIN_1_SIGMA:
+        return because(
+            rule,
+            "%(count)d points in a row within 1σ of the centre line (%(low)s to %(high)s): "
+            "the limits may mix several sources (stratification).",
+            count=count,
+            low=low,
+            high=high,
+        )
+    return because(
+        rule,
+        "%(count)d points in a row more than 1σ from the centre line, on both sides "
+        "(outside %(low)s to %(high)s): a mixture of two processes.",
+        count=count,
+        low=low,
+        high=high,
+    )
+
+
+# --- How far SPC can be trusted ---------------------------------------------------------
+
+RECOMMENDED_BASELINE_POINTS = 50
+
+
+@dataclass(frozen=True)
+class BaselineHealth:
+    """See pdca.services.spc.SpcHealth, which this fills."""
+
+    state: str
+    points: int
+    minimum: int = MIN_BASELINE_POINTS
+    recommended: int = RECOMMENDED_BASELINE_POINTS
+    false_alarm_every: float | None = None
+    false_alarm_every_recommended: float | None = None
+    rules: list[str] | None = None
+
+    @property
+    def warning(self) -> bool:
+        return self.state not in ("off", "ok")
+
+
+def false_alarm_rate(baseline_points: int, rules: Iterable[str]) -> float:
+    """Expected false occurrences per judged point of a stable process (normal, no shift)
+    whose limits came from `baseline_points` points (0: limits known exactly), counting
+    what `evaluate` raises (the bad side, and the side-less rules).
+
+    Each rule raises its own occurrences, so the rates add. Between the tabulated sizes
+    the rate is interpolated linearly in 1/n (the estimation error shrinks like 1/n).
+    """
+    rates = [(n, sum(row.get(r, 0.0) for r in rules)) for n, row in _FALSE_ALARMS.items()]
+    known = next(rate for n, rate in rates if n == 0)
+    sized = sorted((n, rate) for n, rate in rates if n > 0)
+    n = baseline_points
+    if n <= 0:
+        return known
+    if n <= sized[0][0]:
+        return sized[0][1]
+    for (n0, r0), (n1, r1) in pairwise([*sized, (math.inf, known)]):
+        if n0 <= n <= n1:
+            w = (1 / n0 - 1 / n) / (1 / n0 - (0 if n1 == math.inf else 1 / n1))
+            return r0 + w * (r1 - r0)
+    return known
+
+
+def baseline_health(baseline: Sequence[float], rules: Sequence[str]) -> BaselineHealth:
+    """Whether limits from `baseline` can judge points with `rules`, and at what cost."""
+    spc = [r for r in rules if r in SPC_RULES]
+    n = len(baseline)
+    if not spc:
+        return BaselineHealth("off", n)
+    if n == 0:
+        return BaselineHealth("missing", 0, rules=spc)
+    if n < MIN_BASELINE_POINTS:
+        return BaselineHealth("too_short", n, rules=spc)
+    if len(set(baseline)) == 1:
+        return BaselineHealth("constant", n, rules=spc)
+    if control_limits(baseline) is None:
+        return BaselineHealth("unusable", n, rules=spc)
+    every, better = (1 / false_alarm_rate(k, spc) for k in (n, RECOMMENDED_BASELINE_POINTS))
+    state = "weak" if n < RECOMMENDED_BASELINE_POINTS else "ok"
+    return BaselineHealth(
+        state, n, false_alarm_every=every, false_alarm_every_recommended=better, rules=spc
+    )
+
+
+# Measured by simulation (docs/spc_false_alarms.py): 1,500 baselines of n standard normal
+# points each, then 400 points judged against their limits; the mean number of judged
+# points between two false occurrences, per rule, in the order of `_TABLE_RULES`.
+# n = 0 stands for limits known exactly (the textbook's 1/0.00135 = 741 for beyond 3σ on
+# one side). The side-less rules count both sides, as `evaluate` raises them.
+_TABLE_RULES = (*WESTERN_ELECTRIC, *NELSON_5_TO_8)
+_FALSE_ALARM_EVERY: dict[int, tuple[int, ...]] = {
+    8: (61, 68, 59, 61, 784, 229, 34, 188),
+    10: (84, 98, 83, 85, 736, 232, 51, 271),
+    15: (134, 155, 118, 102, 673, 228, 72, 676),
+    20: (195, 232, 164, 135, 726, 220, 91, 1310),
+    25: (242, 301, 189, 139, 760, 231, 108, 1667),
+    30: (253, 305, 216, 168, 697, 221, 134, 1690),
+    40: (317, 393, 226, 169, 717, 208, 165, 2532),
+    50: (377, 493, 277, 177, 758, 210, 192, 3774),
+    75: (458, 571, 329, 202, 773, 205, 191, 4545),
+    100: (514, 655, 342, 208, 715, 217, 213, 5607),
+    150: (605, 770, 368, 224, 740, 219, 253, 4255),
+    200: (596, 849, 393, 235, 780, 209, 253, 8451),
+    0: (771, 992, 445, 259, 670, 223, 298, 7407),
+}
+_FALSE_ALARMS: dict[int, dict[str, float]] = {
+    n: {rule: 1 / every for rule, every in zip(_TABLE_RULES, row, strict=True)}
+    for n, row in _FALSE_ALARM_EVERY.items()
+}

@@ -17,10 +17,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, func, select
 
 from pdca.engine import detection
-from pdca.engine.detection import ControlLimits, Finding, KpiSpec, Point
+from pdca.engine.detection import Finding, Point
 from pdca.engine.facts import N_
 from pdca.models import (
     Action,
@@ -33,28 +35,20 @@ from pdca.models import (
     Measurement,
     Perspective,
     Problem,
-    ProblemOccurrence,
-    ProblemSource,
     ProblemStatus,
-    Severity,
     User,
 )
-from pdca.services import audit, text
+from pdca.services import audit, kpi_findings, text
 from pdca.services.audit import SystemNote
 from pdca.services.context import Ctx, unit_of_work
 from pdca.services.cycles import get_cycle, kpi_defaults
 from pdca.services.errors import Conflict, Forbidden, Invalid, NotFound
 from pdca.services.keys import key
+from pdca.services.kpi_findings import OPEN_PROBLEM, raise_or_recur, spec_of
 from pdca.services.policy import can_manage_kpi, can_record, can_run_cycle, can_triage, require
+from pdca.services.spc import SPC_BASELINE_POINTS, control_limits_of
 from pdca.services.store import check_version, compare_and_set, get_or_404
 
-OPEN_PROBLEM = (ProblemStatus.new, ProblemStatus.accepted)
-RULE_SEVERITY = {
-    DetectionRule.limit_breach: Severity.high,
-    DetectionRule.missing_data: Severity.low,
-}
-SPC_BASELINE_POINTS = 20  # without a baseline period, the first points set the control limits
-LOOKBACK_POINTS = 60  # enough history before new points for every run rule
 MAX_BATCH = 100_000
 FUTURE_TOLERANCE = timedelta(hours=1)
 # No service measured anything before 1970; an earlier date is a typing slip (0314 for 2314).
@@ -221,18 +215,6 @@ def kpi_by_code(ctx: Ctx, code: str) -> Kpi:
     return kpi
 
 
-def spec_of(kpi: Kpi) -> KpiSpec:
-    return KpiSpec(
-        direction=kpi.direction,
-        target=kpi.target,
-        warning_limit=kpi.warning_limit,
-        breach_limit=kpi.breach_limit,
-        interval=timedelta(hours=kpi.interval_hours),
-        rules=frozenset(kpi.rules),
-        warnings_in_a_row=kpi.warnings_in_a_row,
-    )
-
-
 # --- ingest ---------------------------------------------------------------------------
 
 
@@ -253,6 +235,8 @@ class IngestResult:
     findings: list[tuple[str, Finding]] = field(default_factory=list)  # (kpi code, finding)
     problems_raised: list[int] = field(default_factory=list)
     occurrences_added: int = 0
+    # Occurrences a late point unmade (the run they completed is broken now).
+    occurrences_withdrawn: int = 0
 
 
 def rows_from_csv(source: str | Iterable[str]) -> list[RowIn]:
@@ -345,14 +329,17 @@ def ingest(ctx: Ctx, rows: Sequence[RowIn]) -> IngestResult:
         if reasons:
             raise Invalid(f"Nothing was stored: {len(reasons)} line(s) are wrong.", reasons[:200])
         if new_rows:
-            ctx.session.execute(insert(Measurement), new_rows)
+            # The KPI rows are locked, so no other feed stores these times meanwhile; should
+            # one anyway (a path that skips the lock), its point stands and ours is a
+            # duplicate, never a 500.
+            ctx.session.execute(_insert_new(ctx), new_rows)
         result.stored = len(new_rows)
         new_by_kpi: dict[int, list[datetime]] = defaultdict(list)
         for row in new_rows:
             new_by_kpi[row["kpi_id"]].append(row["at"])
         for kpi in {k.id: k for k in kpis.values()}.values():
             if kpi.id in new_by_kpi:
-                _detect(ctx, kpi, sorted(new_by_kpi[kpi.id]), result)  # type: ignore[index]
+                _rejudge(ctx, kpi, min(new_by_kpi[kpi.id]), result)  # type: ignore[index]
         for kpi_id, times in new_by_kpi.items():
             audit.record(
                 ctx,
@@ -368,12 +355,29 @@ def ingest(ctx: Ctx, rows: Sequence[RowIn]) -> IngestResult:
     return result
 
 
+def _insert_new(ctx: Ctx) -> Any:
+    dialect = ctx.session.get_bind().dialect.name
+    maker = pg_insert if dialect == "postgresql" else sqlite_insert if dialect == "sqlite" else None
+    if maker is None:
+        return insert(Measurement)
+    return maker(Measurement).on_conflict_do_nothing(index_elements=["kpi_id", "at"])
+
+
 def _kpis_for(ctx: Ctx, rows: Sequence[RowIn]) -> dict[str | int, Kpi]:
     refs = {r.kpi for r in rows}
     codes = {str(r).strip().upper() for r in refs if not isinstance(r, int)}
     ids = {r for r in refs if isinstance(r, int)}
+    # Locked in id order until the commit (FOR UPDATE on PostgreSQL; SQLite's write
+    # transaction is serial already): two feeds of one KPI judge its series one after the
+    # other, each seeing the other's points, and never deadlock on each other.
     found = list(
-        ctx.session.exec(select(Kpi).where(col(Kpi.code).in_(codes) | col(Kpi.id).in_(ids)))
+        ctx.session.exec(
+            select(Kpi)
+            .where(col(Kpi.code).in_(codes) | col(Kpi.id).in_(ids))
+            .order_by(col(Kpi.id))
+            .with_for_update(of=Kpi)
+            .execution_options(populate_existing=True)
+        )
     )
     result: dict[str | int, Kpi] = {}
     for ref in refs:
@@ -412,6 +416,12 @@ def _check_rows(
             value = _number(row.value)
         except (TypeError, ValueError, OverflowError):
             reasons.append(f"line {row.line}: value {row.value!r} is not a number.")
+            continue
+        if abs(value) > detection.MAX_ABS_VALUE:
+            reasons.append(
+                f"line {row.line}: value {row.value!r} is too large; a KPI's values lie "
+                f"between -1e15 and 1e15."
+            )
             continue
         if at < EARLIEST:
             reasons.append(f"line {row.line}: {at.isoformat()} is before 1970.")
@@ -458,40 +468,6 @@ def _stored_values(
     return result
 
 
-def control_limits_of(ctx: Ctx, kpi: Kpi) -> ControlLimits | None:
-    query = select(Measurement.value).where(Measurement.kpi_id == kpi.id)
-    if kpi.baseline_start and kpi.baseline_end:
-        query = query.where(
-            col(Measurement.at) >= kpi.baseline_start, col(Measurement.at) <= kpi.baseline_end
-        )
-    else:
-        query = query.order_by(col(Measurement.at)).limit(SPC_BASELINE_POINTS)
-    return detection.control_limits(list(ctx.session.exec(query)))
-
-
-def _history(ctx: Ctx, kpi: Kpi, before: datetime) -> list[tuple[datetime, float]]:
-    """The points before `before` that the rules look back on: LOOKBACK_POINTS, and further
-    back to the start of the current run of warnings (warnings_in_a_row counts all of it)."""
-    spec, history = spec_of(kpi), []
-    while True:
-        page = list(
-            ctx.session.exec(
-                select(Measurement.at, Measurement.value)
-                .where(Measurement.kpi_id == kpi.id, col(Measurement.at) < before)
-                .order_by(col(Measurement.at).desc())
-                .limit(LOOKBACK_POINTS)
-            )
-        )
-        history = page[::-1] + history
-        if (
-            len(page) < LOOKBACK_POINTS
-            or DetectionRule.warnings_in_a_row not in kpi.rules
-            or any(detection.status(spec, v) not in ("warning", "breach") for _, v in page)
-        ):
-            return history
-        before = page[-1][0]
-
-
 def _spc_judges_after(ctx: Ctx, kpi: Kpi) -> datetime | None:
     """SPC judges only the points after the baseline that sets its limits, so that limits
     never shift under the points they judge (None: the baseline is not complete yet)."""
@@ -506,159 +482,18 @@ def _spc_judges_after(ctx: Ctx, kpi: Kpi) -> datetime | None:
     ).first()
 
 
-def _detect(ctx: Ctx, kpi: Kpi, new_times: list[datetime], result: IngestResult) -> None:
-    earliest = new_times[0]
-    history = _history(ctx, kpi, earliest)
-    rest = list(
-        ctx.session.exec(
-            select(Measurement.at, Measurement.value)
-            .where(Measurement.kpi_id == kpi.id, col(Measurement.at) >= earliest)
-            .order_by(col(Measurement.at))
-        )
-    )
-    series = [Point(at, value) for at, value in [*history, *rest]]
+def _rejudge(ctx: Ctx, kpi: Kpi, earliest: datetime, result: IngestResult) -> None:
+    """Judge every point from `earliest` (the batch's first) to the end of the series again,
+    and make the stored occurrences agree (see pdca.services.kpi_findings): a late point
+    re-judges the points after it, and a baseline completed late judges what waited on it."""
     limits = control_limits_of(ctx, kpi) if any(r.startswith("spc") for r in kpi.rules) else None
     judged_after = _spc_judges_after(ctx, kpi) if limits is not None else None
-    fresh = set(new_times)
-    findings = [
-        f
-        for f in detection.evaluate(spec_of(kpi), series, len(history), limits)
-        if f.at in fresh
-        and (
-            f.rule not in detection.SPC_RULES or (judged_after is not None and f.at > judged_after)
-        )
-    ]
-    for finding in findings:
-        result.findings.append((kpi.code, finding))
-        problem_id, raised = raise_or_recur(ctx, kpi, finding)
-        if raised:
-            result.problems_raised.append(problem_id)
-        else:
-            result.occurrences_added += 1
-
-
-def _add_occurrence(
-    ctx: Ctx, problem_id: int, kpi: Kpi, finding: Finding, evidence: dict[str, Any]
-) -> None:
-    ctx.session.add(
-        ProblemOccurrence(
-            problem_id=problem_id,
-            kpi_id=kpi.id,  # type: ignore[arg-type]
-            rule=finding.rule,
-            at=finding.at,
-            evidence=evidence,
-        )
-    )
-
-
-def _reason_i18n(finding: Finding) -> dict[str, Any]:
-    reason = finding.reason
-    return {
-        "template": reason.template or reason.message,
-        "plural": reason.plural,
-        "params": dict(reason.params),
-    }
-
-
-def _written_by_rule(kpi: Kpi, finding: Finding, earlier: Cycle | None) -> dict[str, Any]:
-    """The problem's texts as templates and parameters (rendered in each reader's language)."""
-    return {
-        "kpi": {"code": kpi.code, "name": {"en": kpi.name, "zh_CN": kpi.name_zh or kpi.name}},
-        "unit": kpi.unit,
-        "rule": finding.rule,
-        "reason": _reason_i18n(finding),
-        "points": [[p.at.isoformat(), p.value] for p in finding.points],
-        "recurrence": (
-            {"cycle": key("cycle", earlier.id), "title": earlier.title}  # type: ignore[arg-type]
-            if earlier is not None
-            else None
-        ),
-    }
-
-
-def raise_or_recur(ctx: Ctx, kpi: Kpi, finding: Finding) -> tuple[int, bool]:
-    """A new problem for the rule, or one more occurrence of the one still open."""
-    evidence = {
-        "rule": finding.rule,
-        "reason": finding.reason.message,
-        "reason_i18n": _reason_i18n(finding),
-        "points": [{"at": p.at.isoformat(), "value": p.value} for p in finding.points],
-    }
-    open_problem = ctx.session.exec(
-        select(Problem)
-        .where(
-            Problem.kpi_id == kpi.id,
-            Problem.detection_rule == finding.rule,
-            col(Problem.status).in_(OPEN_PROBLEM),
-        )
-        .order_by(col(Problem.id).desc())
-    ).first()
-    if open_problem is not None:
-        assert open_problem.id is not None
-        compare_and_set(
-            ctx,
-            open_problem,
-            key("problem", open_problem.id),
-            {"occurrences": open_problem.occurrences + 1, "last_occurrence_at": finding.at},
-        )
-        _add_occurrence(ctx, open_problem.id, kpi, finding, evidence)
-        audit.record(
-            ctx,
-            "problem",
-            open_problem.id,
-            "occurred",
-            field="occurrences",
-            old=open_problem.occurrences - 1,
-            new=open_problem.occurrences,
-            data=evidence,
-        )
-        return open_problem.id, False
-    earlier = ctx.session.exec(
-        select(Cycle)
-        .where(Cycle.kpi_id == kpi.id, Cycle.state == "closed", Cycle.effectiveness == "effective")
-        .order_by(col(Cycle.closed_at).desc())
-    ).first()
-    description = finding.reason.message
-    if earlier is not None:
-        description += (
-            f"\nThis KPI was improved by {key('cycle', earlier.id)} "
-            f"({earlier.title}), closed as effective: its standardisation did not hold."
-        )
-    points = "\n".join(f"{p.at.isoformat()}  {p.value:g} {kpi.unit}" for p in finding.points)
-    problem = Problem(
-        title=f"{kpi.code} {kpi.name}: {finding.reason.message}"[:300],
-        generated=_written_by_rule(kpi, finding, earlier),
-        description=description,
-        source=ProblemSource.kpi,
-        severity=RULE_SEVERITY.get(finding.rule, Severity.medium),  # type: ignore[call-overload]
-        department_id=kpi.department_id,
-        reported_by_id=ctx.actor_id,
-        reported_at=ctx.now(),
-        evidence=f"Rule: {finding.rule}\n{points}",
-        kpi_id=kpi.id,
-        detection_rule=finding.rule,
-        last_occurrence_at=finding.at,
-        recurrence_of_cycle_id=earlier.id if earlier is not None else None,
-    )
-    ctx.session.add(problem)
-    ctx.session.flush()
-    assert problem.id is not None
-    _add_occurrence(ctx, problem.id, kpi, finding, evidence)
-    audit.record(
-        ctx,
-        "problem",
-        problem.id,
-        "reported",
-        new=ProblemStatus.new,
-        data={
-            "title": problem.title,
-            "source": "kpi",
-            "kpi": kpi.code,
-            **evidence,
-            "recurrence_of_cycle_id": problem.recurrence_of_cycle_id,
-        },
-    )
-    return problem.id, True
+    findings = kpi_findings.findings_from(ctx, kpi, earliest, limits, judged_after)
+    added, raised, recurred, withdrawn = kpi_findings.reconcile(ctx, kpi, earliest, findings)
+    result.findings.extend((kpi.code, f) for f in added)
+    result.problems_raised.extend(raised)
+    result.occurrences_added += recurred
+    result.occurrences_withdrawn += withdrawn
 
 
 # --- missing data (on a schedule) ---------------------------------------------------------
@@ -804,7 +639,9 @@ def series(
 class ScoreLine:
     kpi: Kpi
     latest: Point | None
-    status: str  # on_target | off_target | warning | breach | no_data
+    # on_target | off_target | warning | breach | no_data (never measured) | stale (the
+    # latest value is older than two intervals: shown, but not judged as current)
+    status: str
     trend: list[float]
     open_problems: int
 
@@ -857,12 +694,20 @@ def scorecard(
     for kpi in kpis:
         points = recent.get(kpi.id, [])  # type: ignore[arg-type]
         last = points[-1] if points else latest.get(kpi.id)  # type: ignore[arg-type]
-        overdue = last is None or last.at < ctx.now() - timedelta(hours=kpi.interval_hours) * 2
-        state = "no_data" if last is None or overdue else detection.status(spec_of(kpi), last.value)
+        state = freshness(ctx, kpi, last)
         result[kpi.perspective].append(
             ScoreLine(kpi, last, state, [p.value for p in points], open_counts.get(kpi.id, 0))
         )
     return result
+
+
+def freshness(ctx: Ctx, kpi: Kpi, last: Point | None) -> str:
+    """The KPI's status from its latest point, or no_data / stale when there is none recent."""
+    if last is None:
+        return "no_data"
+    if last.at < ctx.now() - timedelta(hours=kpi.interval_hours) * 2:
+        return "stale"
+    return detection.status(spec_of(kpi), last.value)
 
 
 def pareto(ctx: Ctx, by: str, since: datetime | None = None) -> list[tuple[str, int]]:

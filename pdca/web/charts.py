@@ -12,13 +12,14 @@ thousands of points cost one short polyline.
 """
 
 import math
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from functools import lru_cache
+from functools import lru_cache, wraps
 from hashlib import sha1
 from html import escape
+from itertools import pairwise
 from operator import itemgetter
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from babel import Locale
 from babel.dates import format_date, format_time
@@ -29,7 +30,11 @@ from pdca.i18n import babel_locale
 W, H = 720, 280
 PAD_L, PAD_R, PAD_T, PAD_B = 56, 104, 28, 30
 DOT_LIMIT = 120  # draw a dot per point up to this many points; beyond, only the line
+D4 = 3.267  # the moving-range chart's limit factor (n = 2), as in pdca.engine.detection
 LABEL_GAP = 12  # minimum vertical distance between two labels at the right edge
+# Past this, tick steps and scales lose their digits (ingest refuses such values too).
+MAX_DRAWN = 1e15
+F = TypeVar("F", bound=Callable[..., str])
 
 _WORDS: dict[str, tuple[str, str]] = {
     "target": ("Target", "目标"),
@@ -54,6 +59,11 @@ _WORDS: dict[str, tuple[str, str]] = {
     "other": ("Other", "其他"),
     "day": ("Day {n}", "第 {n} 天"),
     "no_data": ("no data", "无数据"),
+    "ranges_out": ("{n} ranges above the limit", "{n} 个移动极差超过上限"),
+    "too_large": (
+        "The values are too far apart to draw (beyond ±1e15)",
+        "数值相差过大（超出 ±1e15），无法绘制",
+    ),
 }
 
 
@@ -322,10 +332,35 @@ class _Scale:
         return self.r0 - self.d0 * self.k, self.k
 
 
+class Undrawable(ValueError):
+    """Values a chart cannot place: their span overflows a float (±1e308 side by side)."""
+
+
+def _drawable(css: str, width: int = W, height: int = 80) -> Callable[[F], F]:
+    """A chart whose values cannot be placed answers with a picture that says so."""
+
+    def wrap(draw: F) -> F:
+        @wraps(draw)
+        def chart(*args: Any, **kwargs: Any) -> str:
+            try:
+                return draw(*args, **kwargs)
+            except Undrawable:
+                lang = str(kwargs.get("lang", "en"))
+                return _empty_svg(
+                    css, str(kwargs.get("label", "")), _word("too_large", lang), width, height
+                )
+
+        return chart  # type: ignore[return-value]
+
+    return wrap
+
+
 def _y_axis(values: list[float], extra: list[float]) -> tuple[list[float], _Scale]:
     """Round ticks covering the data and the reference lines, and the scale they define."""
-    every = values + [float(e) for e in extra]
+    every = values + [float(e) for e in extra if _finite(e)]
     lo, hi = min(every), max(every)
+    if not math.isfinite(hi - lo) or max(abs(lo), abs(hi)) > MAX_DRAWN:
+        raise Undrawable(f"values from {lo} to {hi}")
     pad = (hi - lo) * 0.06 if hi > lo else (abs(lo) * 0.1 or 1.0)
     ticks = nice_ticks(lo - pad, hi + pad, 5)
     return ticks, _Scale(ticks[0], ticks[-1], H - PAD_B, PAD_T)
@@ -496,6 +531,7 @@ def _summary(pts: list[_Point], unit: str, lang: str) -> list[str]:
 # ---------------------------------------------------------------- the charts
 
 
+@_drawable("run-chart")
 def run_chart(
     points: Sequence[tuple[datetime, float]],
     *,
@@ -594,6 +630,7 @@ def run_chart(
     return _svg("run-chart", label, _sep(lang).join(desc), "".join(parts))
 
 
+@_drawable("control-chart")
 def control_chart(
     points: Sequence[tuple[datetime, float]],
     *,
@@ -664,9 +701,62 @@ def control_chart(
     return _svg("control-chart", label, _sep(lang).join(desc), "".join(parts))
 
 
+@_drawable("moving-range-chart")
+def moving_range_chart(
+    points: Sequence[tuple[datetime, float]],
+    *,
+    mr_bar: float,
+    unit: str,
+    label: str,
+    lang: str,
+    empty: str = "No data",
+) -> str:
+    """The moving-range chart beside an individuals chart: |x[i] − x[i−1]|, dated at the
+    later point, with its centre (the mean moving range of the baseline) and its upper
+    limit D4 × MR̄ = 3.267 × MR̄; ranges past the limit are ringed. Pass the point before
+    the window too, so that the window's first point has its range."""
+    pts = _clean(points)
+    ranges = _clean([(b.t, abs(b.v - a.v)) for a, b in pairwise(pts)])
+    if not ranges:
+        return _empty_svg("moving-range-chart", label, empty)
+    refs: list[tuple[str, float, str]] = []
+    ucl = math.inf
+    if _finite(mr_bar) and mr_bar > 0:
+        ucl = D4 * mr_bar
+        refs = [
+            ("centre", mr_bar, f"MR̄ {_num(mr_bar, lang)}"),
+            ("sigma3 ucl", ucl, f"UCL {_num(ucl, lang)}"),
+        ]
+    x, y, body = _frame_time(ranges, [v for _, v, _ in refs], unit, lang)
+    parts = [body, _hlines(refs, y, PAD_L, W - PAD_R), _series(ranges, x, y)]
+    flagged = []
+    dots = len(ranges) <= DOT_LIMIT
+    for p in ranges:
+        cx, cy = x(p.ts), y(p.v)
+        title = _point_title(p, unit, lang)
+        if p.v > ucl:
+            flagged.append(
+                f'<g class="signal"><title>{title}</title>'
+                f'<circle class="ring" cx="{cx:.1f}" cy="{cy:.1f}" r="7" fill="none"/>'
+                f'<circle class="point bad" cx="{cx:.1f}" cy="{cy:.1f}" r="3.5"/></g>'
+            )
+        elif dots:
+            parts.append(
+                f'<circle class="point" cx="{cx:.1f}" cy="{cy:.1f}" r="3"><title>{title}</title>'
+                "</circle>"
+            )
+    parts.append("</g>")
+    parts.extend(flagged)
+    desc = [label, *_summary(ranges, unit, lang), *(text for _, _, text in refs)]
+    if flagged:
+        desc.append(_word("ranges_out", lang, n=len(flagged)))
+    return _svg("control-chart moving-range-chart", label, _sep(lang).join(desc), "".join(parts))
+
+
 _PERIODS = ("current", "previous", "year_ago")
 
 
+@_drawable("period-comparison")
 def period_comparison(
     current: Sequence[tuple[datetime, float]],
     previous: Sequence[tuple[datetime, float]],
@@ -927,6 +1017,8 @@ def sparkline(
     clean = [float(v) for v in values if _finite(v)]
     if not clean:
         return _empty_svg("sparkline", label, empty, SPARK_W, SPARK_H)
+    if not math.isfinite(max(clean) - min(clean)):
+        return _empty_svg("sparkline", label, _word("too_large", lang), SPARK_W, SPARK_H)
     lo, hi = min(clean), max(clean)
     pad = 3
     x = _Scale(0, len(clean) - 1, pad, SPARK_W - pad)

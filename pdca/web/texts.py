@@ -34,7 +34,45 @@ def rule_titles(_: Any) -> dict[str, str]:
         "spc_2_of_3_beyond_2_sigma": _("2 of 3 beyond 2 sigma"),
         "spc_4_of_5_beyond_1_sigma": _("4 of 5 beyond 1 sigma"),
         "spc_8_on_one_side": _("8 in a row on one side"),
+        "spc_trend_6": _("A trend: 6 rising or falling"),
+        "spc_14_alternating": _("14 alternating up and down"),
+        "spc_15_within_1_sigma": _("15 hugging the centre line"),
+        "spc_8_beyond_1_sigma": _("8 avoiding the centre line"),
         "missing_data": _("Missing data"),
+    }
+
+
+def rule_explanations(_: Any) -> dict[str, str]:
+    """What each SPC rule looks for and what it usually means, in words (beside the chart)."""
+    return {
+        "spc_beyond_3_sigma": _(
+            "One point outside the control limits (3 sigma): a special cause acted on that day."
+        ),
+        "spc_2_of_3_beyond_2_sigma": _(
+            "2 of 3 points in a row more than 2 sigma out on the same side: an early shift."
+        ),
+        "spc_4_of_5_beyond_1_sigma": _(
+            "4 of 5 points in a row more than 1 sigma out on the same side: a small shift."
+        ),
+        "spc_8_on_one_side": _(
+            "8 points in a row on one side of the centre line: the level has moved."
+        ),
+        "spc_trend_6": _(
+            "6 points in a row each higher (or lower) than the one before: a drift, e.g. wear "
+            "or a growing backlog."
+        ),
+        "spc_14_alternating": _(
+            "14 points in a row alternating up and down: over-adjustment, or two sources "
+            "(shifts, teams) taking turns."
+        ),
+        "spc_15_within_1_sigma": _(
+            "15 points in a row within 1 sigma of the centre: less spread than the limits "
+            "expect; the baseline may mix several sources (stratification)."
+        ),
+        "spc_8_beyond_1_sigma": _(
+            "8 points in a row more than 1 sigma away on both sides, none near the centre: a "
+            "mixture of two processes."
+        ),
     }
 
 

@@ -100,6 +100,9 @@ TABLE: dict[Key, Rule] = {
     ("GET", f"{API}/problems/{{problem_id}}"): READ,
     ("PATCH", f"{API}/problems/{{problem_id}}"): only(200, "head", *STAFF),  # CS's
     ("POST", f"{API}/problems/{{problem_id}}/triage"): only(200, "head", *STAFF),  # CS's
+    # resolving a recovered KPI problem is staff's; the world's problem was not raised by a
+    # KPI, so staff pass the permission check and are told why (409)
+    ("POST", f"{API}/problems/{{problem_id}}/resolve-recovered"): only(409, *STAFF),
     # cycles: facilitators (and heads, for their department) open them; facilitators run
     # them; effectiveness is judged by someone not the lead
     ("GET", f"{API}/cycles"): READ,
@@ -138,6 +141,7 @@ TABLE: dict[Key, Rule] = {
     ("GET", f"{API}/kpis"): READ,
     ("POST", f"{API}/kpis"): only(201, "head", *STAFF),  # a KPI for CS
     ("GET", f"{API}/kpis/{{kpi_id}}"): READ,
+    ("GET", f"{API}/kpis/{{kpi_id}}/spc"): READ,
     ("PATCH", f"{API}/kpis/{{kpi_id}}"): only(200, "head", *STAFF),  # CS's service level
     ("GET", f"{API}/kpis/{{kpi_id}}/measurements"): READ,
     ("POST", f"{API}/kpis/{{kpi_id}}/measurements"): only(200, *WORKERS),  # CS's, Mia's
@@ -529,6 +533,11 @@ BUILDERS: dict[Key | VariantKey, Builder] = {
         {"decision": "accept", "version": h.version(f"/problems/{h.world.problem}")},
     ),
     ("POST", f"{API}/problems/{{problem_id}}/triage", "of another department"): _triage_it,
+    ("POST", f"{API}/problems/{{problem_id}}/resolve-recovered"): lambda h: Request(
+        "POST",
+        f"{API}/problems/{h.world.problem}/resolve-recovered",
+        {"version": h.version(f"/problems/{h.world.problem}")},
+    ),
     ("POST", f"{API}/cycles", "for another department"): _cycle_for_it,
     ("GET", f"{API}/cycles"): get(f"{API}/cycles", state="do", open_only="true"),
     ("POST", f"{API}/cycles"): lambda h: Request(
@@ -632,6 +641,9 @@ BUILDERS: dict[Key | VariantKey, Builder] = {
         },
     ),
     ("GET", f"{API}/kpis/{{kpi_id}}"): get(f"{API}/kpis/{{kpi_id}}"),
+    ("GET", f"{API}/kpis/{{kpi_id}}/spc"): lambda h: Request(
+        "GET", f"{API}/kpis/{h.world.kpi}/spc"
+    ),
     ("PATCH", f"{API}/kpis/{{kpi_id}}"): _retarget(lambda w: w.kpi),
     ("PATCH", f"{API}/kpis/{{kpi_id}}", "of another department"): _retarget(lambda w: w.kpi_it),
     ("GET", f"{API}/kpis/{{kpi_id}}/measurements"): lambda h: Request(

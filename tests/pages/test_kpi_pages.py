@@ -143,7 +143,8 @@ def test_a_kpi_page_shows_its_run_chart_control_chart_and_period_comparison(
     control = svg(html, "control-chart")
     assert "UCL" in control and "LCL" in control and "CL " in control
     [ringed] = re.findall(r'<g class="signal" data-index="(\d+)"><title>([^<]*)</title>', control)
-    assert ringed[0] == "21" and "spc_beyond_3_sigma" in ringed[1]  # the 80 at day -9
+    # the 80 at day -9, its rule named in words (a code never reaches a page)
+    assert ringed[0] == "21" and "A point beyond 3 sigma" in ringed[1]
     comparison = svg(html, "period-comparison")
     assert "This period" in comparison and "A year before" in comparison
     listed = html.split("Problems raised by this KPI")[1]

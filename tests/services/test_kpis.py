@@ -787,7 +787,7 @@ def test_the_scorecard_gives_each_kpi_its_status_by_perspective(org, as_user, se
     ]
     assert lines("learning_growth") == [
         ("NONE", "no_data", None, [], 0),
-        ("STALE", "no_data", 85, [85], 0),
+        ("STALE", "stale", 85, [85], 0),  # a value older than two intervals: stale since
     ]
     cs_only = kpis.scorecard(fiona, department_id=org.cs)
     assert [line.kpi.code for line in cs_only["internal_process"]] == ["BREACH"]

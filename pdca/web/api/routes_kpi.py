@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request, Response
 
 from pdca.models import Kpi
-from pdca.services import kpis, queries
+from pdca.services import kpis, queries, spc
 from pdca.services.errors import Invalid
 from pdca.services.kpis import RowIn
 from pdca.web.api import schemas as s
@@ -87,6 +87,50 @@ def update_kpi(
     return kpi_out(kpi, response)
 
 
+SPC_MESSAGES = {
+    "off": "No control-chart rule is chosen for this KPI.",
+    "missing": "SPC is on, but no point lies in the baseline yet: its rules judge nothing.",
+    "too_short": "SPC is off: the baseline holds fewer points than control limits need.",
+    "constant": "SPC is off: every baseline point has the same value (no spread).",
+    "unusable": "SPC is off: the baseline values are too large to compute limits from.",
+    "weak": "Weak limits: from so few points, false signals come far more often; "
+    "choose a longer baseline.",
+    "ok": "The limits stand on a baseline of the recommended size.",
+}
+
+
+@router.get(
+    "/kpis/{kpi_id}/spc",
+    response_model=s.SpcOut,
+    summary="Its control limits, and a warning when SPC is off or weak, with the false-alarm risk",
+)
+def spc_of(ctx: CtxDep, kpi_id: int) -> s.SpcOut:
+    kpi = kpis.get_kpi(ctx, kpi_id)
+    health = spc.health_of(ctx, kpi)
+    limits = spc.control_limits_of(ctx, kpi) if health.state in ("weak", "ok") else None
+    return s.SpcOut(
+        state=health.state,  # type: ignore[arg-type]
+        warning=health.warning,
+        message=SPC_MESSAGES[health.state],
+        baseline_points=health.points,
+        minimum_points=health.minimum,
+        recommended_points=health.recommended,
+        false_alarm_every=health.false_alarm_every,
+        false_alarm_every_recommended=health.false_alarm_every_recommended,
+        rules=[r for r in kpi.rules if r in spc.detection.SPC_RULES],  # type: ignore[misc]
+        limits=s.ControlLimitsOut(
+            centre=limits.centre,
+            sigma=limits.sigma,
+            ucl=limits.line(3),
+            lcl=limits.line(-3),
+            mr_bar=limits.mr_bar,
+            mr_ucl=limits.mr_ucl,
+        )
+        if limits is not None
+        else None,
+    )
+
+
 @router.post(
     "/kpis/{kpi_id}/measurements",
     response_model=s.IngestOut,
@@ -103,6 +147,7 @@ def record(
         duplicates=result.duplicates,
         problems_raised=result.problems_raised,
         occurrences_added=result.occurrences_added,
+        occurrences_withdrawn=result.occurrences_withdrawn,
         findings=[
             s.FindingOut(kpi=code, rule=f.rule, at=f.at, reason=f.reason.message)
             for code, f in result.findings

@@ -6,7 +6,16 @@ from fastapi import APIRouter, Query, Request, Response
 
 from pdca import i18n
 from pdca.models import Cycle, Problem
-from pdca.services import accounts, actions, board_query, cycles, policy, problems, queries
+from pdca.services import (
+    accounts,
+    actions,
+    board_query,
+    cycles,
+    kpis,
+    policy,
+    problems,
+    queries,
+)
 from pdca.services.context import Ctx
 from pdca.services.queries import ActionFilter, CycleFilter, Paging, ProblemFilter
 from pdca.web.api import schemas as s
@@ -128,6 +137,23 @@ def triage(
         data["version"] = expected_version(request, body.version)
     with preconditions(request):
         problems.triage_problem(ctx, problem_id, **data)
+    return _problem(ctx, problem_id, response)
+
+
+@router.post(
+    "/problems/{problem_id}/resolve-recovered",
+    response_model=s.ProblemOut,
+    tags=["problems"],
+    summary="Resolve a KPI problem whose KPI recovered (its latest periods are within limits)",
+)
+def resolve_recovered(
+    ctx: CtxDep, problem_id: int, body: s.ResolveRecoveredIn, request: Request, response: Response
+) -> s.ProblemOut:
+    # The same use case as the button on the problem's page.
+    with preconditions(request):
+        kpis.resolve_recovered(
+            ctx, problem_id, version=expected_version(request, body.version), note=body.note
+        )
     return _problem(ctx, problem_id, response)
 
 

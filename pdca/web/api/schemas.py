@@ -152,6 +152,11 @@ class TriageIn(Strict):
     version: Version | None = None
 
 
+class ResolveRecoveredIn(Strict):
+    version: Version | None = None
+    note: Text(2000) | None = None  # type: ignore[valid-type]
+
+
 class ProblemUpdate(Strict):
     """Correct a problem. Only the fields you send change; null clears the optional ones."""
 
@@ -584,6 +589,10 @@ RuleT = Literal[
     "spc_2_of_3_beyond_2_sigma",
     "spc_4_of_5_beyond_1_sigma",
     "spc_8_on_one_side",
+    "spc_trend_6",
+    "spc_14_alternating",
+    "spc_15_within_1_sigma",
+    "spc_8_beyond_1_sigma",
     "missing_data",
 ]
 
@@ -692,13 +701,48 @@ class IngestOut(BaseModel):
     duplicates: int
     problems_raised: list[int]
     occurrences_added: int
+    occurrences_withdrawn: int = Field(
+        default=0,
+        description="Occurrences that points of this batch unmade (a run they broke): findings "
+        "are those of the series in time order, whatever order its points arrive in.",
+    )
     findings: list[FindingOut]
+
+
+class ControlLimitsOut(BaseModel):
+    centre: float
+    sigma: float
+    ucl: float = Field(description="Upper control limit: centre + 3 sigma.")
+    lcl: float = Field(description="Lower control limit: centre - 3 sigma.")
+    mr_bar: float = Field(description="Mean moving range: the moving-range chart's centre.")
+    mr_ucl: float = Field(description="Moving-range chart's upper limit: 3.267 x mr_bar.")
+
+
+class SpcOut(BaseModel):
+    """How far the KPI's statistical process control can be trusted."""
+
+    state: Literal["off", "missing", "too_short", "constant", "unusable", "weak", "ok"]
+    warning: bool = Field(description="True when SPC is chosen but off or weak.")
+    message: str = Field(description="What the state means, in words.")
+    baseline_points: int
+    minimum_points: int
+    recommended_points: int
+    false_alarm_every: float | None = Field(
+        description="Expected judged points between two false occurrences with these limits."
+    )
+    false_alarm_every_recommended: float | None = Field(
+        description="The same with a baseline of the recommended size."
+    )
+    rules: list[RuleT]
+    limits: ControlLimitsOut | None
 
 
 class ScoreLineOut(BaseModel):
     kpi: KpiOut
     latest: PointOut | None
-    status: Literal["on_target", "off_target", "warning", "breach", "no_data"]
+    status: Literal["on_target", "off_target", "warning", "breach", "no_data", "stale"] = Field(
+        description="stale: the latest value is older than two measurement intervals."
+    )
     trend: list[float]
     open_problems: int
 

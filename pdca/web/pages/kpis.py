@@ -11,13 +11,13 @@ from starlette.datastructures import UploadFile  # what request.form() gives, no
 from pdca import i18n
 from pdca.engine import detection
 from pdca.models import Department, Kpi, Problem, User
-from pdca.services import kpis, policy
+from pdca.services import kpis, policy, spc
 from pdca.services.errors import Invalid, ServiceError
 from pdca.web import charts
 from pdca.web.deps import ReleasingRoute
 from pdca.web.pages.common import FormDep, PageCtx, set_flash, whole_number
 from pdca.web.render import reason_text, render
-from pdca.web.texts import rule_titles
+from pdca.web.texts import rule_explanations, rule_titles
 
 router = APIRouter(include_in_schema=False, route_class=ReleasingRoute)
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
@@ -85,8 +85,6 @@ def kpi_page(request: Request, ctx: PageCtx, kpi_id: int, days: int = 90) -> Res
     now = ctx.now()
     year = kpis.series(ctx, kpi_id, now - timedelta(days=365 + days), None, limit=20_000)
     shown = [p for p in year if p.at >= now - timedelta(days=days)]
-    spec = kpis.spec_of(kpi)
-    limits = kpis.control_limits_of(ctx, kpi)
     name = kpi.name_zh if lang == "zh_CN" and kpi.name_zh else kpi.name
     run = charts.run_chart(
         [(p.at, p.value) for p in shown],
@@ -99,16 +97,28 @@ def kpi_page(request: Request, ctx: PageCtx, kpi_id: int, days: int = 90) -> Res
         bad_above=kpi.direction == "lower",
         empty=_("No data"),
     )
-    control = None
-    if limits is not None and shown:
-        signals = detection.spc_signals(shown, limits, kpi.direction)
+    # The rules are judged on the history, then drawn for the window (issue 14).
+    spc_view = spc.chart_data(ctx, kpi, now - timedelta(days=days))
+    limits = spc_view.limits
+    titles = rule_titles(_)
+    control = moving_range = None
+    if limits is not None and spc_view.window:
+        window = [(p.at, p.value) for p in spc_view.window]
         control = charts.control_chart(
-            [(p.at, p.value) for p in shown],
+            window,
             centre=limits.centre,
             sigma=limits.sigma,
-            signals=signals,
+            signals={i: [titles[r] for r in rs] for i, rs in spc_view.signals.items()},
             unit=kpi.unit,
             label=_("Control chart") + f" {kpi.code}",
+            lang=lang,
+        )
+        before = [(spc_view.before.at, spc_view.before.value)] if spc_view.before else []
+        moving_range = charts.moving_range_chart(
+            before + window,
+            mr_bar=limits.mr_bar,
+            unit=kpi.unit,
+            label=_("Moving-range chart") + f" {kpi.code}",
             lang=lang,
         )
     start = now - timedelta(days=days)
@@ -142,11 +152,16 @@ def kpi_page(request: Request, ctx: PageCtx, kpi_id: int, days: int = 90) -> Res
             "days": days,
             "run": run,
             "control": control,
+            "moving_range": moving_range,
+            "health": spc.health_of(ctx, kpi),
+            "spc_rules": spc_view.rules,
+            "explanations": rule_explanations(_),
+            "interval_days": kpi.interval_hours / 24,
             "comparison": comparison,
             "limits": limits,
             "problems": problems,
             "latest": latest,
-            "status": detection.status(spec, latest.value) if latest else "no_data",
+            "status": kpis.freshness(ctx, kpi, latest),
             "statuses": status_titles(_),
             "rules": rule_titles(_),
             "perspectives": perspective_titles(_),
