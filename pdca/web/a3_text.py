@@ -171,7 +171,7 @@ def a3_text(report: A3, lang: str, workflow_title: str, state_title: str) -> A3T
                 % {
                     "day": day(report.closure.at),
                     "who": report.closed_by or "?",
-                    "meaning": signed or "",
+                    "meaning": texts.signature_meaning(signed, lang) if signed else "",
                 },
             )
         )
