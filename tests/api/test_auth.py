@@ -275,7 +275,7 @@ def test_failed_sign_ins_make_the_next_attempt_wait_longer_each_time(people, bro
         assert_unauthenticated(sign_in(browser, password="guess"))
 
     # Five failures are free; then each attempt waits, twice as long each time.
-    body = assert_problem(sign_in(browser), 429, "try again in 1 seconds")
+    body = assert_problem(sign_in(browser), 429, "try again in 1 second.")
     assert body["title"] == "Too many attempts"
     assert browser.post("/api/v1/session", json={}).status_code == 422
     # The wait is per e-mail: Max signs in as usual.
