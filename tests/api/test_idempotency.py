@@ -14,6 +14,7 @@ import pytest
 
 from pdca.services import idempotency, problems
 from pdca.services.errors import Conflict
+from pdca.web.api.idempotency import ApiRoute
 from tests.api import fixtures_story
 from tests.api.fixtures_story import Caller, People
 from tests.live import serving
@@ -293,3 +294,21 @@ def test_the_job_forgets_keys_older_than_a_day(org, as_user, clock):
     assert idempotency.forget_expired(mia) == 1
     again = idempotency.claim(mia, key="old", fingerprint="g", request_line="POST /y")
     assert isinstance(again, int) and again != old
+
+
+def _routes(routes, prefix: str = ""):  # type: ignore[no-untyped-def]
+    """(full path, route) of every route, through the routers included in others."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from _routes(included.routes, prefix + route.include_context.prefix)
+        else:
+            yield prefix + getattr(route, "path", ""), route
+
+
+def test_every_api_route_is_built_by_api_route(app):
+    # A router built with another route class would silently take no key.
+    api = [(p, r) for p, r in _routes(app.routes) if p.startswith("/api/v1/")]
+    assert len(api) > 30
+    documents = ("/api/v1/docs", "/api/v1/openapi.json")  # FastAPI's own
+    assert [p for p, r in api if not isinstance(r, ApiRoute) and p not in documents] == []
