@@ -97,7 +97,14 @@ def _headers(path: str, method: str, op: dict[str, Any]) -> None:
             "description": "The URL of the new resource",
             "schema": {"type": "string"},
         }
-    takes_key = any(p.get("name") == "Idempotency-Key" for p in op.get("parameters", []))
+    keys = [p for p in op.get("parameters", []) if p.get("name") == "Idempotency-Key"]
+    takes_key = bool(keys)
+    for parameter in keys:
+        # A header is sent or not; it is never null (FastAPI writes `str | None` as anyOf).
+        schema = parameter["schema"]
+        text = [s for s in schema.pop("anyOf", []) if s.get("type") != "null"]
+        if text:
+            schema.update(text[0])
     if "201" in responses and takes_key:
         responses["201"].setdefault("headers", {})["Idempotent-Replayed"] = {
             "description": "`true` when this is the answer kept for the Idempotency-Key "
