@@ -396,6 +396,28 @@ class SignInFailure(SQLModel, table=True):
     known: bool = True
 
 
+class IdempotencyKey(SQLModel, table=True):
+    """A POST sent with an Idempotency-Key, and the answer its retries get for 24 hours.
+
+    One row per (user, key): the unique index decides which of two concurrent retries
+    runs the request. `status` is None while it runs; then the first answer is kept.
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_idempotency_keys_user_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id")
+    key: str = Field(sa_type=String(255))
+    # SHA-256 of the method, path, query and body: the same key with another request is refused.
+    fingerprint: str = Field(sa_type=String(64))
+    request_line: str = Field(sa_type=String(300))  # "POST /api/v1/problems", for the refusal
+    created_at: datetime = _at(index=True)
+    status: int | None = None
+    headers: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    body: bytes | None = Field(default=None, sa_type=LargeBinary(), nullable=True)
+    completed_at: datetime | None = _at(nullable=True)
+
+
 class WipLimit(SQLModel, table=True):
     """At most `max_cards` cards in a board column, board-wide or in one department's lane.
 

@@ -1,7 +1,7 @@
 """monitoring you can trust: one open problem per KPI and rule, one occurrence per point
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-11-28 10:00:00
 
 - `uq_problems_open_kpi_rule`: a partial unique index (status new or accepted), so
@@ -21,7 +21,7 @@ import sqlmodel.sql.sqltypes  # noqa: F401
 from alembic import op
 
 revision: str = "0015"
-down_revision: str | None = "0013"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

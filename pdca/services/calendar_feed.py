@@ -1,11 +1,13 @@
-"""A private calendar feed per person: their deadlines and cycle milestones as iCalendar.
+"""A private calendar feed per person: their deadlines, cycle milestones and meetings.
 
 The feed's address carries a secret token instead of a session (calendar
 applications cannot sign in). Only its SHA-256 is stored, like API tokens; the
 person makes one in their profile, sees it once, and can revoke it, after which the
 address answers 404. Events keep stable UIDs (an action's deadline is always
 `pdca-action-<id>@pdca`), so a refresh updates them instead of adding copies;
-deadlines are all-day DATE values, times are UTC.
+deadlines are all-day DATE values, times are UTC. A meeting (`pdca-meeting-<id>@pdca`)
+is an event at its time for everyone invited, as long as its series says it lasts (an
+hour for a one-off), from three months back on.
 """
 
 import hashlib
@@ -17,7 +19,16 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, exists, select
 
 from pdca import i18n
-from pdca.models import Action, Cycle, CycleMember, NotificationPreference, User
+from pdca.models import (
+    Action,
+    Cycle,
+    CycleMember,
+    Meeting,
+    MeetingAttendee,
+    MeetingSeries,
+    NotificationPreference,
+    User,
+)
 from pdca.services import audit
 from pdca.services.context import Ctx, unit_of_work
 from pdca.services.errors import Forbidden, NotFound
@@ -25,6 +36,9 @@ from pdca.services.keys import key
 
 PREFIX = "pdcacal_"
 SHOWN = ("open", "in_progress", "done")
+# Meetings older than this leave the feed (a calendar keeps what it already has).
+MEETINGS_SINCE = timedelta(days=90)
+ONE_OFF_MINUTES = 60
 
 
 def _hash(token: str) -> str:
@@ -93,6 +107,48 @@ def _all_day(
     return event
 
 
+def _meeting(meeting: Meeting, minutes: int, url: str, stamp: datetime) -> Event:
+    event = Event()
+    event.add("uid", f"pdca-meeting-{meeting.id}@pdca")
+    event.add("dtstamp", stamp)
+    changed = [meeting.created_at, meeting.prepared_at, meeting.started_at, meeting.ended_at]
+    event.add("last-modified", max(t for t in [*changed, meeting.signed_at] if t is not None))
+    # Each change of the meeting makes a new version: calendars keep the newest.
+    event.add("sequence", meeting.version)
+    event.add("dtstart", meeting.starts_at)  # stored in UTC, written as UTC (…Z)
+    event.add("dtend", meeting.starts_at + timedelta(minutes=minutes))
+    event.add("summary", f"{meeting.title} (M-{meeting.id})")
+    event.add("url", url)
+    event.add("status", "CONFIRMED")
+    return event
+
+
+def _meetings(ctx: Ctx, user: User, base: str, stamp: datetime) -> list[Event]:
+    """The meetings the person is invited to (or chairs), from three months back on."""
+    rows = list(
+        ctx.session.exec(
+            select(Meeting)
+            .join(MeetingAttendee, col(MeetingAttendee.meeting_id) == Meeting.id)
+            .where(
+                MeetingAttendee.user_id == user.id,
+                col(Meeting.starts_at) >= stamp - MEETINGS_SINCE,
+            )
+            .order_by(col(Meeting.starts_at), col(Meeting.id))
+        )
+    )
+    series_ids = {m.series_id for m in rows if m.series_id is not None}
+    lasts = {
+        s.id: s.duration_minutes
+        for s in ctx.session.exec(
+            select(MeetingSeries).where(col(MeetingSeries.id).in_(series_ids))
+        )
+    }
+    return [
+        _meeting(m, lasts.get(m.series_id, ONE_OFF_MINUTES), f"{base}/meetings/{m.id}", stamp)
+        for m in rows
+    ]
+
+
 def feed(ctx: Ctx, token: str, base_url: str) -> bytes:
     """The iCalendar text of the token owner's deadlines and milestones."""
     user = owner_of(ctx.session, token)
@@ -154,4 +210,6 @@ def feed(ctx: Ctx, token: str, base_url: str) -> bytes:
                 c.state_entered_at,
             )
         )
+    for event in _meetings(ctx, user, base, stamp):
+        calendar.add_component(event)
     return calendar.to_ical()

@@ -17,7 +17,13 @@ from pdca.models import Action, Notification, Outbox, User
 from pdca.services import outbox
 from pdca.services.context import Ctx, unit_of_work
 from pdca.services.keys import key
-from pdca.services.notifications import Preferences, link_of, preferences_for, text_of
+from pdca.services.notifications import (
+    Preferences,
+    link_of,
+    preferences_for,
+    text_of,
+    zone_of,
+)
 
 UNFINISHED = ("open", "in_progress")
 MOST_NOTES = 20
@@ -66,7 +72,10 @@ def content(ctx: Ctx, user: User, prefs: Preferences, lang: str) -> dict[str, An
     if last is not None:
         query = query.where(col(Notification.created_at) > last)
     notes = [
-        {"text": text_of(n.kind, n.params, lang), "link": link_of(n.entity_type, n.entity_id)}
+        {
+            "text": text_of(n.kind, n.params, lang, zone_of(prefs)),
+            "link": link_of(n.entity_type, n.entity_id),
+        }
         for n in ctx.session.exec(query.order_by(col(Notification.id).desc()).limit(MOST_NOTES))
         # The digest lists the deadlines itself: do not say them twice.
         if n.kind not in ("due_soon", "overdue")

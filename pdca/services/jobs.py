@@ -20,6 +20,7 @@ from pdca.models import Outbox
 from pdca.services import (
     digests,
     escalation,
+    idempotency,
     leases,
     mail_messages,
     mailer,
@@ -32,7 +33,7 @@ from pdca.services.context import Ctx
 from pdca.services.mailer import MailConfig
 
 log = logging.getLogger("pdca.jobs")
-NAMES = ("notify", "reminders", "escalation", "digests", "deliver")
+NAMES = ("notify", "reminders", "escalation", "digests", "deliver", "forget-keys")
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ def _steps(config: JobConfig, holder: str) -> dict[str, Callable[[Ctx], int]]:
         "escalation": lambda ctx: escalation.run(ctx, mail=mail),
         "digests": (lambda ctx: digests.run(ctx)) if mail else (lambda ctx: 0),
         "deliver": lambda ctx: deliver(ctx, config, holder),
+        # The API's Idempotency-Keys older than a day (pdca.services.idempotency).
+        "forget-keys": idempotency.forget_expired,
     }
 
 

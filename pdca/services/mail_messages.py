@@ -16,7 +16,7 @@ from pdca.models import Notification, Outbox, User
 from pdca.services import outbox
 from pdca.services.context import Ctx
 from pdca.services.mailer import Mail, MailConfig
-from pdca.services.notifications import link_of, text_of
+from pdca.services.notifications import link_of, preferences_of, text_of, zone_of
 
 
 @cache
@@ -61,7 +61,9 @@ def queue_urgent(ctx: Ctx, user_id: int, notification_id: int) -> int | None:
     lang = user.locale if user.locale in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
     context = {
         "name": user.name,
-        "text": text_of(note.kind, note.params, lang),
+        "text": text_of(
+            note.kind, note.params, lang, zone_of(preferences_of(ctx.session, user_id))
+        ),
         "link": link_of(note.entity_type, note.entity_id),
     }
     return outbox.enqueue(

@@ -364,7 +364,9 @@ def prepare(ctx: Ctx, meeting_id: int, *, version: int | None) -> Meeting:
             raise Conflict(f"{meeting_label(meeting_id)} is {meeting.status}; it was prepared.")
         count = refresh(ctx, meeting)
         compare_and_set(ctx, meeting, meeting_label(meeting_id), {"prepared_at": ctx.now()})
-        audit.record(ctx, "meeting", meeting_id, "agenda_built", data={"items": count})
+        # `stage` tells the attendees' notifications this agenda is the first one.
+        data = {"items": count, "stage": "prepared"}
+        audit.record(ctx, "meeting", meeting_id, "agenda_built", data=data)
     return meeting
 
 
@@ -376,7 +378,8 @@ def start(ctx: Ctx, meeting_id: int, *, version: int | None) -> Meeting:
             raise Conflict(f"{meeting_label(meeting_id)} is {meeting.status}; it cannot start.")
         count = refresh(ctx, meeting)
         move(ctx, meeting, MeetingStatus.in_progress, {"started_at": ctx.now()})
-        audit.record(ctx, "meeting", meeting_id, "agenda_built", data={"items": count})
+        data = {"items": count, "stage": "started"}
+        audit.record(ctx, "meeting", meeting_id, "agenda_built", data=data)
     return meeting
 
 

@@ -10,7 +10,7 @@ of the audit trail), pdca.services.reminders (due soon) and pdca.services.escala
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -27,7 +27,7 @@ from pdca.services.errors import Forbidden, Invalid, NotFound
 from pdca.services.store import check_version
 
 # Every kind a person can hear of, with the sentence that says it (and its title in the
-# preferences). "meeting" is defined for the meetings capability, which feeds it.
+# preferences). "meeting" is fed by the meetings' events (pdca.services.notify_rules).
 MESSAGES: dict[str, str] = {
     "assigned": N_("%(key)s “%(title)s” is yours now."),
     "due_soon": N_("%(key)s “%(title)s” is due on %(deadline)s."),
@@ -47,6 +47,16 @@ MESSAGES: dict[str, str] = {
     "problem_raised": N_("Monitoring raised %(key)s in your department: %(title)s"),
     "meeting": N_("%(title)s: a meeting you attend, on %(date)s."),
     "mentioned": N_("%(author)s mentioned you on %(key)s: “%(excerpt)s”"),
+}
+# Kinds whose sentence depends on what happened (`event` in the parameters), while the
+# kind stays one choice in the preferences: "a meeting you attend".
+VARIANTS: dict[tuple[str, str], str] = {
+    ("meeting", "planned"): N_("You are invited to %(title)s (%(key)s) on %(starts_at)s."),
+    ("meeting", "prepared"): N_(
+        "The agenda of %(title)s (%(key)s) on %(starts_at)s is ready: add your points."
+    ),
+    ("meeting", "started"): N_("%(title)s (%(key)s) has started."),
+    ("meeting", "signed"): N_("The minutes of %(title)s (%(key)s) of %(starts_at)s are signed."),
 }
 KIND_TITLES: dict[str, str] = {
     "assigned": N_("An action is assigned to you"),
@@ -72,6 +82,9 @@ PAGES = {
 }
 INBOX_PAGE = 50
 _DATE_PARAMS = ("deadline", "date")
+# Moments (ISO 8601, UTC), shown in the reader's time zone with its name.
+_MOMENT_PARAMS = ("starts_at",)
+UTC_ZONE = ZoneInfo("UTC")
 
 
 @dataclass(frozen=True)
@@ -195,19 +208,28 @@ def notify(
 # --- reading and rendering ---------------------------------------------------------------
 
 
-def _param(value: Any, name: str, lang: str) -> Any:
+def _param(value: Any, name: str, lang: str, zone: ZoneInfo) -> Any:
     if name in _DATE_PARAMS and isinstance(value, str):
         try:
             return i18n.format_date(date.fromisoformat(value), lang)
         except ValueError:
             return value
+    if name in _MOMENT_PARAMS and isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        local = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(zone)
+        return f"{i18n.format_date(local.date(), lang)} {local:%H:%M} ({zone.key})"
     return value
 
 
-def text_of(kind: str, params: dict[str, Any], lang: str) -> str:
-    """The sentence in `lang`; a parameter that went missing never breaks the inbox."""
-    template = i18n.translations(lang).gettext(MESSAGES.get(kind, "%(key)s"))
-    values = {k: _param(v, k, lang) for k, v in params.items()}
+def text_of(kind: str, params: dict[str, Any], lang: str, zone: ZoneInfo | None = None) -> str:
+    """The sentence in `lang`, its moments in `zone` (UTC when not given); a parameter
+    that went missing never breaks the inbox."""
+    message = VARIANTS.get((kind, str(params.get("event")))) or MESSAGES.get(kind, "%(key)s")
+    template = i18n.translations(lang).gettext(message)
+    values = {k: _param(v, k, lang, zone or UTC_ZONE) for k, v in params.items()}
     try:
         return template % values
     except (KeyError, TypeError, ValueError):
@@ -228,12 +250,12 @@ class InboxLine:
     read: bool
 
 
-def line(n: Notification, lang: str) -> InboxLine:
+def line(n: Notification, lang: str, zone: ZoneInfo | None = None) -> InboxLine:
     assert n.id is not None
     return InboxLine(
         n.id,
         n.kind,
-        text_of(n.kind, n.params, lang),
+        text_of(n.kind, n.params, lang, zone),
         link_of(n.entity_type, n.entity_id),
         n.created_at,
         n.read_at is not None,
@@ -262,8 +284,10 @@ def inbox(
                 )
             )
     order = (col(Notification.created_at).desc(), col(Notification.id).desc())
-    rows = ctx.session.exec(query.order_by(*order).limit(INBOX_PAGE))
-    return [line(n, lang) for n in rows]
+    rows = list(ctx.session.exec(query.order_by(*order).limit(INBOX_PAGE)))
+    # Moments in the reader's zone, as the inbox shows its times.
+    zone = zone_of(preferences_of(ctx.session, user.id))  # type: ignore[arg-type]
+    return [line(n, lang, zone) for n in rows]
 
 
 def newest_id(session: Session, user_id: int) -> int | None:

@@ -27,6 +27,8 @@ from pdca.models import (
     Cycle,
     Event,
     JobCursor,
+    Meeting,
+    MeetingAttendee,
     Problem,
     Role,
     User,
@@ -135,6 +137,46 @@ def _problem_plan(ctx: Ctx, e: Event) -> Plan | None:
     return plan
 
 
+# A meeting's events that its attendees hear of: verb → what happened (the sentence).
+MEETING_EVENTS = {"planned": "planned", "in_progress": "started", "minutes_signed": "signed"}
+
+
+def _attendees(ctx: Ctx, meeting_id: int) -> list[int]:
+    rows = ctx.session.exec(
+        select(MeetingAttendee.user_id).where(MeetingAttendee.meeting_id == meeting_id)
+    )
+    return [int(r) for r in rows]
+
+
+def _meeting_plan(ctx: Ctx, e: Event) -> Plan | None:
+    """Everyone invited (the chair too) hears that a meeting is planned, that its agenda
+    is ready for their points, that it started, and that its minutes are signed."""
+    meeting = ctx.session.get(Meeting, e.entity_id)
+    if meeting is None:
+        return None
+    happened = MEETING_EVENTS.get(e.verb)
+    # The agenda is built when the meeting is prepared and again when it starts; only
+    # the first is news (the start is told by its own event).
+    if e.verb == "agenda_built" and (e.data or {}).get("stage") == "prepared":
+        happened = "prepared"
+    if happened is None:
+        return None
+    plan = Plan(
+        "meeting",
+        e.entity_id,
+        {
+            "key": f"M-{meeting.id}",
+            "title": meeting.title,
+            "event": happened,
+            # Shown in the reader's zone; `date` keeps the plain sentence readable.
+            "starts_at": meeting.starts_at.isoformat(),
+            "date": meeting.starts_at.date().isoformat(),
+        },
+    )
+    plan.tell("meeting", *_attendees(ctx, e.entity_id))
+    return plan
+
+
 def mentioned_logins(body: str) -> set[str]:
     """`@li.na` in a comment: the part of an e-mail address before the @."""
     return {m.lower().rstrip(".") for m in MENTION.findall(body)}
@@ -155,7 +197,12 @@ def _mentions(ctx: Ctx, e: Event, plan: Plan) -> None:
     plan.tell("mentioned", *found)
 
 
-RULES = {"action": _action_plan, "cycle": _cycle_plan, "problem": _problem_plan}
+RULES = {
+    "action": _action_plan,
+    "cycle": _cycle_plan,
+    "problem": _problem_plan,
+    "meeting": _meeting_plan,
+}
 
 
 def apply(ctx: Ctx, e: Event, *, mail: bool) -> int:

@@ -76,6 +76,18 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         "Conflict",
         "The change clashes with the resource's state (already done, a duplicate…).",
     ),
+    "request-in-progress": ProblemType(
+        409,
+        "Request in progress",
+        "The first request with this Idempotency-Key is still running: retry after "
+        "`Retry-After` seconds to get its answer.",
+    ),
+    "idempotency-key-reused": ProblemType(
+        422,
+        "Idempotency-Key reused",
+        "The Idempotency-Key was first sent with another request; send a new key with a "
+        "new request.",
+    ),
     "precondition-failed": ProblemType(
         412, "Precondition failed", "`If-Match` names a version that is no longer current."
     ),
@@ -108,6 +120,11 @@ KIND_OF_STATUS = {
     503: "busy",
 }
 STALE_CODES = ("stale_version", "changed_meanwhile")
+# Refusals whose summary code has a problem type of its own.
+KIND_OF_CODE = {
+    "request_in_progress": "request-in-progress",
+    "idempotency_key_reused": "idempotency-key-reused",
+}
 
 
 def type_uri(kind: str) -> str:
@@ -119,6 +136,8 @@ def kind_of(exc: ServiceError) -> str:
         return "transition-refused"
     if isinstance(exc, Conflict) and exc.summary is not None and exc.summary.code in STALE_CODES:
         return "stale-version"
+    if exc.summary is not None and exc.summary.code in KIND_OF_CODE:
+        return KIND_OF_CODE[exc.summary.code]
     return KIND_OF_STATUS.get(exc.status_hint, "invalid-input")
 
 
@@ -224,8 +243,10 @@ def install_error_handlers(app: FastAPI) -> None:
                 response.headers["Retry-After"] = str(exc.retry_after)
             return response
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_hint == 401 else None
-        if isinstance(exc, Throttled):
-            headers = {"Retry-After": str(exc.retry_after)}
+        # A throttled sign-in, a request still in progress: come back after this long.
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            headers = {"Retry-After": str(retry_after)}
         # The words in the caller's language (Accept-Language, else their profile); codes stay.
         lang = getattr(request.state, "lang", None) or i18n.negotiate(
             request.headers.get("Accept-Language")

@@ -97,6 +97,20 @@ def _headers(path: str, method: str, op: dict[str, Any]) -> None:
             "description": "The URL of the new resource",
             "schema": {"type": "string"},
         }
+    keys = [p for p in op.get("parameters", []) if p.get("name") == "Idempotency-Key"]
+    takes_key = bool(keys)
+    for parameter in keys:
+        # A header is sent or not; it is never null (FastAPI writes `str | None` as anyOf).
+        schema = parameter["schema"]
+        text = [s for s in schema.pop("anyOf", []) if s.get("type") != "null"]
+        if text:
+            schema.update(text[0])
+    if "201" in responses and takes_key:
+        responses["201"].setdefault("headers", {})["Idempotent-Replayed"] = {
+            "description": "`true` when this is the answer kept for the Idempotency-Key "
+            "(the request was not run again)",
+            "schema": {"type": "string", "enum": ["true"]},
+        }
     if method in ("get", "patch", "post") and "{" in path and "200" in responses:
         schema = responses["200"].get("content", {}).get("application/json", {}).get("schema", {})
         if "version" in str(schema) and "$ref" in schema:

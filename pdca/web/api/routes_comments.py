@@ -6,10 +6,11 @@ from fastapi import APIRouter, Query
 
 from pdca.services import comments
 from pdca.web.api import schemas as s
+from pdca.web.api.idempotency import ApiRoute
 from pdca.web.api.types import QueryId
-from pdca.web.deps import CtxDep, ReleasingRoute
+from pdca.web.deps import CtxDep
 
-router = APIRouter(tags=["comments"], route_class=ReleasingRoute)
+router = APIRouter(tags=["comments"], route_class=ApiRoute)
 Entity = Literal["problem", "cycle", "action"]
 
 

@@ -4,10 +4,10 @@ from fastapi import APIRouter
 
 from pdca.services.errors import NotFound
 from pdca.web.api import schemas as s
-from pdca.web.deps import ReleasingRoute
+from pdca.web.api.idempotency import ApiRoute
 from pdca.web.errors import PROBLEM_TYPES, type_uri
 
-router = APIRouter(tags=["errors"], route_class=ReleasingRoute)
+router = APIRouter(tags=["errors"], route_class=ApiRoute)
 
 
 def _out(kind: str) -> s.ErrorTypeOut:

@@ -8,10 +8,11 @@ from fastapi.responses import Response
 from pdca.services import evidence
 from pdca.services.evidence import EvidenceInfo
 from pdca.web.api import schemas as s
-from pdca.web.deps import CtxDep, ReleasingRoute
+from pdca.web.api.idempotency import ApiRoute
+from pdca.web.deps import CtxDep
 from pdca.web.uploads import download, max_bytes, read_limited
 
-router = APIRouter(tags=["evidence"], route_class=ReleasingRoute)
+router = APIRouter(tags=["evidence"], route_class=ApiRoute)
 COLLECTIONS = {"actions": "action", "cycles": "cycle", "problems": "problem"}
 
 

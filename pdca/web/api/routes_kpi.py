@@ -10,11 +10,12 @@ from pdca.services.errors import Invalid
 from pdca.services.kpis import RowIn
 from pdca.web.api import schemas as s
 from pdca.web.api.http import created, etag, expected_version, preconditions
+from pdca.web.api.idempotency import ApiRoute
 from pdca.web.api.types import EXPORT_CONTENT, ExportFormat, QueryBool, QueryId, QueryMoment, Search
-from pdca.web.deps import CtxDep, ReleasingRoute
+from pdca.web.deps import CtxDep
 from pdca.web.exports import download
 
-router = APIRouter(tags=["kpis"], route_class=ReleasingRoute)
+router = APIRouter(tags=["kpis"], route_class=ApiRoute)
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 

@@ -14,13 +14,14 @@ from pdca.services import meetings_minutes as minutes
 from pdca.services.context import Ctx
 from pdca.services.errors import Conflict
 from pdca.web.api import schemas_meetings as s
+from pdca.web.api.idempotency import ApiRoute
 from pdca.web.api.schemas import PageOut
-from pdca.web.deps import CtxDep, ReleasingRoute
+from pdca.web.deps import CtxDep
 from pdca.web.minutes_pdf import find_font, minutes_pdf
 from pdca.web.minutes_text import as_markdown, minutes_text
 from pdca.web.zones import reader_zone
 
-router = APIRouter(tags=["meetings"], route_class=ReleasingRoute)
+router = APIRouter(tags=["meetings"], route_class=ApiRoute)
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 MARKDOWN = "text/markdown; charset=utf-8"

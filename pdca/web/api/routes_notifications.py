@@ -10,9 +10,10 @@ from pdca.models import Webhook
 from pdca.services import escalation, notifications, webhooks
 from pdca.services.context import Ctx
 from pdca.web.api import schemas_notifications as n
-from pdca.web.deps import CtxDep, ReleasingRoute
+from pdca.web.api.idempotency import ApiRoute
+from pdca.web.deps import CtxDep
 
-router = APIRouter(tags=["notifications"], route_class=ReleasingRoute)
+router = APIRouter(tags=["notifications"], route_class=ApiRoute)
 
 
 def _lang(ctx: Ctx) -> str:

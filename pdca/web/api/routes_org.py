@@ -10,17 +10,17 @@ from pdca.services.queries import Paging
 from pdca.web.api import schemas as s
 from pdca.web.api.convert import token_out
 from pdca.web.api.http import created, etag, expected_version, preconditions
+from pdca.web.api.idempotency import ApiRoute
 from pdca.web.api.types import QueryId, Search, sort_keys
 from pdca.web.deps import (
     SESSION_COOKIE,
     AnonymousCtxDep,
     CtxDep,
-    ReleasingRoute,
     client_address,
     cookie_serializer,
 )
 
-router = APIRouter(route_class=ReleasingRoute)
+router = APIRouter(route_class=ApiRoute)
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 

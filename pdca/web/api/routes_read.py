@@ -17,10 +17,11 @@ from pdca.services.errors import Invalid, NotFound
 from pdca.services.queries import ActionFilter, EventFilter, Paging
 from pdca.web.api import schemas as s
 from pdca.web.api.convert import action_out
+from pdca.web.api.idempotency import ApiRoute
 from pdca.web.api.types import BoardSearch, QueryBool, QueryDay, QueryId, QueryMoment, sort_keys
-from pdca.web.deps import CtxDep, ReleasingRoute
+from pdca.web.deps import CtxDep
 
-router = APIRouter(route_class=ReleasingRoute)
+router = APIRouter(route_class=ApiRoute)
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 

@@ -7,9 +7,10 @@ from fastapi.responses import StreamingResponse
 
 from pdca.services import trail
 from pdca.web.api import schemas as s
-from pdca.web.deps import CtxDep, ReleasingRoute
+from pdca.web.api.idempotency import ApiRoute
+from pdca.web.deps import CtxDep
 
-router = APIRouter(tags=["audit"], route_class=ReleasingRoute)
+router = APIRouter(tags=["audit"], route_class=ApiRoute)
 MEDIA = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 
 

@@ -21,6 +21,7 @@ from pdca.services.queries import ActionFilter, CycleFilter, Paging, ProblemFilt
 from pdca.web.api import schemas as s
 from pdca.web.api.convert import action_out, cycle_out, problem_out, transition_out
 from pdca.web.api.http import created, etag, expected_version, preconditions
+from pdca.web.api.idempotency import ApiRoute
 from pdca.web.api.types import (
     EXPORT_CONTENT,
     BoardSearch,
@@ -31,12 +32,12 @@ from pdca.web.api.types import (
     Search,
     sort_keys,
 )
-from pdca.web.deps import CtxDep, ReleasingRoute
+from pdca.web.deps import CtxDep
 from pdca.web.exports import download
 from pdca.web.render import reason_text
 from pdca.web.texts import trigger_titles
 
-router = APIRouter(route_class=ReleasingRoute)
+router = APIRouter(route_class=ApiRoute)
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 Many = Annotated[list[str] | None, Query(max_length=50)]

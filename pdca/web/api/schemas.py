@@ -48,6 +48,16 @@ class ReasonOut(BaseModel):
     message: str
 
 
+class ProblemReason(BaseModel):
+    """One reason of a refusal: what is wrong (and, for invalid input, where)."""
+
+    code: str = Field(description="A code to branch on (`invalid`, `stale_version`…).")
+    message: str
+    field: str | None = Field(
+        default=None, description="Where in the request, for invalid input (`body.title`)."
+    )
+
+
 class ProblemDetail(BaseModel):
     """An error (RFC 9457), with the reasons for validation errors and refusals."""
 
@@ -60,7 +70,7 @@ class ProblemDetail(BaseModel):
     title: str
     status: int
     detail: str
-    reasons: list[dict[str, str]] = []
+    reasons: list[ProblemReason] = []
 
 
 class ErrorTypeOut(BaseModel):
