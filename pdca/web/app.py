@@ -1,5 +1,6 @@
 """The application factory: create_app(settings) builds everything; nothing at import time."""
 
+import functools
 import os
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -112,6 +113,33 @@ def job_config(settings: Settings) -> jobs.JobConfig:
     )
 
 
+@functools.cache
+def api_router() -> APIRouter:
+    """The API's routes under /api/v1, assembled once per process: FastAPI prepares each
+    route's models when a router is included, which cost a second per app in the tests."""
+    # Operation ids are the route functions' names: what a generated client calls them.
+    api = APIRouter(
+        prefix="/api/v1",
+        responses=API_ERRORS,  # type: ignore[arg-type]
+        generate_unique_id_function=lambda route: route.name,
+        dependencies=[Depends(known_query_only)],
+    )
+    for module in (
+        routes_errors,
+        routes_org,
+        routes_work,
+        routes_comments,
+        routes_read,
+        routes_kpi,
+        routes_evidence,
+        routes_trail,
+        routes_meetings,
+        routes_notifications,
+    ):
+        api.include_router(module.router)
+    return api
+
+
 def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> FastAPI:
     settings.check_secret()
     engine = make_engine(settings)
@@ -181,27 +209,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> F
     for router in PAGE_ROUTERS:
         app.include_router(router)
 
-    # Operation ids are the route functions' names: what a generated client calls them.
-    api = APIRouter(
-        prefix="/api/v1",
-        responses=API_ERRORS,  # type: ignore[arg-type]
-        generate_unique_id_function=lambda route: route.name,
-        dependencies=[Depends(known_query_only)],
-    )
-    for module in (
-        routes_errors,
-        routes_org,
-        routes_work,
-        routes_comments,
-        routes_read,
-        routes_kpi,
-        routes_evidence,
-        routes_trail,
-        routes_meetings,
-        routes_notifications,
-    ):
-        api.include_router(module.router)
-    app.include_router(api)
+    app.include_router(api_router())
     contract.install(app, catalog)
 
     # The migration scripts do not change while the process runs: read their heads once.
