@@ -342,7 +342,7 @@ def test_act_can_start_the_next_iteration_at_plan_with_a_clean_check(org, as_use
     cleared = {
         e.field: (e.from_value, e.to_value)
         for e in events_of(session, "cycle", cycle.id, "field_changed")
-        if e.note == "effect of next_iteration"
+        if e.note == "effect of “Start the next iteration”"
     }
     assert cleared == {
         "iteration": ("1", "2"),
