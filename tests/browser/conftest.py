@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -165,6 +165,12 @@ def local_part(url: str) -> str:
 def card_keys(page: Page) -> list[str]:
     """The keys of the cards on the board, in the order shown (A-1, A-3, …)."""
     return page.locator("#board article.card-item .key").all_inner_texts()
+
+
+def expect_cards(page: Page, keys: list[str]) -> None:
+    """Wait until the board shows exactly these cards, in this order: after htmx swaps a
+    board, the address can change a moment before the new cards are in place."""
+    expect(page.locator("#board article.card-item .key")).to_have_text(keys)
 
 
 def column_count(page: Page, status: str) -> Locator:
