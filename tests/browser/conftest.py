@@ -167,10 +167,14 @@ def card_keys(page: Page) -> list[str]:
     return page.locator("#board article.card-item .key").all_inner_texts()
 
 
-def expect_cards(page: Page, keys: list[str]) -> None:
-    """Wait until the board shows exactly these cards, in this order: after htmx swaps a
+def expect_cards(page: Page, keys: list[str], timeout_ms: int = 10_000) -> None:
+    """Wait until the board shows exactly these cards, in any order: after htmx swaps a
     board, the address can change a moment before the new cards are in place."""
-    expect(page.locator("#board article.card-item .key")).to_have_text(keys)
+    waited = 0
+    while sorted(card_keys(page)) != sorted(keys) and waited < timeout_ms:
+        page.wait_for_timeout(100)
+        waited += 100
+    assert sorted(card_keys(page)) == sorted(keys)
 
 
 def column_count(page: Page, status: str) -> Locator:
