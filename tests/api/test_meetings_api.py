@@ -126,7 +126,9 @@ def test_a_chair_runs_a_meeting_and_downloads_its_minutes_in_markdown_and_pdf(
     assert (current["present"], current["quorum_met"]) == (2, True)
     refused(
         client.get(f"{API}/meetings/{mid}/minutes", headers=vera), 409
-    )  # not ended: no minutes yet
+    )  # not ended: no minutes yet, and the document says a client may meet that answer
+    document = client.get(f"{API}/openapi.json").json()
+    assert "409" in document["paths"][f"{API}/meetings/{{meeting_id}}/minutes"]["get"]["responses"]
     ended = ok(
         client.post(
             f"{API}/meetings/{mid}/end", json={"version": current["version"]}, headers=fiona

@@ -379,3 +379,18 @@ def test_a_query_parameter_the_operation_does_not_know_is_refused_not_ignored(
     assert (
         client.get("/api/v1/actions", params={"overdue": "true"}, headers=admin).status_code == 200
     )
+
+
+def test_a_parameter_that_takes_one_value_is_refused_when_given_twice(
+    client: TestClient, world: World, admin: dict[str, str]
+) -> None:
+    twice = client.get("/api/v1/cycles?q=noon&q=queue", headers=admin)
+    assert "'q'" in refused(twice, 422)["detail"]
+    several_states = client.get("/api/v1/cycles?state=plan&state=do", headers=admin)
+    assert several_states.status_code == 200, several_states.text
+
+
+def test_a_state_is_a_name_as_the_workflows_write_it(
+    client: TestClient, world: World, admin: dict[str, str]
+) -> None:
+    refused(client.get("/api/v1/cycles", params={"state": "0.0"}, headers=admin), 422)

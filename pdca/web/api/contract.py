@@ -21,6 +21,8 @@ PROBLEM_REF = {"$ref": "#/components/schemas/ProblemDetail"}
 # Operations anyone may call: the error descriptions and signing in.
 OPEN = {(f"{API}/errors", "get"), (f"{API}/errors/{{kind}}", "get"), (f"{API}/session", "post")}
 # Created things without a URL of their own (a token is shown once; comments are listed).
+# Reads that depend on the state of what they read (minutes exist once a meeting ended).
+READS_THAT_CLASH = {(f"{API}/meetings/{{meeting_id}}/minutes", "get")}
 NO_LOCATION = {f"{API}/trail/verification", f"{API}/tokens", f"{API}/comments"}
 WHY = {
     401: "Missing, unknown, expired or revoked credentials",
@@ -66,7 +68,7 @@ def error_statuses(doc: dict[str, Any], path: str, method: str, op: dict[str, An
         if "{" in path or method in WRITES or required_ids:
             statuses.add(404)
     no_clash = (f"{API}/trail/verification", f"{API}/session")
-    if method in WRITES and path not in no_clash:
+    if (method in WRITES and path not in no_clash) or (path, method) in READS_THAT_CLASH:
         statuses.add(409)
     if "version" in properties:
         statuses.add(412)

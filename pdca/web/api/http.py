@@ -3,6 +3,7 @@
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, get_args, get_origin
 
 from fastapi import Request, Response
 from fastapi.dependencies.models import Dependant
@@ -68,19 +69,34 @@ async def known_query_only(request: Request) -> None:
     dependant = getattr(route, "dependant", None)
     if dependant is None:
         return
-    known = _query_names(dependant)
+    known, repeatable = _query_names(dependant)
     unknown = sorted(set(request.query_params) - known)
     if unknown:
         shown = ", ".join(repr(name[:50]) for name in unknown[:5])
         raise Invalid(f"Unknown query parameter(s): {shown}.")
+    # `?q=a&q=b` would silently keep one of the two: say which parameter takes one value.
+    params = request.query_params
+    twice = sorted(n for n in params if n not in repeatable and len(params.getlist(n)) > 1)
+    if twice:
+        shown = ", ".join(repr(name) for name in twice[:5])
+        raise Invalid(f"Query parameter(s) given more than once: {shown}; each takes one value.")
 
 
-def _query_names(dependant: Dependant) -> frozenset[str]:
-    """The query parameters an operation declares, its dependencies' included."""
+def _query_names(dependant: Dependant) -> tuple[frozenset[str], frozenset[str]]:
+    """The query parameters an operation declares (its dependencies' included), and
+    those of them that take a list (`?state=do&state=check`)."""
     names: set[str] = set()
+    lists: set[str] = set()
     todo = [dependant]
     while todo:
         current = todo.pop()
         names |= {p.alias for p in current.query_params}
+        lists |= {p.alias for p in current.query_params if _takes_list(p.field_info.annotation)}
         todo.extend(current.dependencies)
-    return frozenset(names)
+    return frozenset(names), frozenset(lists)
+
+
+def _takes_list(annotation: Any) -> bool:
+    if get_origin(annotation) in (list, tuple, set, frozenset):
+        return True
+    return any(_takes_list(arm) for arm in get_args(annotation))

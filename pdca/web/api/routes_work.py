@@ -3,6 +3,7 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import StringConstraints
 
 from pdca import i18n
 from pdca.models import Cycle, Problem
@@ -24,6 +25,7 @@ from pdca.web.api.http import created, etag, expected_version, preconditions
 from pdca.web.api.idempotency import ApiRoute
 from pdca.web.api.types import (
     EXPORT_CONTENT,
+    FIELD_NAME_PATTERN,
     BoardSearch,
     ExportFormat,
     QueryBool,
@@ -40,7 +42,12 @@ from pdca.web.texts import trigger_titles
 router = APIRouter(route_class=ApiRoute)
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
-Many = Annotated[list[str] | None, Query(max_length=50)]
+# Workflow state names as the workflow files write them: `?state=0.0` is a client's slip.
+StateName = Annotated[str, StringConstraints(pattern=FIELD_NAME_PATTERN, max_length=50)]
+Many = Annotated[
+    list[StateName] | None,
+    Query(max_length=50, description="Repeat for several: `?state=do&state=check`."),
+]
 
 
 # --- problems -----------------------------------------------------------------

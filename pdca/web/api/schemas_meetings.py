@@ -3,9 +3,10 @@
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, StrictInt
 
 from pdca.web.api.schemas import Strict
+from pdca.web.api.types import Id
 
 AttendanceT = Literal["present", "excused", "absent"]
 DecisionKindT = Literal[
@@ -16,31 +17,33 @@ KindT = Literal["containment", "corrective", "preventive", "improvement", "stand
 
 class SeriesCreate(Strict):
     title: str = Field(min_length=1, max_length=200, examples=["Weekly service-quality review"])
-    weekday: int = Field(ge=0, le=6, description="0 = Monday … 6 = Sunday")
+    weekday: StrictInt = Field(ge=0, le=6, description="0 = Monday … 6 = Sunday")
     local_time: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["10:00"])
     time_zone: str = Field(default="UTC", max_length=64, examples=["Asia/Shanghai"])
-    interval_weeks: int = Field(default=1, ge=1, le=8)
-    duration_minutes: int = Field(default=60, ge=5, le=600)
-    chair_id: int
-    department_ids: list[int] = Field(default=[], max_length=100)
-    attendee_ids: list[int] = Field(default=[], max_length=200)
-    quorum: int = Field(default=1, ge=1, le=100)
+    interval_weeks: StrictInt = Field(default=1, ge=1, le=8)
+    duration_minutes: StrictInt = Field(default=60, ge=5, le=600)
+    chair_id: Id
+    department_ids: list[Id] = Field(default=[], max_length=100)
+    attendee_ids: list[Id] = Field(default=[], max_length=200)
+    quorum: StrictInt = Field(default=1, ge=1, le=100)
 
 
 class SeriesUpdate(Strict):
     """Only the fields sent change; `version` is the one you read (409 when stale)."""
 
-    version: int = Field(description="The version you read; 409 if stale.")
+    version: StrictInt = Field(description="The version you read; 409 if stale.")
     title: str | None = Field(default=None, min_length=1, max_length=200)
-    weekday: int | None = Field(default=None, ge=0, le=6, description="0 = Monday … 6 = Sunday")
+    weekday: StrictInt | None = Field(
+        default=None, ge=0, le=6, description="0 = Monday … 6 = Sunday"
+    )
     local_time: str | None = Field(default=None, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
     time_zone: str | None = Field(default=None, max_length=64)
-    interval_weeks: int | None = Field(default=None, ge=1, le=8)
-    duration_minutes: int | None = Field(default=None, ge=5, le=600)
-    chair_id: int | None = None
-    department_ids: list[int] | None = Field(default=None, max_length=100)
-    attendee_ids: list[int] | None = Field(default=None, max_length=200)
-    quorum: int | None = Field(default=None, ge=1, le=100)
+    interval_weeks: StrictInt | None = Field(default=None, ge=1, le=8)
+    duration_minutes: StrictInt | None = Field(default=None, ge=5, le=600)
+    chair_id: Id | None = None
+    department_ids: list[Id] | None = Field(default=None, max_length=100)
+    attendee_ids: list[Id] | None = Field(default=None, max_length=200)
+    quorum: StrictInt | None = Field(default=None, ge=1, le=100)
 
 
 class SeriesOut(BaseModel):
@@ -63,18 +66,18 @@ class MeetingCreate(Strict):
     title: str = Field(min_length=1, max_length=200)
     starts_at: AwareDatetime = Field(description="With its offset; stored in UTC.")
     time_zone: str = Field(default="UTC", max_length=64)
-    chair_id: int
-    department_ids: list[int] = Field(default=[], max_length=100)
-    attendee_ids: list[int] = Field(default=[], max_length=200)
-    quorum: int = Field(default=1, ge=1, le=100)
+    chair_id: Id
+    department_ids: list[Id] = Field(default=[], max_length=100)
+    attendee_ids: list[Id] = Field(default=[], max_length=200)
+    quorum: StrictInt = Field(default=1, ge=1, le=100)
 
 
 class VersionIn(Strict):
-    version: int = Field(description="The version you read; 409 if stale.")
+    version: StrictInt = Field(description="The version you read; 409 if stale.")
 
 
 class AttendanceIn(Strict):
-    version: int
+    version: StrictInt
     attendance: dict[int, AttendanceT] = Field(description="user id → present/excused/absent")
 
 
@@ -107,7 +110,7 @@ class MeetingOut(BaseModel):
 
 class FreeItemIn(Strict):
     text: str = Field(min_length=1, max_length=2000)
-    department_id: int | None = None
+    department_id: Id | None = None
 
 
 class ItemOut(BaseModel):
@@ -124,24 +127,26 @@ class ItemOut(BaseModel):
 
 
 class DecisionIn(Strict):
-    item_id: int
-    item_version: int | None = Field(default=None, description="The item's version; 409 if stale.")
+    item_id: Id
+    item_version: StrictInt | None = Field(
+        default=None, description="The item's version; 409 if stale."
+    )
     kind: DecisionKindT
-    version: int | None = Field(
+    version: StrictInt | None = Field(
         default=None, description="The version of the action, cycle or problem decided on."
     )
     note: str | None = Field(default=None, max_length=2000)
-    cycle_id: int | None = None
+    cycle_id: Id | None = None
     title: str | None = Field(default=None, max_length=300)
-    department_id: int | None = None
-    owner_id: int | None = None
+    department_id: Id | None = None
+    owner_id: Id | None = None
     deadline: date | None = None
     action_kind: KindT = "corrective"
     trigger: str | None = Field(default=None, max_length=50)
     password: str | None = Field(default=None, max_length=200)
     triage: Literal["accept", "reject"] | None = None
     workflow: str = Field(default="pdca", max_length=50)
-    lead_id: int | None = None
+    lead_id: Id | None = None
 
 
 class DecisionOut(BaseModel):
@@ -157,7 +162,7 @@ class DecisionOut(BaseModel):
 
 
 class SignIn(Strict):
-    version: int
+    version: StrictInt
     meaning: Literal["approved minutes"] = "approved minutes"
     password: str | None = Field(
         default=None,

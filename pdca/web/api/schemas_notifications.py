@@ -4,9 +4,10 @@ the escalation ladder)."""
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool, StrictInt
 
 from pdca.web.api.schemas import Strict
+from pdca.web.api.types import Id
 
 KindT = Literal[
     "assigned",
@@ -48,8 +49,8 @@ class NotificationOut(BaseModel):
 class ReadIn(Strict):
     """Mark these of your notifications read; without ids, all (up to `up_to` if given)."""
 
-    ids: list[int] | None = Field(default=None, max_length=500)
-    up_to: int | None = Field(default=None, ge=1)
+    ids: list[Id] | None = Field(default=None, max_length=500)
+    up_to: StrictInt | None = Field(default=None, ge=1)
 
 
 class ReadOut(BaseModel):
@@ -58,14 +59,14 @@ class ReadOut(BaseModel):
 
 
 class PreferencesIn(Strict):
-    version: int = Field(ge=0, description="0 when you never saved any.")
+    version: StrictInt = Field(ge=0, description="0 when you never saved any.")
     kinds: list[KindT] = Field(description="The kinds you want in your inbox.")
     urgent_kinds: list[KindT] = Field(default=[], description="Also mailed at once.")
-    email_digest: bool = True
-    digest_hour: int = Field(ge=0, le=23, description="In your time zone.")
+    email_digest: StrictBool = True
+    digest_hour: StrictInt = Field(ge=0, le=23, description="In your time zone.")
     time_zone: str = Field(max_length=64, examples=["Asia/Shanghai"])
-    due_soon_days: int = Field(ge=0, le=30)
-    muted: bool = False
+    due_soon_days: StrictInt = Field(ge=0, le=30)
+    muted: StrictBool = False
 
 
 class PreferencesOut(BaseModel):
@@ -86,8 +87,8 @@ class WebhookIn(Strict):
 
 
 class WebhookUpdate(WebhookIn):
-    version: int = Field(ge=1)
-    active: bool = True
+    version: StrictInt = Field(ge=1)
+    active: StrictBool = True
 
 
 class DeliveryOut(BaseModel):
@@ -112,12 +113,12 @@ class WebhookOut(BaseModel):
 
 
 class StepIn(Strict):
-    days: int = Field(ge=0, le=365, description="Days past the deadline.")
+    days: StrictInt = Field(ge=0, le=365, description="Days past the deadline.")
     to: TargetT
 
 
 class LadderIn(Strict):
-    version: int = Field(ge=0, description="0 while the default ladder was never saved.")
+    version: StrictInt = Field(ge=0, description="0 while the default ladder was never saved.")
     steps: list[StepIn] = Field(max_length=6)
 
 
