@@ -51,6 +51,7 @@ SERIES_FIELDS = (
     "department_ids",
     "attendee_ids",
     "quorum",
+    "active",  # false: the series is stopped, no meeting of it can be planned
 )
 
 
@@ -252,6 +253,14 @@ def schedule_next(ctx: Ctx, series_id: int) -> Meeting:
     with unit_of_work(ctx):
         series = get_or_404(ctx, MeetingSeries, series_id, "Meeting series", lock=True)
         require(can_run_meeting(ctx.actor, series.chair_id))
+        if not series.active:
+            raise Conflict(
+                because(
+                    "active",
+                    N_("The series %(series)s is stopped: resume it to plan its next meeting."),
+                    series=series_label(series_id),
+                )
+            )
         last = ctx.session.exec(
             select(Meeting.starts_at)
             .where(Meeting.series_id == series_id)

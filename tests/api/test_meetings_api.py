@@ -258,6 +258,43 @@ def test_the_chair_changes_a_series_and_a_stale_change_is_a_conflict(
     }
 
 
+def test_a_stopped_series_plans_no_meeting_and_the_trail_says_who_stopped_it(
+    client, org, tokens, auth, meeting
+):
+    fiona = auth(tokens["fiona"])
+    series_id = meeting["series_id"]
+    read = ok(client.get(f"{API}/meeting-series/{series_id}", headers=fiona))
+
+    stopped = ok(
+        client.patch(
+            f"{API}/meeting-series/{series_id}",
+            json={"version": read["version"], "active": False},
+            headers=fiona,
+        )
+    )
+
+    assert stopped["active"] is False
+    body = refused(client.post(f"{API}/meeting-series/{series_id}/meetings", headers=fiona), 409)
+    assert "stopped" in body["detail"]
+    trail = ok(
+        client.get(
+            f"{API}/events",
+            params={"entity_type": "meeting_series", "entity_id": series_id},
+            headers=fiona,
+        )
+    )["items"]
+    assert ("active", "False") in {(e["field"], e["to_value"]) for e in trail}
+    resumed = ok(
+        client.patch(
+            f"{API}/meeting-series/{series_id}",
+            json={"version": stopped["version"], "active": True},
+            headers=fiona,
+        )
+    )
+    assert resumed["active"] is True
+    ok(client.post(f"{API}/meeting-series/{series_id}/meetings", headers=fiona), 201)
+
+
 def test_markdown_minutes_show_times_in_the_zone_the_reader_asks_for(
     client, org, tokens, auth, meeting
 ):

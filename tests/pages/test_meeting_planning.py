@@ -213,3 +213,41 @@ def test_the_series_list_names_the_weekday_in_chinese(client_for, org, as_user):
 
     assert "星期二" in page.text and "day 2" not in page.text
     assert "每 2 周的星期二 10:00（Asia/Shanghai）" in page.text
+
+
+def test_a_chair_stops_a_series_and_no_meeting_of_it_can_be_planned_until_it_resumes(
+    client_for, org, session
+):
+    fiona = client_for("fiona", next="/meetings")
+    fiona.client.post("/meeting-series/new", data=_series_form(fiona, org), follow_redirects=False)
+    series = session.exec(select(MeetingSeries)).one()
+    listing = fiona.client.get("/meetings")
+    assert 'data-testid="stop-series"' in listing.text
+
+    stopped = fiona.client.post(
+        f"/meeting-series/{series.id}/active",
+        data={"csrf_token": fiona.csrf, "version": str(series.version), "active": "0"},
+        follow_redirects=True,
+    )
+
+    assert "is stopped" in stopped.text and 'data-testid="series-stopped"' in stopped.text
+    assert f'action="/meeting-series/{series.id}/next"' not in stopped.text
+    session.rollback()  # end the read begun above: see what the page saved
+    series = session.get(MeetingSeries, series.id)
+    assert series is not None and series.active is False
+    # Planning by the address anyway is refused with the reason, and nothing is planned.
+    refused = fiona.client.post(
+        f"/meeting-series/{series.id}/next", data={"csrf_token": fiona.csrf}, follow_redirects=True
+    )
+    assert "is stopped: resume it" in refused.text
+    assert session.exec(select(Meeting)).first() is None
+
+    fiona.client.post(
+        f"/meeting-series/{series.id}/active",
+        data={"csrf_token": fiona.csrf, "version": str(series.version), "active": "1"},
+    )
+    planned = fiona.client.post(
+        f"/meeting-series/{series.id}/next", data={"csrf_token": fiona.csrf}, follow_redirects=False
+    )
+    session.rollback()
+    assert planned.status_code == 303 and session.exec(select(Meeting)).one().series_id == series.id

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StrictInt
+from pydantic import AwareDatetime, BaseModel, Field, StrictBool, StrictInt
 
 from pdca.web.api.schemas import Strict
 from pdca.web.api.types import Id
@@ -44,6 +44,9 @@ class SeriesUpdate(Strict):
     department_ids: list[Id] | None = Field(default=None, max_length=100)
     attendee_ids: list[Id] | None = Field(default=None, max_length=200)
     quorum: StrictInt | None = Field(default=None, ge=1, le=100)
+    active: StrictBool | None = Field(
+        default=None, description="false stops the series: none of its meetings can be planned."
+    )
 
 
 class SeriesOut(BaseModel):

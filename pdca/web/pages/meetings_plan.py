@@ -210,6 +210,35 @@ def edit_series(request: Request, ctx: PageCtx, form: FormDep, series_id: int) -
     return _page(request, ctx, "meetings/series_form.html", context, status)
 
 
+@router.post("/meeting-series/{series_id:int}/active")
+def stop_or_resume_series(
+    request: Request, ctx: PageCtx, form: FormDep, series_id: int
+) -> Response:
+    """Stop a series (no meeting of it can be planned any more) or resume it."""
+    _ = i18n.translations(request.state.lang).gettext
+    active = form.get("active") == "1"
+    response = RedirectResponse(f"/meetings#series-{series_id}", status_code=303)
+    try:
+        series = meetings.update_series(
+            ctx,
+            series_id,
+            version=whole_number(form.get("version")),
+            changes={"active": active},
+        )
+    except ServiceError as exc:
+        if exc.status_hint == 403:
+            raise
+        set_flash(request, response, error_text(exc, request.state.lang), "error")
+        return response
+    message = (
+        _("The series “%(title)s” meets again: plan its next meeting.")
+        if active
+        else _("The series “%(title)s” is stopped; its past meetings and minutes stay.")
+    )
+    set_flash(request, response, message % {"title": series.title})
+    return response
+
+
 # --- a one-off meeting ---------------------------------------------------------------------
 
 
