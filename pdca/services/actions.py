@@ -4,8 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy.orm import aliased
-from sqlmodel import col, select
+from sqlmodel import col, or_, select
 
 from pdca.engine.action_lifecycle import ACTION_LIFECYCLE, ActionFacts, ActionRefused
 from pdca.engine.facts import N_, Reason, because
@@ -34,8 +33,6 @@ from pdca.services.policy import (
     require,
 )
 from pdca.services.store import check_version, compare_and_set, get_or_404
-
-OTHER_ACTION = aliased(Action, name="other")
 
 UNFINISHED = (ActionStatus.open, ActionStatus.in_progress)
 
@@ -469,27 +466,41 @@ class Links:
 
 
 def dependency_links(ctx: Ctx, action_ids: list[int]) -> dict[int, Links]:
-    """Both directions of the dependencies of many actions, in two queries."""
+    """Both directions of the dependencies of many actions: one query when none has any
+    (the common case of a list), two otherwise."""
     result: dict[int, Links] = {i: Links([], []) for i in action_ids}
     if not action_ids:
         return result
-    other = OTHER_ACTION
-    forward = ctx.session.exec(
-        select(ActionDependency.action_id, other.id, other.title, other.status)
-        .join(other, col(other.id) == ActionDependency.depends_on_id)
-        .where(col(ActionDependency.action_id).in_(action_ids))
-        .order_by(col(other.id))
+    pairs = list(
+        ctx.session.exec(
+            select(ActionDependency.action_id, ActionDependency.depends_on_id).where(
+                or_(
+                    col(ActionDependency.action_id).in_(action_ids),
+                    col(ActionDependency.depends_on_id).in_(action_ids),
+                )
+            )
+        )
     )
-    for action_id, i, title, status in forward:
-        result[action_id].depends_on.append(Link(i, key("action", i), title, status))
-    backward = ctx.session.exec(
-        select(ActionDependency.depends_on_id, other.id, other.title, other.status)
-        .join(other, col(other.id) == ActionDependency.action_id)
-        .where(col(ActionDependency.depends_on_id).in_(action_ids))
-        .order_by(col(other.id))
-    )
-    for action_id, i, title, status in backward:
-        result[action_id].blocks.append(Link(i, key("action", i), title, status))
+    if not pairs:
+        return result
+    others = {i for pair in pairs for i in pair}
+    facts = {
+        i: (title, status)
+        for i, title, status in ctx.session.exec(
+            select(Action.id, Action.title, Action.status).where(col(Action.id).in_(others))
+        )
+    }
+
+    def link(i: int) -> Link:
+        title, status = facts[i]
+        return Link(i, key("action", i), title, status)
+
+    for waiting, blocker in sorted(pairs, key=lambda pair: pair[::-1]):
+        if waiting in result:
+            result[waiting].depends_on.append(link(blocker))
+    for waiting, blocker in sorted(pairs):
+        if blocker in result:
+            result[blocker].blocks.append(link(waiting))
     return result
 
 
