@@ -836,4 +836,6 @@ class IndexValue(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
     status: str = Field(sa_type=String(20))
+    # The watch rules this value completed (once each: judging again raises nothing new).
+    signals: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     computed_at: datetime = _at()

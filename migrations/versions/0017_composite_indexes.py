@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.Column("members_total", sa.Integer(), nullable=False),
         sa.Column("members", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("signals", sa.JSON(), nullable=False),
         sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["version_id"],
