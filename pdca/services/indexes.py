@@ -11,9 +11,11 @@ owns a member KPI (its value stands on that department's members only).
   changing weights never rewrites history.
 - **Missing members.** A member without data in a period is left out and the weights of
   the others are normalised without it; the value says on how many members it stood.
-- **Watching.** The definition's `watch` period is judged by the KPI detection rules
-  (pdca.engine.detection) with the index's target and limits, higher being better. A
-  finding raises a problem (or one more occurrence of the open one for that index, scope
+- **Watching.** The definition's `watch` period of the organisation's value is judged by
+  the KPI detection rules (pdca.engine.detection) with the index's target and limits,
+  higher being better; a department's value shows its status but raises nothing (it
+  often stands on one of the department's KPIs, which raise their own). A finding raises
+  a problem (or one more occurrence of the open one for that index, scope
   and rule), its texts stored as keys and parameters, naming the member that pulled
   the index down most since its last value on target.
 
@@ -322,16 +324,9 @@ def _watch(ctx: Ctx, definition: IndexDefinition, earliest: date, result: Recomp
     period = definition.watch.period
     start = engine.period_start(period, earliest)
     spec = _spec(definition)
-    scopes = ctx.session.exec(
-        select(IndexValue.scope)
-        .where(
-            IndexValue.code == definition.code,
-            IndexValue.period == period,
-            col(IndexValue.start) >= start,
-        )
-        .distinct()
-    ).all()
-    for scope in sorted(scopes):
+    # Only the organisation's index raises problems: a department's value often stands on
+    # one or two of its own KPIs, whose own rules already raise theirs.
+    for scope in (ALL,):
         earlier = list(
             ctx.session.exec(
                 select(IndexValue)
@@ -558,7 +553,9 @@ STOOD_ON = N_("The value stood on %(used)s of %(total)s members.")
 
 def _english_title(written: dict[str, Any]) -> str:
     reason = written["reason"]
-    because = reason["template"] % {
+    count = reason["params"].get("count", 1)
+    template = reason["plural"] if reason.get("plural") and count != 1 else reason["template"]
+    because = template % {
         k: v.get("en") if isinstance(v, dict) else v for k, v in reason["params"].items()
     }
     where = f" ({written['department']})" if written["department"] else ""
