@@ -42,13 +42,13 @@ def category_titles(_: Any) -> dict[str, str]:
     }
 
 
-@router.get("/indexes/{code}")
+@router.get("/indexes/{index_code}")
 def index_page(
-    request: Request, ctx: PageCtx, code: str, dept: str = "", period: str = ""
+    request: Request, ctx: PageCtx, index_code: str, dept: str = "", period: str = ""
 ) -> Response:
     lang = request.state.lang
     _ = i18n.translations(lang).gettext
-    definition = indexes.definition_of(code)
+    definition = indexes.definition_of(index_code)
     period = period if period in SHOWN else definition.watch.period
     departments = list(ctx.session.exec(select(Department).order_by(Department.code)))
     department = next((d for d in departments if d.code == dept.upper()), None)
