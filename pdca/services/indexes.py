@@ -13,7 +13,8 @@ owns a member KPI (its value stands on that department's members only).
   the others are normalised without it; the value says on how many members it stood.
 - **Watching.** The definition's `watch` period of the organisation's value is judged by
   the KPI detection rules (pdca.engine.detection) with the index's target and limits,
-  higher being better; a department's value shows its status but raises nothing (it
+  higher being better, when it stood on at least half of its members; a department's
+  value shows its status but raises nothing (it
   often stands on one of the department's KPIs, which raise their own). A finding raises
   a problem (or one more occurrence of the open one for that index, scope
   and rule), its texts stored as keys and parameters, naming the member that pulled
@@ -352,6 +353,10 @@ def _watch(ctx: Ctx, definition: IndexDefinition, earliest: date, result: Recomp
                 .order_by(col(IndexValue.start))
             )
         )
+        # A value on fewer than half of its members is shown but not judged: it says too
+        # little of the whole to raise a problem about the whole.
+        earlier = [r for r in earlier if judged(r)]
+        rest = [r for r in rest if judged(r)]
         rows = [*earlier, *rest]
         series = [Point(_midnight(v.start), v.value) for v in rows]
         findings = detection.evaluate(spec, series, len(earlier), None)
@@ -374,6 +379,11 @@ def _watch(ctx: Ctx, definition: IndexDefinition, earliest: date, result: Recomp
                 else:
                     result.occurrences_added += 1
     ctx.session.flush()
+
+
+def judged(value: IndexValue) -> bool:
+    """Whether the watch rules judge this value: it stood on at least half its members."""
+    return value.members_used * 2 >= value.members_total
 
 
 def _reference(rows: list[IndexValue]) -> IndexValue | None:

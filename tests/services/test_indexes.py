@@ -38,6 +38,16 @@ def service_kpis(org, as_user):
     return fiona
 
 
+@pytest.fixture
+def three_members(service_kpis, org):
+    """A third QSI member, so that the index stands on half of its six and is judged."""
+    kpis.create_kpi(
+        service_kpis, code="IT-AVAIL", name="CRM availability", unit="%", department_id=org.it,
+        direction="higher", target=99.5, warning_limit=99.0, breach_limit=98.0,
+    )  # fmt: skip
+    return service_kpis
+
+
 def feed(ctx, points):
     rows = [RowIn(i, code, at(d), v) for i, (code, d, v) in enumerate(points, 1)]
     return kpis.ingest(ctx, rows)
@@ -120,14 +130,20 @@ def test_changing_the_weights_leaves_the_old_values_as_they_were(service_kpis, s
 
 
 def test_a_breach_raises_a_problem_naming_the_member_that_pulled_the_index_down(
-    service_kpis, session, org
+    three_members, session, org
 ):
-    ctx = service_kpis
-    good = [(c, day(n), v) for n in range(3) for c, v in (("CS-SL", 82), ("OPS-RESP", 4.5))]
+    ctx = three_members
+    good = [
+        (c, day(n), v)
+        for n in range(3)
+        for c, v in (("CS-SL", 82), ("OPS-RESP", 4.5), ("IT-AVAIL", 99.9))
+    ]
     result = feed(ctx, good)
     assert result.index_problems_raised == []
     # Service level falls to its breach limit while response time holds.
-    result = feed(ctx, [("CS-SL", day(3), 70), ("OPS-RESP", day(3), 4.6)])
+    result = feed(
+        ctx, [("CS-SL", day(3), 70), ("OPS-RESP", day(3), 4.6), ("IT-AVAIL", day(3), 99.9)]
+    )
     # For the whole organisation only: Customer Service's QSI is CS-SL alone, whose own
     # rules speak for it.
     [problem_id] = result.index_problems_raised
@@ -149,14 +165,24 @@ def test_a_breach_raises_a_problem_naming_the_member_that_pulled_the_index_down(
     assert [e.verb for e in reported] == ["reported"]
 
     # Breaching again adds an occurrence to the open problem, never a second problem.
-    again = feed(ctx, [("CS-SL", day(4), 69), ("OPS-RESP", day(4), 4.6)])
+    again = feed(
+        ctx, [("CS-SL", day(4), 69), ("OPS-RESP", day(4), 4.6), ("IT-AVAIL", day(4), 99.9)]
+    )
     assert again.index_problems_raised == []
     session.refresh(problem)
     assert problem.occurrences == 2
     # Judging the same values again (a late point elsewhere) raises nothing new.
+    assert feed(ctx, [("IT-AVAIL", day(5), 99.9)]).index_problems_raised == []
     feed(ctx, [("OPS-RESP", day(5), 4.4)])
     session.refresh(problem)
     assert problem.occurrences == 2
+
+
+def test_a_value_on_fewer_than_half_of_its_members_is_shown_but_not_judged(service_kpis, session):
+    # Two of QSI's six members: the value is there, in breach, and raises nothing.
+    result = feed(service_kpis, [("CS-SL", day(0), 70), ("OPS-RESP", day(0), 8)])
+    assert value(session, "day", day(0)).status == "breach"
+    assert result.index_problems_raised == []
 
 
 def test_the_scorecard_lines_and_the_values_read_back(service_kpis, session, org):
