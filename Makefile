@@ -29,6 +29,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/pdca workflows check
+	$(BIN)/pdca indexes check
 
 test-sqlite: install
 	$(BIN)/python -m pytest --db=sqlite

@@ -26,10 +26,12 @@ from sqlmodel import Session
 from typer.core import TyperGroup
 
 from pdca import backup as backups
-from pdca import migrate
+from pdca import migrate, resources
 from pdca.db import make_engine, normalise_url
 from pdca.demo import existing_rows, load_demo
 from pdca.engine.definition import WorkflowDefinition, WorkflowError, files_by_name, load_file
+from pdca.engine.indexes import IndexDefinitionError
+from pdca.engine.indexes import load_file as load_index_file
 from pdca.engine.machine import diagram
 from pdca.engine.registry import EFFECT_DESCRIPTIONS, GUARD_DESCRIPTIONS
 from pdca.models import Role
@@ -134,6 +136,11 @@ workflows_app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(workflows_app, name="workflows")
+indexes_app = typer.Typer(
+    help="Composite quality indexes (QSI, QCI, PCI): check their definitions.",
+    no_args_is_help=True,
+)
+app.add_typer(indexes_app, name="indexes")
 token_app = typer.Typer(help="API tokens for scripts and monitoring systems.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 audit_app = typer.Typer(help="The audit trail and its hash chain.", no_args_is_help=True)
@@ -642,6 +649,23 @@ def workflows_check() -> None:
             f"ok  {d.name:<10} {d.title('en'):<28} {len(d.states):>2} states  "
             f"{len(d.transitions):>2} transitions  digest {d.digest[:12]}"
         )
+    if failures:
+        raise typer.Exit(1)
+
+
+@indexes_app.command("check")
+def indexes_check() -> None:
+    """Load and validate every index definition; exit 1 naming the file, item and reason."""
+    failures = 0
+    for path in sorted(resources.indexes_dir().glob("*.yaml")):
+        try:
+            d = load_index_file(path)
+        except IndexDefinitionError as exc:
+            failures += 1
+            typer.echo(f"error: {_one_line(str(exc))}", err=True)
+            continue
+        shares = ", ".join(f"{code} {share:.0%}" for code, share in d.weights().items())
+        typer.echo(f"ok  {d.code:<5} {d.title('en'):<36} {len(d.members)} members: {shares}")
     if failures:
         raise typer.Exit(1)
 

@@ -1,6 +1,7 @@
 """The demo's KPIs: a year of daily points, with real shifts for the monitoring rules to find.
 
-Nine indicators across the four scorecard perspectives and the six departments.
+Sixteen indicators across the four scorecard perspectives and the six departments; they
+feed the three composite indexes (QSI, QCI, PCI: see indexes/).
 Each series is made by a seeded generator (a level, a weekly pattern, bounded
 noise) plus what happened to it: a gradual shift, a drift, a spike, an incident,
 a feed that stopped. Nothing is marked by hand as a problem: the points go in
@@ -25,6 +26,10 @@ whatever problems they find. The stories below are built so that they find:
   closed that as effective, and a new breach 20 days ago raised a problem that
   links the earlier cycle (its standardisation did not hold).
 - CS-CSAT, FIN-CPC and IT-AVAIL stay stable and on target.
+- CS-NPS, CS-COMPL and the weekly cost-of-quality KPIs (COQ-*, over FIN-OPEX) move with
+  the launch but stay within their limits; through them the quality cost index falls
+  towards its warning limit, and the service quality index (which CS-SL weighs most in)
+  breaches its limit and raises a problem naming CS-SL.
 
 The two cycles on KPI problems are stories played on the same calendar as the
 feeds: each is a generator that waits for its next day with `yield day`, so a
@@ -237,6 +242,70 @@ KPIS: tuple[DemoKpi, ...] = (
         level=99.88, noise=0.05,
         incidents={-143: 99.31, -88: 99.62, -61: 99.44},  # short outages
         decimals=2, high=100,
+    ),
+    # The customer perception index (PCI) stands on CS-CSAT with these two.
+    DemoKpi(
+        "CS-NPS", "Net Promoter Score", "净推荐值",
+        "Promoters minus detractors in the weekly relationship survey (-100 to +100).",
+        "NPS", "CS", "li.na", Perspective.customer, Direction.higher,
+        target=40, warning=30, breach=20,
+        rules=(D.limit_breach, MISSING),
+        level=43, noise=2.5,
+        ramps=(Ramp(-35, -14, -9.0),),  # the launch's long waits show in the survey
+        weekly=True, decimals=0, low=-100, high=100,
+    ),
+    DemoKpi(
+        "CS-COMPL", "Complaints per 1,000 contacts", "每千次服务投诉数",
+        "Complaints logged by the service desk, the call centre and the CRM per 1,000 contacts.",
+        "‰", "CS", "olivia.brown", Perspective.customer, Direction.lower,
+        target=2.0, warning=2.5, breach=3.0,
+        rules=(D.limit_breach, MISSING),
+        level=1.6, noise=0.08, weekdays=(0.1, 0.05, 0, 0, 0, -0.05, -0.1),
+        ramps=(Ramp(-35, -18, 0.55),),
+        decimals=2, low=0,
+    ),
+    # The quality cost index (QCI): the cost of quality as a share of the operating cost.
+    DemoKpi(
+        "FIN-OPEX", "Operating cost of the service", "服务运营成本",
+        "Weekly operating cost of the customer service operation (staff, systems, carriers).",
+        "k€", "OPS", "liu.yang", Perspective.financial, Direction.lower,
+        target=420, warning=450, breach=480,
+        rules=(D.limit_breach, MISSING),
+        level=400, noise=4, weekly=True, decimals=0,
+    ),
+    DemoKpi(
+        "COQ-PREV", "Cost of quality: prevention", "质量成本：预防成本",
+        "Training, process design and supplier quality work, per week.",
+        "k€", "QA", "maria.lopez", Perspective.financial, Direction.lower,
+        target=12, warning=16, breach=20,
+        rules=(MISSING,),
+        level=10, noise=0.4, weekly=True,
+    ),
+    DemoKpi(
+        "COQ-APPR", "Cost of quality: appraisal", "质量成本：鉴定成本",
+        "Spot checks, call monitoring, audits and inspections, per week.",
+        "k€", "QA", "maria.lopez", Perspective.financial, Direction.lower,
+        target=16, warning=20, breach=24,
+        rules=(MISSING,),
+        level=14, noise=0.5, weekly=True,
+    ),
+    DemoKpi(
+        "COQ-INT", "Cost of quality: internal failure", "质量成本：内部失败成本",
+        "Rework found before the customer: re-rated invoices, repacked parcels, per week.",
+        "k€", "BIL", "emma.clarke", Perspective.financial, Direction.lower,
+        target=14, warning=18, breach=22,
+        rules=(MISSING,),
+        level=12, noise=0.5, weekly=True,
+        ramps=(Ramp(-56, -52, 3.5), Ramp(-49, -42, -3.5)),  # the tariff-table slip
+    ),
+    DemoKpi(
+        "COQ-EXT", "Cost of quality: external failure", "质量成本：外部失败成本",
+        "Credits, refunds, repeat deliveries and complaint handling, per week.",
+        "k€", "CS", "li.na", Perspective.financial, Direction.lower,
+        target=10, warning=15, breach=20,
+        rules=(MISSING,),
+        level=8, noise=0.4, weekly=True,
+        ramps=(Ramp(-35, -14, 5.5),),  # the launch's complaints and goodwill credits
     ),
 )  # fmt: skip
 

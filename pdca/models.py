@@ -178,6 +178,15 @@ class Problem(SQLModel, table=True):
             postgresql_where=text("status IN ('new', 'accepted') AND kpi_id IS NOT NULL"),
             sqlite_where=text("status IN ('new', 'accepted') AND kpi_id IS NOT NULL"),
         ),
+        # The same for a composite index (per its scope: the index and department).
+        Index(
+            "uq_problems_open_index_rule",
+            "index_scope",
+            "detection_rule",
+            unique=True,
+            postgresql_where=text("status IN ('new', 'accepted') AND index_scope IS NOT NULL"),
+            sqlite_where=text("status IN ('new', 'accepted') AND index_scope IS NOT NULL"),
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     title: str = Field(sa_type=String(300))
@@ -199,6 +208,8 @@ class Problem(SQLModel, table=True):
     kpi_id: int | None = Field(default=None, foreign_key="kpis.id", index=True)
     detection_rule: str | None = Field(default=None, sa_type=String(40))
     last_occurrence_at: datetime | None = _at(nullable=True)
+    # Raised by watching a composite index: "QSI:0" (all departments) or "QSI:<department id>".
+    index_scope: str | None = Field(default=None, sa_type=String(40), index=True)
     # A breach after a cycle on this KPI closed as effective: its standardisation did not hold.
     recurrence_of_cycle_id: int | None = Field(default=None, foreign_key="cycles.id")
     # What a KPI rule wrote, as message templates and parameters, so that every reader
@@ -783,3 +794,48 @@ class JobCursor(SQLModel, table=True):
     __tablename__ = "job_cursors"
     name: str = Field(sa_type=String(50), primary_key=True)
     position: int = 0
+
+
+class IndexVersion(SQLModel, table=True):
+    """A snapshot of one index definition; every computed value points at the one it used."""
+
+    __tablename__ = "index_versions"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_type=String(20), index=True)
+    number: int
+    digest: str = Field(sa_type=String(64), unique=True)
+    definition: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _at()
+
+
+class IndexValue(SQLModel, table=True):
+    """A composite index for one period and scope, with the members it stood on.
+
+    `scope` is the department's id, or 0 for the whole organisation (no foreign key: 0
+    is no department). A value is kept with the definition version that computed it, so
+    a later change of weights leaves it as it was.
+    """
+
+    __tablename__ = "index_values"
+    __table_args__ = (
+        UniqueConstraint(
+            "code", "scope", "period", "start", name="uq_index_values_code_scope_period_start"
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_type=String(20), index=True)
+    scope: int = 0
+    period: str = Field(sa_type=String(10))
+    start: date
+    version_id: int = Field(foreign_key="index_versions.id")
+    value: float
+    members_used: int
+    members_total: int
+    # [{kpi, weight, share, value, score, contribution}], in the definition's order.
+    members: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    status: str = Field(sa_type=String(20))
+    # The watch rules this value completed (once each: judging again raises nothing new).
+    signals: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    computed_at: datetime = _at()

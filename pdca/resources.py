@@ -34,6 +34,11 @@ def workflows_dir() -> Path:
     return _directory("pdca.workflows")
 
 
+def indexes_dir() -> Path:
+    """The built-in composite index definitions (QSI, QCI, PCI)."""
+    return _directory("pdca.indexes")
+
+
 def migrations_dir() -> Path:
     return _directory("pdca.migrations")
 

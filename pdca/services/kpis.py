@@ -38,7 +38,7 @@ from pdca.models import (
     ProblemStatus,
     User,
 )
-from pdca.services import audit, kpi_findings, text
+from pdca.services import audit, indexes, kpi_findings, text
 from pdca.services.audit import SystemNote
 from pdca.services.context import Ctx, unit_of_work
 from pdca.services.cycles import get_cycle, kpi_defaults
@@ -237,6 +237,8 @@ class IngestResult:
     occurrences_added: int = 0
     # Occurrences a late point unmade (the run they completed is broken now).
     occurrences_withdrawn: int = 0
+    # Problems raised by the composite indexes these points changed (pdca.services.indexes).
+    index_problems_raised: list[int] = field(default_factory=list)
 
 
 def rows_from_csv(source: str | Iterable[str]) -> list[RowIn]:
@@ -340,6 +342,13 @@ def ingest(ctx: Ctx, rows: Sequence[RowIn]) -> IngestResult:
         for kpi in {k.id: k for k in kpis.values()}.values():
             if kpi.id in new_by_kpi:
                 _rejudge(ctx, kpi, min(new_by_kpi[kpi.id]), result)  # type: ignore[index]
+        if new_by_kpi:
+            # Late points recompute the index periods they fall in, in this transaction.
+            codes = {k.id: k.code for k in kpis.values()}
+            recomputed = indexes.recompute(
+                ctx, {codes[kpi_id]: min(times) for kpi_id, times in new_by_kpi.items()}
+            )
+            result.index_problems_raised.extend(recomputed.problems_raised or [])
         for kpi_id, times in new_by_kpi.items():
             audit.record(
                 ctx,

@@ -25,6 +25,7 @@ from pdca.web.api import (
     routes_comments,
     routes_errors,
     routes_evidence,
+    routes_indexes,
     routes_kpi,
     routes_meetings,
     routes_notifications,
@@ -44,6 +45,7 @@ from pdca.web.pages import auth as auth_pages
 from pdca.web.pages import board as board_pages
 from pdca.web.pages import cycles as cycle_pages
 from pdca.web.pages import evidence as evidence_pages
+from pdca.web.pages import indexes as index_pages
 from pdca.web.pages import kpis as kpi_pages
 from pdca.web.pages import meetings as meeting_pages
 from pdca.web.pages import meetings_plan as meeting_plan_pages
@@ -64,6 +66,7 @@ PAGE_ROUTERS = (
     profile_pages.router,
     admin_pages.router,
     kpi_pages.router,
+    index_pages.router,
     action_pages.router,
     evidence_pages.router,
     trail_pages.router,
@@ -131,6 +134,7 @@ def api_router() -> APIRouter:
         routes_comments,
         routes_read,
         routes_kpi,
+        routes_indexes,
         routes_evidence,
         routes_trail,
         routes_meetings,

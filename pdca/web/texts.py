@@ -6,13 +6,14 @@ Rows written before that have only their English text, which is shown as it is.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pdca import i18n
 from pdca.engine.facts import N_
 from pdca.models import Event, Problem, ProblemOccurrence
 from pdca.services.audit import system_note_of
+from pdca.services.indexes import STOOD_ON, TOP_MEMBER, TOP_MEMBER_NO_REFERENCE
 
 
 def trigger_titles(_: Any) -> dict[str, str]:
@@ -113,6 +114,8 @@ def problem_text(problem: Problem, lang: str) -> ProblemText:
         return ProblemText(problem.title, problem.description, problem.evidence)
     reason = written["reason"]
     because = translate(reason["template"], reason["params"], lang, reason.get("plural"))
+    if written.get("kind") == "index":
+        return _index_problem_text(written, because, lang)
     kpi = written["kpi"]
     title = f"{kpi['code']} {_param(kpi['name'], lang)}: {because}"
     description = because
@@ -137,6 +140,43 @@ def problem_text(problem: Problem, lang: str) -> ProblemText:
         ),
     ]
     return ProblemText(title, description, "\n".join(lines))
+
+
+def _index_problem_text(written: dict[str, Any], because: str, lang: str) -> ProblemText:
+    """A problem a composite index raised: which member pulled it down, and how far."""
+    index = written["index"]
+    where = f" ({written['department']})" if written.get("department") else ""
+    title = f"{index['code']}{where} {_param(index['name'], lang)}: {because}"
+    lines = [because]
+    for member in written.get("pulled_down", [])[:1]:
+        params = {
+            "kpi": member["kpi"],
+            "name": member["name"],
+            "points": i18n.format_number(member["points"], lang),
+            "since": i18n.format_date(date.fromisoformat(written["since"]), lang, "short")
+            if written.get("since")
+            else "",
+        }
+        template = TOP_MEMBER if written.get("since") else TOP_MEMBER_NO_REFERENCE
+        lines.append(translate(template, params, lang))
+    lines.append(
+        translate(
+            STOOD_ON,
+            {"used": written["members_used"], "total": written["members_total"]},
+            lang,
+        )
+    )
+    rules = rule_titles(i18n.translations(lang).gettext)
+    rule = written["rule"]
+    evidence = [
+        translate(N_("Rule: %(rule)s"), {"rule": rules.get(rule, rule)}, lang),
+        *(
+            f"{i18n.format_date(datetime.fromisoformat(at).date(), lang, 'short')}  "
+            f"{i18n.format_number(value, lang)}"
+            for at, value in written.get("points", [])
+        ),
+    ]
+    return ProblemText(title, "\n".join(lines), "\n".join(evidence))
 
 
 def occurrence_reason(occurrence: ProblemOccurrence, lang: str) -> str:

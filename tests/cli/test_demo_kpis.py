@@ -26,10 +26,11 @@ from pdca.models import (
     ProblemSource,
     ProblemStatus,
 )
-from pdca.services import kpis
+from pdca.services import indexes, kpis
 from pdca.services.catalog import WorkflowCatalog
 from pdca.services.context import Ctx
 from pdca.settings import Settings
+from pdca.web.texts import problem_text
 
 OPEN = (ProblemStatus.new, ProblemStatus.accepted)
 # What the rules must find in the demo's year, and nothing else.
@@ -43,6 +44,14 @@ EXPECTED_RULES = {
     "CS-FCR": set(),  # its missing data is found by the schedule, not on ingest
     "FIN-CPC": set(),
     "IT-AVAIL": set(),
+    # The members of the composite indexes move, but within their limits.
+    "CS-NPS": set(),
+    "CS-COMPL": set(),
+    "FIN-OPEX": set(),
+    "COQ-PREV": set(),
+    "COQ-APPR": set(),
+    "COQ-INT": set(),
+    "COQ-EXT": set(),
 }
 
 LATEST_STATUS = {
@@ -55,6 +64,13 @@ LATEST_STATUS = {
     "CS-FCR": {"off_target", "warning"},  # five days old: the scorecard says no data
     "FIN-CPC": {"on_target"},
     "IT-AVAIL": {"on_target"},
+    "CS-NPS": {"on_target", "off_target", "warning"},
+    "CS-COMPL": {"on_target", "off_target"},
+    "FIN-OPEX": {"on_target"},
+    "COQ-PREV": {"on_target"},
+    "COQ-APPR": {"on_target"},
+    "COQ-INT": {"on_target"},
+    "COQ-EXT": {"off_target"},
 }
 
 
@@ -112,7 +128,7 @@ def fingerprint(session: Session) -> dict[str, object]:
 
 def test_the_summary_says_how_many_kpis_points_and_problems(loaded_demo):
     line = next(line for line in loaded_demo.stdout.splitlines() if line.startswith("KPIs:"))
-    assert "9 KPIs" in line
+    assert "16 KPIs" in line
     assert "monitoring raised 8 problems" in line
 
 
@@ -131,7 +147,9 @@ def test_a_year_of_points_for_kpis_in_every_perspective(demo):
             assert 52 <= counts[kpi.code] <= 53, kpi.code
         else:
             assert 355 <= counts[kpi.code] <= 365, kpi.code
-    assert [k.code for k in found if k.interval_hours == 24 * 7] == ["QA-TRAIN"]
+    assert sorted(k.code for k in found if k.interval_hours == 24 * 7) == [
+        "COQ-APPR", "COQ-EXT", "COQ-INT", "COQ-PREV", "CS-NPS", "FIN-OPEX", "QA-TRAIN"
+    ]  # fmt: skip
     first = demo.exec(select(Measurement.at).order_by(col(Measurement.at))).first()
     assert first == midnight(today + timedelta(days=FIRST_DAY))
 
@@ -238,6 +256,30 @@ def test_the_scorecard_shows_breaches_warnings_and_silence(demo):
     assert status["QA-TRAIN"] == "warning"
     for code in ("CS-CSAT", "BIL-ERR", "FIN-CPC", "IT-AVAIL"):
         assert status[code] == "on_target", code
+
+
+def test_the_service_quality_index_breaches_and_names_service_level_as_the_cause(demo):
+    # The demo's KPIs feed the three indexes; QSI stands on six of them and falls with
+    # the service level, whose weight is the largest, through its breach limit.
+    today = demo_today(demo)
+    at = datetime.combine(today, time(12), tzinfo=UTC)
+    ctx = Ctx(session=demo, actor=None, catalog=WorkflowCatalog({}), clock=lambda: at)
+    lines = {line.definition.code: line for line in indexes.lines(ctx)}
+    assert sorted(lines) == ["PCI", "QCI", "QSI"]
+    assert all(line.latest is not None for line in lines.values())
+    assert lines["QSI"].status == "breach"
+    assert lines["QSI"].latest.members_used == 5  # CS-FCR stopped reporting
+    assert lines["PCI"].status == "on_target"
+    problem = demo.exec(
+        select(Problem).where(
+            Problem.index_scope == "QSI:0", Problem.detection_rule == "limit_breach"
+        )
+    ).one()
+    assert problem.status in OPEN and problem.kpi_id is None
+    top = problem.generated["pulled_down"][0]
+    assert top["kpi"] == "CS-SL"
+    assert "Pulled down most by CS-SL Service level" in problem_text(problem, "en").description
+    assert "拉低最多的是 CS-SL 服务水平" in problem_text(problem, "zh_CN").description
 
 
 # --- the same every time ----------------------------------------------------------------

@@ -76,13 +76,13 @@ def test_the_wheel_holds_what_pdca_reads_at_run_time(installed: Path, tmp_path: 
         "-c",
         "import pdca, pdca.resources as r; print(pdca.__file__); "
         "print(*(f() for f in (r.templates_dir, r.workflows_dir, r.migrations_dir, "
-        "r.static_dir, r.locale_dir)), sep='\\n')",
+        "r.static_dir, r.locale_dir, r.indexes_dir)), sep='\\n')",
         cwd=tmp_path,
         env=clean_environment(),
     ).stdout.split()
     venv = installed.parent
     assert all(Path(p).is_relative_to(venv) for p in where), where
-    templates, workflows, migrations, static, locale = map(Path, where[1:])
+    templates, workflows, migrations, static, locale, indexes = map(Path, where[1:])
     assert (templates / "board" / "page.html").is_file()
     assert sorted(p.name for p in workflows.glob("*.yaml")) == [
         "8d.yaml", "dmaic.yaml", "five_step.yaml", "pdca.yaml"
@@ -90,6 +90,7 @@ def test_the_wheel_holds_what_pdca_reads_at_run_time(installed: Path, tmp_path: 
     assert (migrations / "env.py").is_file() and list((migrations / "versions").glob("0001_*.py"))
     assert list(static.glob("vendor/htmx-*.min.js"))
     assert (locale / "zh_CN" / "LC_MESSAGES" / "messages.po").is_file()
+    assert sorted(p.name for p in indexes.glob("*.yaml")) == ["pci.yaml", "qci.yaml", "qsi.yaml"]
 
 
 def test_the_installed_pdca_migrates_loads_the_demo_and_serves_from_any_directory(

@@ -151,6 +151,7 @@ PARAMETERS = {
     "code": "SELECT min(code) FROM departments",
     "status": "SELECT 'open'",
     "name": "SELECT 'pdca'",
+    "index_code": "SELECT 'QSI'",
 }
 # Pages that are files or actions, not pages to read.
 NOT_PAGES = (

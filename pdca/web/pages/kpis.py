@@ -11,7 +11,7 @@ from starlette.datastructures import UploadFile  # what request.form() gives, no
 from pdca import i18n
 from pdca.engine import detection
 from pdca.models import Department, Kpi, Problem, User
-from pdca.services import kpis, policy, spc
+from pdca.services import indexes, kpis, policy, spc
 from pdca.services.errors import Invalid, ServiceError
 from pdca.web import charts
 from pdca.web.deps import ReleasingRoute
@@ -48,11 +48,16 @@ def scorecard_page(request: Request, ctx: PageCtx, dept: str = "") -> Response:
     departments = list(ctx.session.exec(select(Department).order_by(Department.code)))
     department = next((d for d in departments if d.code == dept.upper()), None)
     card = kpis.scorecard(ctx, department.id if department else None)
+    index_lines = indexes.lines(ctx, department.id if department else None)
     codes = {d.id: d.code for d in departments}
     sparks = {
         line.kpi.id: charts.sparkline(line.trend, label=line.kpi.code)
         for lines in card.values()
         for line in lines
+    }
+    index_sparks = {
+        line.definition.code: charts.sparkline(line.trend, label=line.definition.code)
+        for line in index_lines
     }
     return render(
         request,
@@ -63,6 +68,9 @@ def scorecard_page(request: Request, ctx: PageCtx, dept: str = "") -> Response:
             "dept": department.code if department else "",
             "codes": codes,
             "sparks": sparks,
+            "index_lines": index_lines,
+            "index_sparks": index_sparks,
+            "periods": {"day": _("Day"), "week": _("Week"), "month": _("Month")},
             "perspectives": perspective_titles(_),
             "statuses": status_titles(_),
         },

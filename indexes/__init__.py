@@ -1,0 +1,1 @@
+"""The shipped composite index definitions (YAML); installed as pdca.indexes."""
