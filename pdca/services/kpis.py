@@ -38,7 +38,7 @@ from pdca.models import (
     ProblemStatus,
     User,
 )
-from pdca.services import audit, kpi_findings, text
+from pdca.services import audit, kpi_findings, spc, text
 from pdca.services.audit import SystemNote
 from pdca.services.context import Ctx, unit_of_work
 from pdca.services.cycles import get_cycle, kpi_defaults
@@ -46,7 +46,6 @@ from pdca.services.errors import Conflict, Forbidden, Invalid, NotFound
 from pdca.services.keys import key
 from pdca.services.kpi_findings import OPEN_PROBLEM, raise_or_recur, spec_of
 from pdca.services.policy import can_manage_kpi, can_record, can_run_cycle, can_triage, require
-from pdca.services.spc import SPC_BASELINE_POINTS, control_limits_of
 from pdca.services.store import check_version, compare_and_set, get_or_404
 
 MAX_BATCH = 100_000
@@ -468,32 +467,30 @@ def _stored_values(
     return result
 
 
-def _spc_judges_after(ctx: Ctx, kpi: Kpi) -> datetime | None:
-    """SPC judges only the points after the baseline that sets its limits, so that limits
-    never shift under the points they judge (None: the baseline is not complete yet)."""
-    if kpi.baseline_start and kpi.baseline_end:
-        return kpi.baseline_end
-    return ctx.session.exec(
-        select(Measurement.at)
-        .where(Measurement.kpi_id == kpi.id)
-        .order_by(col(Measurement.at))
-        .offset(SPC_BASELINE_POINTS - 1)
-        .limit(1)
-    ).first()
-
-
-def _rejudge(ctx: Ctx, kpi: Kpi, earliest: datetime, result: IngestResult) -> None:
+def _rejudge(
+    ctx: Ctx, kpi: Kpi, earliest: datetime, result: IngestResult, why: str | None = None
+) -> None:
     """Judge every point from `earliest` (the batch's first) to the end of the series again,
     and make the stored occurrences agree (see pdca.services.kpi_findings): a late point
-    re-judges the points after it, and a baseline completed late judges what waited on it."""
-    limits = control_limits_of(ctx, kpi) if any(r.startswith("spc") for r in kpi.rules) else None
-    judged_after = _spc_judges_after(ctx, kpi) if limits is not None else None
+    re-judges the points after it, and a baseline completed late judges what waited on it.
+    People changing the limits (phase I, a recalculation) re-judge what those limits judge."""
+    limits = spc.limits_of(ctx, kpi) if any(r.startswith("spc") for r in kpi.rules) else None
+    judged_after = spc.baseline_end(ctx, kpi) if limits is not None else None
     findings = kpi_findings.findings_from(ctx, kpi, earliest, limits, judged_after)
-    added, raised, recurred, withdrawn = kpi_findings.reconcile(ctx, kpi, earliest, findings)
+    added, raised, recurred, withdrawn = kpi_findings.reconcile(
+        ctx, kpi, earliest, findings, why=why
+    )
     result.findings.extend((kpi.code, f) for f in added)
     result.problems_raised.extend(raised)
     result.occurrences_added += recurred
     result.occurrences_withdrawn += withdrawn
+
+
+def rejudge(ctx: Ctx, kpi: Kpi, earliest: datetime, why: str) -> IngestResult:
+    """Inside a use case that changed what judges the KPI: judge from `earliest` again."""
+    result = IngestResult()
+    _rejudge(ctx, kpi, earliest, result, why)
+    return result
 
 
 # --- missing data (on a schedule) ---------------------------------------------------------

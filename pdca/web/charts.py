@@ -355,14 +355,19 @@ def _drawable(css: str, width: int = W, height: int = 80) -> Callable[[F], F]:
     return wrap
 
 
-def _y_axis(values: list[float], extra: list[float]) -> tuple[list[float], _Scale]:
-    """Round ticks covering the data and the reference lines, and the scale they define."""
+def _y_axis(
+    values: list[float], extra: list[float], floor: float | None = None
+) -> tuple[list[float], _Scale]:
+    """Round ticks covering the data and the reference lines, and the scale they define.
+
+    `floor`: no tick below it (a range is never negative: its axis starts at 0)."""
     every = values + [float(e) for e in extra if _finite(e)]
     lo, hi = min(every), max(every)
     if not math.isfinite(hi - lo) or max(abs(lo), abs(hi)) > MAX_DRAWN:
         raise Undrawable(f"values from {lo} to {hi}")
     pad = (hi - lo) * 0.06 if hi > lo else (abs(lo) * 0.1 or 1.0)
-    ticks = nice_ticks(lo - pad, hi + pad, 5)
+    bottom = lo - pad if floor is None else max(floor, lo - pad)
+    ticks = nice_ticks(bottom, hi + pad, 5)
     return ticks, _Scale(ticks[0], ticks[-1], H - PAD_B, PAD_T)
 
 
@@ -489,7 +494,7 @@ def _hlines(lines: list[tuple[str, float, str]], y: _Scale, x0: float, x1: float
 
 
 def _frame_time(
-    pts: list[_Point], extra: list[float], unit: str, lang: str
+    pts: list[_Point], extra: list[float], unit: str, lang: str, floor: float | None = None
 ) -> tuple[_Scale, _Scale, str]:
     """Scales, grid and x axis for a chart of points over time."""
     x0, x1 = PAD_L, W - PAD_R
@@ -501,7 +506,7 @@ def _frame_time(
     else:
         x_ticks = time_ticks(t0, t1, pts[0].t.tzinfo or UTC, lang)
     x = _Scale(t0, t1, x0 + 6, x1 - 6)
-    ticks, y = _y_axis([p.v for p in pts], extra)
+    ticks, y = _y_axis([p.v for p in pts], extra, floor)
     body = _grid(ticks, y, unit, lang, x0, x1) + _x_axis(x_ticks, x, x0, x1)
     return x, y, body
 
@@ -727,7 +732,7 @@ def moving_range_chart(
             ("centre", mr_bar, f"MR̄ {_num(mr_bar, lang)}"),
             ("sigma3 ucl", ucl, f"UCL {_num(ucl, lang)}"),
         ]
-    x, y, body = _frame_time(ranges, [v for _, v, _ in refs], unit, lang)
+    x, y, body = _frame_time(ranges, [v for _, v, _ in refs], unit, lang, floor=0.0)
     parts = [body, _hlines(refs, y, PAD_L, W - PAD_R), _series(ranges, x, y)]
     flagged = []
     dots = len(ranges) <= DOT_LIMIT
