@@ -28,6 +28,7 @@ from pdca.models import (
     Action,
     ActionStatus,
     Cycle,
+    CycleProblem,
     Department,
     DetectionRule,
     Direction,
@@ -707,21 +708,45 @@ def freshness(ctx: Ctx, kpi: Kpi, last: Point | None) -> str:
     return detection.status(spec_of(kpi), last.value)
 
 
+PARETO_BY = ("source", "department", "kpi", "category", "root_cause")
+
+
 def pareto(ctx: Ctx, by: str, since: datetime | None = None) -> list[tuple[str, int]]:
-    """Problems counted by source, department or KPI, most first."""
-    columns = {"source": Problem.source, "department": Department.code, "kpi": Kpi.code}
+    """Problems counted by source, department, KPI, category or root-cause category (the
+    fishbone bone named by the cycles that worked on them), most first. A problem without
+    a category, or not yet worked on by a cycle that names one, is not counted there; one
+    whose cycles name two root-cause categories counts once for each."""
+    columns: dict[str, Any] = {
+        "source": Problem.source,
+        "department": Department.code,
+        "kpi": Kpi.code,
+        "category": Problem.category,
+        "root_cause": Cycle.root_cause_category,
+    }
     if by not in columns:
-        raise Invalid("Group problems by source, department or kpi.")
+        raise Invalid(
+            "Group problems by source, department, kpi, category or root_cause.",
+            [f"by: one of {', '.join(PARETO_BY)}."],
+        )
     column = columns[by]
-    query = select(column, func.count()).select_from(Problem)
+    counted = func.count(func.distinct(Problem.id)) if by == "root_cause" else func.count()
+    query = select(column, counted).select_from(Problem)
     if by == "department":
         query = query.join(Department, col(Department.id) == Problem.department_id)
     if by == "kpi":
         query = query.join(Kpi, col(Kpi.id) == Problem.kpi_id)
+    if by == "category":
+        query = query.where(col(Problem.category).is_not(None))
+    if by == "root_cause":
+        query = (
+            query.join(CycleProblem, col(CycleProblem.problem_id) == Problem.id)
+            .join(Cycle, col(Cycle.id) == CycleProblem.cycle_id)
+            .where(col(Cycle.root_cause_category).is_not(None))
+        )
     if since is not None:
         query = query.where(col(Problem.reported_at) >= since)
     query = query.where(col(Problem.status) != ProblemStatus.duplicate)
-    rows = ctx.session.exec(query.group_by(column).order_by(func.count().desc(), column))
+    rows = ctx.session.exec(query.group_by(column).order_by(counted.desc(), column))
     return [(str(label), int(count)) for label, count in rows]
 
 
