@@ -385,10 +385,13 @@ def pareto_page(request: Request, ctx: PageCtx, by: str = "source", days: str = 
         "category": category_titles(_),
         "root_cause": fishbone_titles(_),
     }.get(by, {})
-    bars = [
-        (words.get(label, label), n)
-        for label, n in kpis.pareto(ctx, by, ctx.now() - timedelta(days=window))
-    ]
+    bars = sorted(
+        (
+            (words.get(label, label), n)
+            for label, n in kpis.pareto(ctx, by, ctx.now() - timedelta(days=window))
+        ),
+        key=lambda bar: (-bar[1], bar[0]),  # ties in the reader's alphabet, as the chart
+    )
     chart = charts.pareto(
         bars,
         label=_("Problems by %(what)s") % {"what": titles[by]},
