@@ -261,7 +261,7 @@ def _coerce(name: str, ftype: str, value: Any) -> Any:
         return _converted(ftype, value, name)
     except (TypeError, ValueError, OverflowError):
         kind = KINDS[ftype]
-        if ftype == "choice":
+        if ftype == "choice" and name != "direction":
             kind = "one of " + ", ".join(repr(c) for c in CHOICES.get(name, ()))
         shown = value if not isinstance(value, str) else value[:50]
         raise Invalid(f"{name} must be {kind}.", [f"{name}: {shown!r} is not {kind}."]) from None
