@@ -502,6 +502,57 @@ OPEN, RUNNING, DONE, VERIFIED, CANCELLED = (
     ActionStatus.cancelled,
 )
 
+# What kind of problem each is (the Pareto by category); a few are left for triage to say.
+PROBLEM_CATEGORIES = {
+    "cs-wait": "people",
+    "cs-callbacks": "process",
+    "bil-duplicate-charge": "system",
+    "log-late-delivery": "supplier",
+    "cs-complaint-response": "process",
+    "it-crm-slow": "system",
+    "it-email-outage": "system",
+    "bil-refund-time": "policy",
+    "qa-calibration": "process",
+    "cs-script": "people",
+    "ops-returns-backlog": "process",
+    "ops-shift-handover": "process",
+    "qa-survey-response": "process",
+    "bil-late-invoices": "supplier",
+    "bil-wrong-tariff": "system",
+    "cs-first-contact": "policy",
+    "log-pod-missing": "supplier",
+    "bil-dunning": "system",
+}
+# The bone of the fishbone each cycle's root cause sits on (the Pareto by root cause).
+ROOT_CAUSE_CATEGORIES = {
+    "Cut lunchtime waiting in the call centre": "methods",
+    "Make promised call-backs happen": "methods",
+    "Stop duplicate direct-debit charges": "machines",
+    "Bring northern deliveries back on time": "people",
+    "Answer written complaints within 5 working days": "methods",
+    "Faster CRM screens at peak times": "machines",
+    "Stop repeat outages of the e-mail gateway": "machines",
+    "Refunds paid within 5 working days": "methods",
+    "Consistent call-quality scoring": "measurement",
+    "Identity check on every call": "people",
+    "Clear the returns backlog": "methods",
+    "A shift handover that keeps every open case": "methods",
+    "Clearer queue signs at the service counter": "environment",
+    "Invoices out by the 5th working day": "materials",
+    "The right tariff after a plan change": "machines",
+    "First-contact resolution back to 75%": "people",
+    "Proof of delivery for every drop": "methods",
+    "Payment reminders only to customers who owe": "materials",
+    "Cold-chain temperature excursions on two vans": "machines",
+    "Releases that break the billing interface": "methods",
+    "Wrong VAT rate on credit notes": "materials",
+    "Parcels arrive damaged": "materials",
+    "Out-of-date work instructions at the returns desk": "methods",
+    "Deliveries sent to outdated addresses": "materials",
+    "New starters on live calls before training ends": "people",
+    "Complaints coded inconsistently": "measurement",
+}
+
 CYCLES = (
     # --- PDCA -----------------------------------------------------------------
     CycleSpec(
@@ -1274,6 +1325,7 @@ class _Player:
             department_id=self.departments[spec.department],
             description=spec.description,
             evidence=spec.evidence,
+            category=PROBLEM_CATEGORIES.get(spec.slug),
         )
         assert problem.id is not None
         self.problem_ids[spec.slug] = problem.id
@@ -1373,6 +1425,8 @@ class _CycleRun:
         values = dict(self.spec.fields)
         for n in range(2, iteration + 1):
             values |= self.spec.revisions.get(n, {})
+        if values.get("root_cause") and self.spec.title in ROOT_CAUSE_CATEGORIES:
+            values["root_cause_category"] = ROOT_CAUSE_CATEGORIES[self.spec.title]
         return values
 
     # --- the walk -------------------------------------------------------------------

@@ -62,7 +62,7 @@ from pdca.models import (
     Problem,
     ProblemStatus,
 )
-from pdca.services import actions, cycles, kpis
+from pdca.services import actions, control_limits, cycles, kpis
 from pdca.services.accounts import Signature
 from pdca.services.context import Ctx
 
@@ -240,7 +240,8 @@ KPIS: tuple[DemoKpi, ...] = (
         target=99.5, warning=99.0, breach=98.0,
         rules=(D.limit_breach, MISSING),
         level=99.88, noise=0.05,
-        incidents={-143: 99.31, -88: 99.62, -61: 99.44},  # short outages
+        # Short outages; the first, in the baseline, is a special cause that phase I excludes.
+        incidents={-301: 99.12, -143: 99.31, -88: 99.62, -61: 99.44},
         decimals=2, high=100,
     ),
     # The customer perception index (PCI) stands on CS-CSAT with these two.
@@ -390,7 +391,8 @@ class _KpiLoader:
     def run(self) -> KpiSummary:
         self.create()
         ended = 1 << 30  # a story that has run to its end waits for a day that never comes
-        waiting = [(next(s, ended), s) for s in (self.log_otd_story(), self.bil_err_story())]
+        stories = (self.phase_one_story(), self.log_otd_story(), self.bil_err_story())
+        waiting = [(next(s, ended), s) for s in stories]
         for day in range(SET_UP_DAY, 1):
             if day == SET_UP_DAY or day >= DAILY_FROM or (day - SET_UP_DAY) % WEEK == 0:
                 self.feed(day)
@@ -634,6 +636,38 @@ class _KpiLoader:
         )  # fmt: skip
         yield -157
         self.fire(cycle, "close_effective", lead)
+        yield -150
+        # The process changed for good: the points since the cut-off moved set new limits,
+        # and the chart keeps the old ones for the year before.
+        kpi = self.kpi("LOG-OTD")
+        control_limits.recalculate_limits(
+            self.p.as_("sarah.chen"),
+            kpi.id,  # type: ignore[arg-type]
+            cycle.id,  # type: ignore[arg-type]
+            version=kpi.version,
+            note="The packing cut-off holds: limits from the points after the change.",
+        )
+
+    def phase_one_story(self) -> Story:
+        """Phase I: the quality manager reviews IT-AVAIL's baseline, leaves out the outage
+        of the CRM upgrade as a special cause, and freezes the limits."""
+        yield SET_UP_DAY + 2
+        kpi = self.kpi("IT-AVAIL")
+        outage = midnight(self.today + timedelta(days=-301))
+        sarah = self.p.as_("sarah.chen")
+        control_limits.exclude_point(
+            sarah,
+            kpi.id,  # type: ignore[arg-type]
+            outage,
+            "CRM upgrade overran its maintenance window (change CHG-2291): not the usual process.",
+            version=kpi.version,
+        )
+        control_limits.freeze_limits(sarah, kpi.id, version=kpi.version)  # type: ignore[arg-type]
+
+    def kpi(self, code: str) -> Kpi:
+        return self.p.session.exec(
+            select(Kpi).where(Kpi.code == code).execution_options(populate_existing=True)
+        ).one()
 
     def bil_err_story(self) -> Story:
         """An SPC signal, a cycle on it, and the KPI showing the change while it is checked."""

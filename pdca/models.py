@@ -79,6 +79,17 @@ class Role(StrEnum):
     viewer = "viewer"
 
 
+class ProblemCategory(StrEnum):
+    """What kind of problem: where in the service it lies (the Pareto counts by it)."""
+
+    process = "process"
+    people = "people"
+    system = "system"
+    supplier = "supplier"
+    policy = "policy"
+    environment = "environment"
+
+
 class ProblemSource(StrEnum):
     kpi = "kpi"
     complaint = "complaint"
@@ -192,6 +203,8 @@ class Problem(SQLModel, table=True):
     title: str = Field(sa_type=String(300))
     description: str | None = _text()
     source: str = Field(sa_type=String(20), index=True)
+    # What kind of problem it is (ProblemCategory), for the Pareto; None until someone says.
+    category: str | None = Field(default=None, sa_type=String(30))
     severity: str = Field(sa_type=String(20), default=Severity.medium)
     status: str = Field(sa_type=String(20), default=ProblemStatus.new, index=True)
     department_id: int | None = Field(default=None, foreign_key="departments.id", index=True)
@@ -240,6 +253,8 @@ class Cycle(SQLModel, table=True):
     direction: str | None = Field(default=None, sa_type=String(10))
     unit: str | None = Field(default=None, sa_type=String(30))
     root_cause: str | None = _text()
+    # Which bone of the fishbone the root cause sits on (FISHBONE_CATEGORIES), for the Pareto.
+    root_cause_category: str | None = Field(default=None, sa_type=String(30))
     success_criterion: str | None = _text()
     effectiveness_window_days: int | None = None
     result: float | None = None
@@ -509,7 +524,44 @@ class Kpi(SQLModel, table=True):
     recovery_periods: int = 7
     active: bool = True
     created_at: datetime = _at()
+    # Phase I done: the control limits people froze after reviewing the baseline (its
+    # special causes excluded); detection uses them until they are unfrozen.
+    frozen_centre: float | None = None
+    frozen_sigma: float | None = None
+    frozen_points: int | None = None
+    frozen_by_id: int | None = Field(default=None, foreign_key="users.id")
+    frozen_at: datetime | None = _at(nullable=True)
     version: int = 1
+
+
+class BaselineExclusion(SQLModel, table=True):
+    """A baseline point left out of the control limits (phase I): a special cause, and why."""
+
+    __tablename__ = "baseline_exclusions"
+    __table_args__ = (UniqueConstraint("kpi_id", "at", name="uq_baseline_exclusions_kpi_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kpi_id: int = Field(foreign_key="kpis.id", index=True)
+    at: datetime = _at()  # the measurement's time
+    reason: str = Field(sa_type=Text())
+    excluded_by_id: int | None = Field(default=None, foreign_key="users.id")
+    excluded_at: datetime = _at()
+
+
+class LimitStep(SQLModel, table=True):
+    """Control limits recalculated after a process change: they judge the points from
+    `starts_at` on; the limits before stay for the earlier points."""
+
+    __tablename__ = "kpi_limit_steps"
+    __table_args__ = (UniqueConstraint("kpi_id", "starts_at", name="uq_kpi_limit_steps_kpi_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kpi_id: int = Field(foreign_key="kpis.id", index=True)
+    starts_at: datetime = _at()
+    centre: float
+    sigma: float
+    points: int  # how many points after the change the limits came from
+    cycle_id: int | None = Field(default=None, foreign_key="cycles.id")
+    set_by_id: int | None = Field(default=None, foreign_key="users.id")
+    set_at: datetime = _at()
 
 
 class Measurement(SQLModel, table=True):

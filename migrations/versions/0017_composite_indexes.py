@@ -1,7 +1,7 @@
 """composite quality indexes: definition versions, values per period and scope
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-01 10:00:00
 
 - `index_versions`: a snapshot of each index definition (QSI, QCI, PCI …) by digest;
@@ -18,7 +18,7 @@ import sqlmodel.sql.sqltypes  # noqa: F401
 from alembic import op
 
 revision: str = "0017"
-down_revision: str | None = "0015"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

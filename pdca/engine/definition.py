@@ -29,6 +29,7 @@ BUILTIN_FIELDS: dict[str, str] = {
     "direction": "choice",
     "unit": "text",
     "root_cause": "text",
+    "root_cause_category": "choice",
     "success_criterion": "text",
     "effectiveness_window_days": "integer",
     "result": "number",
@@ -40,6 +41,12 @@ BUILTIN_FIELDS: dict[str, str] = {
 # kept with the workflow-declared fields (the cycle's `extra`), edited and audited alike.
 WHY_FIELDS = tuple(f"why_{n}" for n in range(1, 6))
 FISHBONE_CATEGORIES = ("people", "methods", "machines", "materials", "measurement", "environment")
+# The values a built-in choice field takes.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "direction": ("higher", "lower"),
+    # The bone of the fishbone the root cause sits on (the Pareto counts problems by it).
+    "root_cause_category": FISHBONE_CATEGORIES,
+}
 ANALYSIS_FIELDS: dict[str, str] = {
     **dict.fromkeys(WHY_FIELDS, "text"),
     **{f"fishbone_{c}": "text" for c in FISHBONE_CATEGORIES},
@@ -61,6 +68,7 @@ BUILTIN_FIELD_TITLES: dict[str, dict[str, str]] = {
     "direction": {"en": "Better direction", "zh_CN": "改善方向"},
     "unit": {"en": "Unit", "zh_CN": "单位"},
     "root_cause": {"en": "Root cause", "zh_CN": "根本原因"},
+    "root_cause_category": {"en": "Root-cause category", "zh_CN": "根本原因类别"},
     "success_criterion": {"en": "Success criterion", "zh_CN": "成功标准"},
     "effectiveness_window_days": {"en": "Effectiveness window", "zh_CN": "有效性观察期"},
     "result": {"en": "Result", "zh_CN": "结果"},

@@ -121,8 +121,8 @@ D2 = 1.128
 # Moving-range chart: its upper limit is D4 × the mean moving range (n = 2); no lower one.
 D4 = 3.267
 MIN_BASELINE_POINTS = 8
-# How many points before a new one the SPC rules look at (14 alternating: 13 before).
-SPC_LOOKBACK = 13
+# How many points before a new one the SPC rules look at (15 within 1σ: 14 before).
+SPC_LOOKBACK = 14
 # Values past this size are refused at ingest: sums and spreads of them stay finite
 # (1e15 is still an exact integer in a float), and no service indicator comes near it.
 MAX_ABS_VALUE = 1e15
@@ -182,6 +182,50 @@ class ControlLimits:
 
 
 @dataclass(frozen=True)
+class SteppedLimits:
+    """Control limits that change over time: `first` until the first step, then each
+    step's limits from its time on (a process change was made and the limits were
+    recalculated from the points after it).
+
+    The run rules never reach across a step: a pattern is judged on the points of one
+    segment only, since the points before a change belong to another process.
+    """
+
+    first: ControlLimits | None
+    steps: tuple[tuple[datetime, ControlLimits], ...] = ()
+
+    def per_point(self, series: Sequence[Point]) -> list[tuple[int, ControlLimits | None]]:
+        """For each point: (index of its segment's first point, the limits it is judged by)."""
+        out: list[tuple[int, ControlLimits | None]] = []
+        k, floor = -1, 0
+        for i, point in enumerate(series):
+            while k + 1 < len(self.steps) and point.at >= self.steps[k + 1][0]:
+                k, floor = k + 1, i
+            out.append((floor, self.first if k < 0 else self.steps[k][1]))
+        return out
+
+
+Limits = ControlLimits | SteppedLimits | None
+
+
+def _per_point(limits: Limits, series: Sequence[Point]) -> list[tuple[int, ControlLimits | None]]:
+    if isinstance(limits, SteppedLimits):
+        return limits.per_point(series)
+    return [(0, limits)] * len(series)
+
+
+def _spc_in_segment(
+    values: Sequence[float], i: int, floor: int, limits: ControlLimits
+) -> list[tuple[str, int, int]]:
+    """`_spc_at` on the points of i's segment only (at most the 15 a rule looks at)."""
+    lo = max(floor, i - SPC_LOOKBACK)
+    return [
+        (rule, side, first + lo)
+        for rule, side, first in _spc_at(values[lo : i + 1], i - lo, limits)
+    ]
+
+
+@dataclass(frozen=True)
 class Finding:
     rule: str  # the DetectionRule value
     at: datetime  # the point that completed the signal (or `now` for missing data)
@@ -213,18 +257,27 @@ def status(spec: KpiSpec, value: float | None) -> str:
     return ON_TARGET
 
 
-def control_limits(baseline: Sequence[float]) -> ControlLimits | None:
+def control_limits(baseline: Sequence[float | None]) -> ControlLimits | None:
     """Centre and sigma of an individuals chart from a baseline period's values.
 
-    None with fewer than 8 points (too few to estimate a spread) or when every
-    value is the same (sigma would be 0 and every later point a signal).
+    A None is a point excluded in phase I (a special cause): it counts in neither the
+    centre nor a moving range, and the points on either side of it are not neighbours
+    (no range bridges the gap). None with fewer than 8 points (too few to estimate a
+    spread) or when every value is the same (sigma would be 0 and every later point a
+    signal).
     """
-    values = [float(v) for v in baseline]
+    values = [float(v) for v in baseline if v is not None]
     if len(values) < MIN_BASELINE_POINTS or not all(math.isfinite(v) for v in values):
         return None
     try:
         centre = math.fsum(values) / len(values)
-        moving_ranges = [abs(b - a) for a, b in pairwise(values)]
+        moving_ranges = [
+            abs(float(b) - float(a))
+            for a, b in pairwise(baseline)
+            if a is not None and b is not None
+        ]
+        if not moving_ranges:
+            return None
         sigma = math.fsum(moving_ranges) / len(moving_ranges) / D2
     except OverflowError:  # values near the float's end (1e307): no chart can hold them
         return None
@@ -314,7 +367,7 @@ def _nelson_at(
 
 def spc_signals(
     series: Sequence[Point],
-    limits: ControlLimits | None,
+    limits: Limits,
     direction: str | None = None,
     rules: Iterable[str] | None = None,
     start: int = 0,
@@ -334,9 +387,17 @@ def spc_signals(
         return {}
     wanted = frozenset(WESTERN_ELECTRIC if rules is None else rules) & SPC_RULES
     values = [p.value for p in series]
+    judged_by = _per_point(limits, series)
     marks: dict[int, list[str]] = {}
     for i in range(max(start, 0), len(values)):
-        found = [rule for rule, _side, _start in _spc_at(values, i, limits) if rule in wanted]
+        floor, limits_i = judged_by[i]
+        if limits_i is None:
+            continue
+        found = [
+            rule
+            for rule, _side, _start in _spc_in_segment(values, i, floor, limits_i)
+            if rule in wanted
+        ]
         if found:
             marks[i] = list(dict.fromkeys(found))
     return marks
@@ -346,7 +407,7 @@ def spc_signals(
 
 
 def evaluate(
-    spec: KpiSpec, series: Sequence[Point], new_from: int, limits: ControlLimits | None
+    spec: KpiSpec, series: Sequence[Point], new_from: int, limits: Limits
 ) -> list[Finding]:
     """Findings completed by each point of `series` at index >= `new_from`.
 
@@ -362,6 +423,11 @@ def evaluate(
         return []
     rules = spec.rules
     values = [p.value for p in series]
+    judged_by = (
+        _per_point(limits, series)
+        if limits is not None and not SPC_RULES.isdisjoint(rules)
+        else None
+    )
     findings: list[Finding] = []
     streak = 0
     for i, point in enumerate(series):
@@ -374,10 +440,13 @@ def evaluate(
         n = spec.warnings_in_a_row
         if WARNINGS_IN_A_ROW in rules and streak and streak % n == 0:
             findings.append(_warnings(spec, tuple(series[i - n + 1 : i + 1])))
-        if limits is not None and not SPC_RULES.isdisjoint(rules):
-            for rule, side, first in _spc_at(values, i, limits):
+        if judged_by is not None:
+            floor, limits_i = judged_by[i]
+            if limits_i is None:
+                continue
+            for rule, side, first in _spc_in_segment(values, i, floor, limits_i):
                 if side in (spec.bad_side, BOTH) and rule in rules:
-                    findings.append(_spc(rule, side, series, first, i, limits))
+                    findings.append(_spc(rule, side, series, first, i, limits_i))
     return findings
 
 
@@ -625,17 +694,19 @@ def false_alarm_rate(baseline_points: int, rules: Iterable[str]) -> float:
     return known
 
 
-def baseline_health(baseline: Sequence[float], rules: Sequence[str]) -> BaselineHealth:
-    """Whether limits from `baseline` can judge points with `rules`, and at what cost."""
+def baseline_health(baseline: Sequence[float | None], rules: Sequence[str]) -> BaselineHealth:
+    """Whether limits from `baseline` can judge points with `rules`, and at what cost
+    (a None is an excluded point, as in `control_limits`)."""
     spc = [r for r in rules if r in SPC_RULES]
-    n = len(baseline)
+    kept = [v for v in baseline if v is not None]
+    n = len(kept)
     if not spc:
         return BaselineHealth("off", n)
     if n == 0:
         return BaselineHealth("missing", 0, rules=spc)
     if n < MIN_BASELINE_POINTS:
         return BaselineHealth("too_short", n, rules=spc)
-    if len(set(baseline)) == 1:
+    if len(set(kept)) == 1:
         return BaselineHealth("constant", n, rules=spc)
     if control_limits(baseline) is None:
         return BaselineHealth("unusable", n, rules=spc)
@@ -643,6 +714,21 @@ def baseline_health(baseline: Sequence[float], rules: Sequence[str]) -> Baseline
     state = "weak" if n < RECOMMENDED_BASELINE_POINTS else "ok"
     return BaselineHealth(
         state, n, false_alarm_every=every, false_alarm_every_recommended=better, rules=spc
+    )
+
+
+def frozen_health(points: int, rules: Sequence[str]) -> BaselineHealth:
+    """The health of limits frozen from `points` baseline points (phase I done)."""
+    spc = [r for r in rules if r in SPC_RULES]
+    if not spc:
+        return BaselineHealth("off", points)
+    every, better = (1 / false_alarm_rate(k, spc) for k in (points, RECOMMENDED_BASELINE_POINTS))
+    return BaselineHealth(
+        "weak" if points < RECOMMENDED_BASELINE_POINTS else "ok",
+        points,
+        false_alarm_every=every,
+        false_alarm_every_recommended=better,
+        rules=spc,
     )
 
 

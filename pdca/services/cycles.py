@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlmodel import col, func, select
 
-from pdca.engine.definition import BUILTIN_FIELDS, WorkflowDefinition
+from pdca.engine.definition import BUILTIN_FIELDS, CHOICES, WorkflowDefinition
 from pdca.engine.facts import N_, ActionFact, CycleFacts, because
 from pdca.engine.machine import TransitionOption, TransitionRefused, UnknownTrigger, WorkflowMachine
 from pdca.engine.registry import EFFECTS
@@ -17,7 +17,6 @@ from pdca.models import (
     CycleMember,
     CycleProblem,
     Department,
-    Direction,
     Effectiveness,
     Kpi,
     Measurement,
@@ -223,7 +222,7 @@ KINDS = {
 }
 
 
-def _converted(ftype: str, value: Any) -> Any:
+def _converted(ftype: str, value: Any, name: str = "direction") -> Any:
     """The value as `ftype`, or ValueError. Booleans are no numbers, and text numbers
     are plain decimals: `true`, `1_000` or `１２` would otherwise quietly become numbers."""
     if isinstance(value, bool):
@@ -239,8 +238,8 @@ def _converted(ftype: str, value: Any) -> Any:
         return int(number)
     if ftype == "date":
         return value if isinstance(value, date) else date.fromisoformat(str(value))
-    if ftype == "choice":  # only 'direction' today
-        if value not in Direction.__members__:
+    if ftype == "choice":
+        if not isinstance(value, str) or value not in CHOICES.get(name, ()):
             raise ValueError
         return str(value)
     if not isinstance(value, str):
@@ -259,9 +258,11 @@ def _coerce(name: str, ftype: str, value: Any) -> Any:
             [f"{name}: {len(value):,} characters; at most {FIELD_TEXT_MAX:,}."],
         )
     try:
-        return _converted(ftype, value)
+        return _converted(ftype, value, name)
     except (TypeError, ValueError, OverflowError):
         kind = KINDS[ftype]
+        if ftype == "choice" and name != "direction":
+            kind = "one of " + ", ".join(repr(c) for c in CHOICES.get(name, ()))
         shown = value if not isinstance(value, str) else value[:50]
         raise Invalid(f"{name} must be {kind}.", [f"{name}: {shown!r} is not {kind}."]) from None
 

@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from pdca.engine import detection
-from pdca.engine.detection import ControlLimits, Finding, Point
+from pdca.engine.detection import ControlLimits, Finding, Point, SteppedLimits
 from pdca.models import (
     Cycle,
     DetectionRule,
@@ -101,7 +101,11 @@ def spec_of(kpi: Kpi) -> detection.KpiSpec:
 
 
 def findings_from(
-    ctx: Ctx, kpi: Kpi, start: datetime, limits: ControlLimits | None, judged_after: datetime | None
+    ctx: Ctx,
+    kpi: Kpi,
+    start: datetime,
+    limits: ControlLimits | SteppedLimits | None,
+    judged_after: datetime | None,
 ) -> list[Finding]:
     """Every point rule's findings at points from `start` to the end of the stored series."""
     earlier = history(ctx, kpi, start)
@@ -113,15 +117,19 @@ def findings_from(
         )
     )
     series = [Point(at, value) for at, value in [*earlier, *rest]]
+    # Limits recalculated after a process change judge every point from their step on.
+    stepped = limits.steps[0][0] if isinstance(limits, SteppedLimits) and limits.steps else None
     return [
         f
         for f in detection.evaluate(spec_of(kpi), series, len(earlier), limits)
-        if f.rule not in detection.SPC_RULES or (judged_after is not None and f.at > judged_after)
+        if f.rule not in detection.SPC_RULES
+        or (judged_after is not None and f.at > judged_after)
+        or (stepped is not None and f.at >= stepped)
     ]
 
 
 def reconcile(
-    ctx: Ctx, kpi: Kpi, start: datetime, findings: Sequence[Finding]
+    ctx: Ctx, kpi: Kpi, start: datetime, findings: Sequence[Finding], why: str | None = None
 ) -> tuple[list[Finding], list[int], int, int]:
     """Make the stored occurrences from `start` on equal `findings`.
 
@@ -154,7 +162,7 @@ def reconcile(
             recurred += 1
     gone = [o for k, o in stored.items() if k not in wanted]
     for occurrence in gone:
-        _withdraw(ctx, occurrence, deferred)
+        _withdraw(ctx, occurrence, deferred, why)
     for write in deferred:  # the trail last: see the module's note on lock order
         write()
     return added, raised, recurred, len(gone)
@@ -252,7 +260,9 @@ def _occurrences(ctx: Ctx, problem_id: int) -> int:
     )
 
 
-def _withdraw(ctx: Ctx, occurrence: ProblemOccurrence, deferred: Deferred) -> None:
+def _withdraw(
+    ctx: Ctx, occurrence: ProblemOccurrence, deferred: Deferred, why: str | None = None
+) -> None:
     problem_id = occurrence.problem_id
     data = {"rule": occurrence.rule, "at": _utc(occurrence.at).isoformat(), **occurrence.evidence}
     ctx.session.execute(
@@ -282,7 +292,8 @@ def _withdraw(ctx: Ctx, occurrence: ProblemOccurrence, deferred: Deferred) -> No
             field="occurrences",
             old=count + 1,
             new=count,
-            note="A point that arrived later changed the series: this is no longer a signal.",
+            note=why
+            or "A point that arrived later changed the series: this is no longer a signal.",
             data=data,
         )
     )

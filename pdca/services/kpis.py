@@ -28,6 +28,7 @@ from pdca.models import (
     Action,
     ActionStatus,
     Cycle,
+    CycleProblem,
     Department,
     DetectionRule,
     Direction,
@@ -38,7 +39,7 @@ from pdca.models import (
     ProblemStatus,
     User,
 )
-from pdca.services import audit, indexes, kpi_findings, text
+from pdca.services import audit, indexes, kpi_findings, spc, text
 from pdca.services.audit import SystemNote
 from pdca.services.context import Ctx, unit_of_work
 from pdca.services.cycles import get_cycle, kpi_defaults
@@ -46,7 +47,6 @@ from pdca.services.errors import Conflict, Forbidden, Invalid, NotFound
 from pdca.services.keys import key
 from pdca.services.kpi_findings import OPEN_PROBLEM, raise_or_recur, spec_of
 from pdca.services.policy import can_manage_kpi, can_record, can_run_cycle, can_triage, require
-from pdca.services.spc import SPC_BASELINE_POINTS, control_limits_of
 from pdca.services.store import check_version, compare_and_set, get_or_404
 
 MAX_BATCH = 100_000
@@ -477,32 +477,30 @@ def _stored_values(
     return result
 
 
-def _spc_judges_after(ctx: Ctx, kpi: Kpi) -> datetime | None:
-    """SPC judges only the points after the baseline that sets its limits, so that limits
-    never shift under the points they judge (None: the baseline is not complete yet)."""
-    if kpi.baseline_start and kpi.baseline_end:
-        return kpi.baseline_end
-    return ctx.session.exec(
-        select(Measurement.at)
-        .where(Measurement.kpi_id == kpi.id)
-        .order_by(col(Measurement.at))
-        .offset(SPC_BASELINE_POINTS - 1)
-        .limit(1)
-    ).first()
-
-
-def _rejudge(ctx: Ctx, kpi: Kpi, earliest: datetime, result: IngestResult) -> None:
+def _rejudge(
+    ctx: Ctx, kpi: Kpi, earliest: datetime, result: IngestResult, why: str | None = None
+) -> None:
     """Judge every point from `earliest` (the batch's first) to the end of the series again,
     and make the stored occurrences agree (see pdca.services.kpi_findings): a late point
-    re-judges the points after it, and a baseline completed late judges what waited on it."""
-    limits = control_limits_of(ctx, kpi) if any(r.startswith("spc") for r in kpi.rules) else None
-    judged_after = _spc_judges_after(ctx, kpi) if limits is not None else None
+    re-judges the points after it, and a baseline completed late judges what waited on it.
+    People changing the limits (phase I, a recalculation) re-judge what those limits judge."""
+    limits = spc.limits_of(ctx, kpi) if any(r.startswith("spc") for r in kpi.rules) else None
+    judged_after = spc.baseline_end(ctx, kpi) if limits is not None else None
     findings = kpi_findings.findings_from(ctx, kpi, earliest, limits, judged_after)
-    added, raised, recurred, withdrawn = kpi_findings.reconcile(ctx, kpi, earliest, findings)
+    added, raised, recurred, withdrawn = kpi_findings.reconcile(
+        ctx, kpi, earliest, findings, why=why
+    )
     result.findings.extend((kpi.code, f) for f in added)
     result.problems_raised.extend(raised)
     result.occurrences_added += recurred
     result.occurrences_withdrawn += withdrawn
+
+
+def rejudge(ctx: Ctx, kpi: Kpi, earliest: datetime, why: str) -> IngestResult:
+    """Inside a use case that changed what judges the KPI: judge from `earliest` again."""
+    result = IngestResult()
+    _rejudge(ctx, kpi, earliest, result, why)
+    return result
 
 
 # --- missing data (on a schedule) ---------------------------------------------------------
@@ -719,21 +717,45 @@ def freshness(ctx: Ctx, kpi: Kpi, last: Point | None) -> str:
     return detection.status(spec_of(kpi), last.value)
 
 
+PARETO_BY = ("source", "department", "kpi", "category", "root_cause")
+
+
 def pareto(ctx: Ctx, by: str, since: datetime | None = None) -> list[tuple[str, int]]:
-    """Problems counted by source, department or KPI, most first."""
-    columns = {"source": Problem.source, "department": Department.code, "kpi": Kpi.code}
+    """Problems counted by source, department, KPI, category or root-cause category (the
+    fishbone bone named by the cycles that worked on them), most first. A problem without
+    a category, or not yet worked on by a cycle that names one, is not counted there; one
+    whose cycles name two root-cause categories counts once for each."""
+    columns: dict[str, Any] = {
+        "source": Problem.source,
+        "department": Department.code,
+        "kpi": Kpi.code,
+        "category": Problem.category,
+        "root_cause": Cycle.root_cause_category,
+    }
     if by not in columns:
-        raise Invalid("Group problems by source, department or kpi.")
+        raise Invalid(
+            "Group problems by source, department, kpi, category or root_cause.",
+            [f"by: one of {', '.join(PARETO_BY)}."],
+        )
     column = columns[by]
-    query = select(column, func.count()).select_from(Problem)
+    counted = func.count(func.distinct(Problem.id)) if by == "root_cause" else func.count()
+    query = select(column, counted).select_from(Problem)
     if by == "department":
         query = query.join(Department, col(Department.id) == Problem.department_id)
     if by == "kpi":
         query = query.join(Kpi, col(Kpi.id) == Problem.kpi_id)
+    if by == "category":
+        query = query.where(col(Problem.category).is_not(None))
+    if by == "root_cause":
+        query = (
+            query.join(CycleProblem, col(CycleProblem.problem_id) == Problem.id)
+            .join(Cycle, col(Cycle.id) == CycleProblem.cycle_id)
+            .where(col(Cycle.root_cause_category).is_not(None))
+        )
     if since is not None:
         query = query.where(col(Problem.reported_at) >= since)
     query = query.where(col(Problem.status) != ProblemStatus.duplicate)
-    rows = ctx.session.exec(query.group_by(column).order_by(func.count().desc(), column))
+    rows = ctx.session.exec(query.group_by(column).order_by(counted.desc(), column))
     return [(str(label), int(count)) for label, count in rows]
 
 

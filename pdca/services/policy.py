@@ -277,3 +277,12 @@ def can_add_agenda_item(user: User | None) -> str | None:
 def require(reason: str | None) -> None:
     if reason:
         raise Forbidden(reason)
+
+
+def can_set_control_limits(user: User | None) -> str | None:
+    """Phase I (exclude baseline points, freeze limits) and recalculating limits: staff."""
+    return _system_or(
+        user,
+        _role(user) == Role.facilitator,
+        N_("Only facilitators and administrators set a KPI's control limits."),
+    )

@@ -4,7 +4,7 @@ from typing import Any
 
 from sqlmodel import select
 
-from pdca.models import Department, Problem, ProblemSource, ProblemStatus, Severity
+from pdca.models import Department, Problem, ProblemCategory, ProblemSource, ProblemStatus, Severity
 from pdca.services import audit
 from pdca.services.context import Ctx, unit_of_work
 from pdca.services.errors import Conflict, Invalid
@@ -24,6 +24,7 @@ def report_problem(
     department_id: int | None = None,
     description: str | None = None,
     evidence: str | None = None,
+    category: str | None = None,
 ) -> Problem:
     require(can_report_problem(ctx.actor))
     reasons = []
@@ -37,6 +38,8 @@ def report_problem(
         )
     if severity not in Severity.__members__:
         reasons.append(f"Unknown severity {severity!r}; one of: {', '.join(Severity.__members__)}.")
+    if category is not None and category not in ProblemCategory.__members__:
+        reasons.append(_unknown_category(category))
     if reasons:
         raise Invalid("The problem cannot be reported.", reasons)
     with unit_of_work(ctx):
@@ -46,6 +49,7 @@ def report_problem(
             title=title.strip(),
             source=source,
             severity=severity,
+            category=category,
             department_id=department_id,
             description=description,
             evidence=evidence,
@@ -61,9 +65,18 @@ def report_problem(
             problem.id,
             "reported",
             new=ProblemStatus.new,
-            data={"title": problem.title, "source": source, "severity": severity},
+            data={
+                "title": problem.title,
+                "source": source,
+                "severity": severity,
+                **({"category": category} if category else {}),
+            },
         )
     return problem
+
+
+def _unknown_category(category: object) -> str:
+    return f"Unknown category {category!r}; one of: {', '.join(ProblemCategory.__members__)}."
 
 
 def triage_problem(
@@ -133,7 +146,7 @@ def problems_of_status(ctx: Ctx, *statuses: str) -> list[Problem]:
     return list(ctx.session.exec(query))
 
 
-PROBLEM_CHANGES = ("title", "severity", "department_id", "description", "evidence")
+PROBLEM_CHANGES = ("title", "severity", "category", "department_id", "description", "evidence")
 
 
 def update_problem(
@@ -161,6 +174,9 @@ def update_problem(
             reasons.append("A title has at most 300 characters.")
     if "severity" in changes and changes["severity"] not in Severity.__members__:
         reasons.append(f"Unknown severity; one of: {', '.join(Severity.__members__)}.")
+    category = changes.get("category")
+    if category is not None and category not in ProblemCategory.__members__:
+        reasons.append(_unknown_category(category))
     if reasons:
         raise Invalid("The problem cannot be changed.", reasons)
     with unit_of_work(ctx):

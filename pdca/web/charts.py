@@ -59,6 +59,8 @@ _WORDS: dict[str, tuple[str, str]] = {
     "other": ("Other", "其他"),
     "day": ("Day {n}", "第 {n} 天"),
     "no_data": ("no data", "无数据"),
+    "excluded": ("{n} excluded from the baseline", "{n} 个点已排除出基线"),
+    "steps": ("limits recalculated {n}×", "控制限重算 {n} 次"),
     "ranges_out": ("{n} ranges above the limit", "{n} 个移动极差超过上限"),
     "too_large": (
         "The values are too far apart to draw (beyond ±1e15)",
@@ -355,14 +357,19 @@ def _drawable(css: str, width: int = W, height: int = 80) -> Callable[[F], F]:
     return wrap
 
 
-def _y_axis(values: list[float], extra: list[float]) -> tuple[list[float], _Scale]:
-    """Round ticks covering the data and the reference lines, and the scale they define."""
+def _y_axis(
+    values: list[float], extra: list[float], floor: float | None = None
+) -> tuple[list[float], _Scale]:
+    """Round ticks covering the data and the reference lines, and the scale they define.
+
+    `floor`: no tick below it (a range is never negative: its axis starts at 0)."""
     every = values + [float(e) for e in extra if _finite(e)]
     lo, hi = min(every), max(every)
     if not math.isfinite(hi - lo) or max(abs(lo), abs(hi)) > MAX_DRAWN:
         raise Undrawable(f"values from {lo} to {hi}")
     pad = (hi - lo) * 0.06 if hi > lo else (abs(lo) * 0.1 or 1.0)
-    ticks = nice_ticks(lo - pad, hi + pad, 5)
+    bottom = lo - pad if floor is None else max(floor, lo - pad)
+    ticks = nice_ticks(bottom, hi + pad, 5)
     return ticks, _Scale(ticks[0], ticks[-1], H - PAD_B, PAD_T)
 
 
@@ -489,7 +496,7 @@ def _hlines(lines: list[tuple[str, float, str]], y: _Scale, x0: float, x1: float
 
 
 def _frame_time(
-    pts: list[_Point], extra: list[float], unit: str, lang: str
+    pts: list[_Point], extra: list[float], unit: str, lang: str, floor: float | None = None
 ) -> tuple[_Scale, _Scale, str]:
     """Scales, grid and x axis for a chart of points over time."""
     x0, x1 = PAD_L, W - PAD_R
@@ -501,7 +508,7 @@ def _frame_time(
     else:
         x_ticks = time_ticks(t0, t1, pts[0].t.tzinfo or UTC, lang)
     x = _Scale(t0, t1, x0 + 6, x1 - 6)
-    ticks, y = _y_axis([p.v for p in pts], extra)
+    ticks, y = _y_axis([p.v for p in pts], extra, floor)
     body = _grid(ticks, y, unit, lang, x0, x1) + _x_axis(x_ticks, x, x0, x1)
     return x, y, body
 
@@ -641,45 +648,67 @@ def control_chart(
     label: str,
     lang: str,
     empty: str = "No data",
+    steps: Sequence[tuple[datetime, float, float]] = (),
+    step_label: str = "",
+    excluded: Mapping[int, str] | None = None,
 ) -> str:
     """An individuals chart: centre line, ±1σ and ±2σ guides, ±3σ control limits (UCL/LCL).
 
     `signals` maps an index into `points` to the names of the rules that point broke;
-    those points are ringed and their <title> names the rules.
+    those points are ringed and their <title> names the rules. `steps` are limits
+    recalculated after a process change, (from when, centre, sigma): each segment of the
+    chart shows its own limits (stepped lines), the last one labelled, with a dashed
+    upright line named `step_label` at each change. `excluded` maps an index to why that
+    baseline point is left out of the limits: it is drawn hollow with a cross.
     """
     pts = _clean(points)
     if not pts:
         return _empty_svg("control-chart", label, empty)
-    refs: list[tuple[str, float, str]] = []
-    has_centre = _finite(centre)
-    if has_centre:
-        c = float(centre)
-        refs.append(("centre", c, f"CL {_num(c, lang)}"))
-        if _finite(sigma) and float(sigma) > 0:
-            s = float(sigma)
-            refs += [
-                ("sigma3 ucl", c + 3 * s, f"UCL {_num(c + 3 * s, lang)}"),
-                ("sigma3 lcl", c - 3 * s, f"LCL {_num(c - 3 * s, lang)}"),
-            ]
-            refs += [
-                (f"sigma{k}", c + sign * k * s, f"{'+' if sign > 0 else '−'}{k}σ")
-                for k in (1, 2)
-                for sign in (1, -1)
-            ]
-    x, y, body = _frame_time(pts, [v for _, v, _ in refs], unit, lang)
-    if len(refs) > 1 and abs(y(refs[0][1] + float(sigma)) - y(refs[0][1])) < LABEL_GAP:
+    segments = [(None, centre, sigma)] + [
+        (_to_datetime(at), c, s) for at, c, s in steps if _finite(c) and _finite(s)
+    ]
+    every_ref = [_limit_refs(c, s, lang) for _, c, s in segments]
+    refs = every_ref[-1]
+    extra = [v for seg in every_ref for _, v, _ in seg]
+    x, y, body = _frame_time(pts, extra, unit, lang)
+    last_sigma = segments[-1][2]
+    if len(refs) > 1 and abs(y(refs[0][1] + float(last_sigma)) - y(refs[0][1])) < LABEL_GAP:
         # The σ guides are too close together to label: keep the lines, name only the limits.
         refs = [
             (css, v, text if not css.startswith(("sigma1", "sigma2")) else "")
             for css, v, text in refs
         ]
-    parts = [body, _hlines(refs, y, PAD_L, W - PAD_R), _series(pts, x, y)]
+    starts = [PAD_L] + [
+        min(max(x((at - _EPOCH).total_seconds()), PAD_L), W - PAD_R)
+        for at, _, _ in segments[1:]
+        if at is not None
+    ]
+    parts = [body]
+    for k, seg_refs in enumerate(every_ref[:-1]):
+        quiet = [(f"{css} earlier", v, "") for css, v, _ in seg_refs]
+        parts.append(_hlines(quiet, y, starts[k], starts[k + 1]))
+    parts.append(_hlines(refs, y, starts[-1], W - PAD_R))
+    for sx in starts[1:]:
+        parts.append(
+            f'<g class="step-line"><line x1="{sx:.1f}" y1="{PAD_T - 6}" x2="{sx:.1f}" '
+            f'y2="{H - PAD_B}"/><text x="{sx + 4:.1f}" y="{PAD_T - 10}">{escape(step_label)}'
+            "</text></g>"
+        )
+    parts.append(_series(pts, x, y))
     dots = len(pts) <= DOT_LIMIT
     flagged = []
+    left_out = excluded or {}
     for p in pts:
         rules = [r for r in signals.get(p.index, ()) if r]
         cx, cy = x(p.ts), y(p.v)
-        if rules:
+        if p.index in left_out:
+            title = _point_title(p, unit, lang, left_out[p.index])
+            flagged.append(
+                f'<g class="excluded" data-index="{p.index}"><title>{title}</title>'
+                f'<circle class="point excluded" cx="{cx:.1f}" cy="{cy:.1f}" r="4.5"/>'
+                f'<path class="cross" d="M{cx - 3:.1f},{cy - 3:.1f}l6,6m0,-6l-6,6"/></g>'
+            )
+        elif rules:
             title = _point_title(p, unit, lang, _sep(lang).join(rules))
             flagged.append(
                 f'<g class="signal" data-index="{p.index}"><title>{title}</title>'
@@ -696,9 +725,34 @@ def control_chart(
 
     desc = [label, *_summary(pts, unit, lang)]
     desc += [text for css, _, text in refs if css == "centre" or css.startswith("sigma3")]
-    if flagged:
-        desc.append(_word("signals", lang, n=len(flagged)))
+    rings = sum(1 for p in pts if p.index not in left_out and signals.get(p.index))
+    if rings:
+        desc.append(_word("signals", lang, n=rings))
+    if left_out:
+        desc.append(_word("excluded", lang, n=sum(1 for p in pts if p.index in left_out)))
+    if len(segments) > 1:
+        desc.append(_word("steps", lang, n=len(segments) - 1))
     return _svg("control-chart", label, _sep(lang).join(desc), "".join(parts))
+
+
+def _limit_refs(centre: float, sigma: float, lang: str) -> list[tuple[str, float, str]]:
+    """The centre line, the ±3σ control limits and the ±1σ, ±2σ guides of one segment."""
+    refs: list[tuple[str, float, str]] = []
+    if _finite(centre):
+        c = float(centre)
+        refs.append(("centre", c, f"CL {_num(c, lang)}"))
+        if _finite(sigma) and float(sigma) > 0:
+            s = float(sigma)
+            refs += [
+                ("sigma3 ucl", c + 3 * s, f"UCL {_num(c + 3 * s, lang)}"),
+                ("sigma3 lcl", c - 3 * s, f"LCL {_num(c - 3 * s, lang)}"),
+            ]
+            refs += [
+                (f"sigma{k}", c + sign * k * s, f"{'+' if sign > 0 else '−'}{k}σ")
+                for k in (1, 2)
+                for sign in (1, -1)
+            ]
+    return refs
 
 
 @_drawable("moving-range-chart")
@@ -727,7 +781,7 @@ def moving_range_chart(
             ("centre", mr_bar, f"MR̄ {_num(mr_bar, lang)}"),
             ("sigma3 ucl", ucl, f"UCL {_num(ucl, lang)}"),
         ]
-    x, y, body = _frame_time(ranges, [v for _, v, _ in refs], unit, lang)
+    x, y, body = _frame_time(ranges, [v for _, v, _ in refs], unit, lang, floor=0.0)
     parts = [body, _hlines(refs, y, PAD_L, W - PAD_R), _series(ranges, x, y)]
     flagged = []
     dots = len(ranges) <= DOT_LIMIT

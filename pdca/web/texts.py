@@ -201,6 +201,22 @@ def value_words(_: Any) -> dict[str, dict[str, str]]:
         "active": yes_no,
         "hard": yes_no,
         "effective": yes_no,
+        "category": {
+            "process": _("Process"),
+            "people": _("People and skills"),
+            "system": _("Systems and tools"),
+            "supplier": _("Supplier"),
+            "policy": _("Policy and rules"),
+            "environment": _("Environment"),
+        },
+        "root_cause_category": {
+            "people": _("People"),
+            "methods": _("Methods"),
+            "machines": _("Machines and tools"),
+            "materials": _("Materials and inputs"),
+            "measurement": _("Measurement"),
+            "environment": _("Environment"),
+        },
     }
 
 
@@ -251,6 +267,12 @@ def trail_words(_: Any) -> dict[str, dict[str, str]]:
         "resolved": _("Resolved"),
         "linked_to_cycle": _("Linked to a cycle"),
         "measurements_ingested": _("Measurements stored"),
+        "baseline_point_excluded": _("Baseline point excluded"),
+        "baseline_point_included": _("Baseline point counted again"),
+        "limits_frozen": _("Control limits frozen"),
+        "limits_unfrozen": _("Control limits unfrozen"),
+        "limits_recalculated": _("Control limits recalculated"),
+        "limits_step_removed": _("Recalculated limits withdrawn"),
         "signed_in": _("Signed in"),
         "signed_out": _("Signed out"),
         "password_changed": _("Password changed"),

@@ -142,6 +142,14 @@ TABLE: dict[Key, Rule] = {
     ("POST", f"{API}/kpis"): only(201, "head", *STAFF),  # a KPI for CS
     ("GET", f"{API}/kpis/{{kpi_id}}"): READ,
     ("GET", f"{API}/kpis/{{kpi_id}}/spc"): READ,
+    # phase I and recalculated limits are staff's: the world's KPI has two points (both
+    # in its baseline), too few for limits to freeze, and no cycle proposes new ones
+    ("GET", f"{API}/kpis/{{kpi_id}}/baseline"): READ,
+    ("POST", f"{API}/kpis/{{kpi_id}}/baseline/exclusions"): only(200, *STAFF),
+    ("POST", f"{API}/kpis/{{kpi_id}}/baseline/inclusions"): only(200, *STAFF),
+    ("POST", f"{API}/kpis/{{kpi_id}}/limits/freeze"): only(409, *STAFF),
+    ("POST", f"{API}/kpis/{{kpi_id}}/limits/unfreeze"): only(409, *STAFF),
+    ("POST", f"{API}/kpis/{{kpi_id}}/limits/recalculate"): only(409, *STAFF),
     ("PATCH", f"{API}/kpis/{{kpi_id}}"): only(200, "head", *STAFF),  # CS's service level
     ("GET", f"{API}/kpis/{{kpi_id}}/measurements"): READ,
     ("POST", f"{API}/kpis/{{kpi_id}}/measurements"): only(200, *WORKERS),  # CS's, Mia's
@@ -643,6 +651,38 @@ BUILDERS: dict[Key | VariantKey, Builder] = {
     ("GET", f"{API}/kpis/{{kpi_id}}"): get(f"{API}/kpis/{{kpi_id}}"),
     ("GET", f"{API}/kpis/{{kpi_id}}/spc"): lambda h: Request(
         "GET", f"{API}/kpis/{h.world.kpi}/spc"
+    ),
+    ("GET", f"{API}/kpis/{{kpi_id}}/baseline"): lambda h: Request(
+        "GET", f"{API}/kpis/{h.world.kpi}/baseline"
+    ),
+    ("POST", f"{API}/kpis/{{kpi_id}}/baseline/exclusions"): lambda h: Request(
+        "POST",
+        f"{API}/kpis/{h.world.kpi}/baseline/exclusions",
+        {
+            "at": f"{h.days(-1)}T09:00:00Z",
+            "reason": "Phone outage",
+            "version": h.version(f"/kpis/{h.world.kpi}"),
+        },
+    ),
+    ("POST", f"{API}/kpis/{{kpi_id}}/baseline/inclusions"): lambda h: Request(
+        "POST",
+        f"{API}/kpis/{h.world.kpi}/baseline/inclusions",
+        {"at": f"{h.days(-1)}T09:00:00Z", "version": h.version(f"/kpis/{h.world.kpi}")},
+    ),
+    ("POST", f"{API}/kpis/{{kpi_id}}/limits/freeze"): lambda h: Request(
+        "POST",
+        f"{API}/kpis/{h.world.kpi}/limits/freeze",
+        {"version": h.version(f"/kpis/{h.world.kpi}")},
+    ),
+    ("POST", f"{API}/kpis/{{kpi_id}}/limits/unfreeze"): lambda h: Request(
+        "POST",
+        f"{API}/kpis/{h.world.kpi}/limits/unfreeze",
+        {"version": h.version(f"/kpis/{h.world.kpi}")},
+    ),
+    ("POST", f"{API}/kpis/{{kpi_id}}/limits/recalculate"): lambda h: Request(
+        "POST",
+        f"{API}/kpis/{h.world.kpi}/limits/recalculate",
+        {"cycle_id": h.world.cycle, "version": h.version(f"/kpis/{h.world.kpi}")},
     ),
     ("PATCH", f"{API}/kpis/{{kpi_id}}"): _retarget(lambda w: w.kpi),
     ("PATCH", f"{API}/kpis/{{kpi_id}}", "of another department"): _retarget(lambda w: w.kpi_it),

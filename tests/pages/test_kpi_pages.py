@@ -417,11 +417,12 @@ def test_the_pareto_page_renders_problems_by_source_department_and_kpi(org, as_u
     browser = client_for("vera").client
 
     by_source = browser.get("/problems-pareto").text
-    assert "<td>kpi</td><td>2</td>" in by_source and "<td>complaint</td><td>1</td>" in by_source
+    # Sources in words, never their codes.
+    assert "<td>KPI</td><td>2</td>" in by_source and "<td>Complaint</td><td>1</td>" in by_source
     assert '<svg class="chart pareto"' in by_source
     by_kpi = browser.get("/problems-pareto?by=kpi&days=30").text
     assert "<td>CS-SL</td><td>1</td>" in by_kpi and "<td>IT-AVAIL</td><td>1</td>" in by_kpi
     by_department = browser.get("/problems-pareto?by=department").text
     assert "<td>IT</td><td>1</td>" in by_department
     nonsense = browser.get("/problems-pareto?by=weather&days=lots")
-    assert nonsense.status_code == 200 and "<td>kpi</td><td>2</td>" in nonsense.text
+    assert nonsense.status_code == 200 and "<td>KPI</td><td>2</td>" in nonsense.text

@@ -499,3 +499,18 @@ def test_nice_ticks_examples():
     assert nice_ticks(5, 5) == [4.5, 5, 5.5]
     with pytest.raises(ValueError):
         nice_ticks(0, float("nan"))
+
+
+def test_the_moving_range_axis_starts_at_zero_a_range_is_never_negative() -> None:
+    # Ranges of 0 and 4 with MR̄ 2: padding below 0 used to draw a tick at -1 (or -5).
+    values = [100.0, 100.0, 104.0, 104.0, 100.0, 100.0, 104.0]
+    points = [(START + timedelta(days=i), v) for i, v in enumerate(values)]
+
+    svg = charts.moving_range_chart(points, mr_bar=2.0, unit="%", label="MR", lang="en")
+
+    ticks = [
+        t.text for t in with_class(parse(svg), "text", "tick") if t.get("text-anchor") == "end"
+    ]
+    numbers = [float(t.replace("−", "-")) for t in ticks if t and t[0] in "-−0123456789"]
+    assert numbers[0] == 0
+    assert min(numbers) == 0

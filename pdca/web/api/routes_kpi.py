@@ -4,9 +4,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
 
+from pdca.engine.detection import ControlLimits
 from pdca.models import Kpi
-from pdca.services import kpis, queries, spc
+from pdca.services import control_limits, kpis, queries, spc
 from pdca.services.errors import Invalid
+from pdca.services.keys import key
 from pdca.services.kpis import RowIn
 from pdca.web.api import schemas as s
 from pdca.web.api.http import created, etag, expected_version, preconditions
@@ -119,17 +121,177 @@ def spc_of(ctx: CtxDep, kpi_id: int) -> s.SpcOut:
         false_alarm_every=health.false_alarm_every,
         false_alarm_every_recommended=health.false_alarm_every_recommended,
         rules=[r for r in kpi.rules if r in spc.detection.SPC_RULES],  # type: ignore[misc]
-        limits=s.ControlLimitsOut(
-            centre=limits.centre,
-            sigma=limits.sigma,
-            ucl=limits.line(3),
-            lcl=limits.line(-3),
-            mr_bar=limits.mr_bar,
-            mr_ucl=limits.mr_ucl,
-        )
-        if limits is not None
-        else None,
+        limits=_limits_out(limits) if limits is not None else None,
+        frozen=spc.is_frozen(kpi),
     )
+
+
+def _limits_out(limits: ControlLimits) -> s.ControlLimitsOut:
+    return s.ControlLimitsOut(
+        centre=limits.centre,
+        sigma=limits.sigma,
+        ucl=limits.line(3),
+        lcl=limits.line(-3),
+        mr_bar=limits.mr_bar,
+        mr_ucl=limits.mr_ucl,
+    )
+
+
+@router.get(
+    "/kpis/{kpi_id}/baseline",
+    response_model=s.BaselineOut,
+    summary="Phase I: the baseline's points (excluded ones with why), frozen and recalculated "
+    "limits, and the limits closed effective cycles propose",
+)
+def baseline_of(ctx: CtxDep, kpi_id: int, response: Response) -> s.BaselineOut:
+    kpi = kpis.get_kpi(ctx, kpi_id)
+    etag(response, kpi.version)
+    return _baseline_out(ctx, kpi)
+
+
+def _baseline_out(ctx: CtxDep, kpi: Kpi) -> s.BaselineOut:
+    computed = spc.computed_limits(ctx, kpi)
+    frozen = spc.control_limits_of(ctx, kpi) if spc.is_frozen(kpi) else None
+    return s.BaselineOut(
+        points=[
+            s.BaselinePointOut(
+                at=p.at,
+                value=p.value,
+                excluded=p.excluded is not None,
+                reason=p.excluded.reason if p.excluded else None,
+                excluded_by_id=p.excluded.excluded_by_id if p.excluded else None,
+                excluded_at=p.excluded.excluded_at if p.excluded else None,
+            )
+            for p in spc.baseline_points(ctx, kpi)
+        ],
+        computed=_limits_out(computed) if computed is not None else None,
+        frozen=s.FrozenLimitsOut(
+            centre=frozen.centre,
+            sigma=frozen.sigma,
+            ucl=frozen.line(3),
+            lcl=frozen.line(-3),
+            points=kpi.frozen_points or 0,
+            frozen_by_id=kpi.frozen_by_id,
+            frozen_at=kpi.frozen_at,  # type: ignore[arg-type]
+        )
+        if frozen is not None
+        else None,
+        steps=[
+            s.LimitStepOut(
+                id=step.id,  # type: ignore[arg-type]
+                starts_at=step.starts_at,
+                centre=step.centre,
+                sigma=step.sigma,
+                ucl=step.centre + 3 * step.sigma,
+                lcl=step.centre - 3 * step.sigma,
+                points=step.points,
+                cycle_id=step.cycle_id,
+                set_by_id=step.set_by_id,
+                set_at=step.set_at,
+            )
+            for step in spc.steps_of(ctx, kpi)
+        ],
+        proposals=[
+            s.LimitProposalOut(
+                cycle_id=p.cycle.id,  # type: ignore[arg-type]
+                cycle_key=key("cycle", p.cycle.id),  # type: ignore[arg-type]
+                starts_at=p.starts_at,
+                points=p.points,
+                centre=p.limits.centre,
+                sigma=p.limits.sigma,
+                ucl=p.limits.line(3),
+                lcl=p.limits.line(-3),
+            )
+            for p in control_limits.proposals(ctx, kpi)
+        ],
+        version=kpi.version,
+    )
+
+
+def _after(ctx: CtxDep, kpi_id: int, response: Response) -> s.BaselineOut:
+    ctx.session.expire_all()
+    kpi = kpis.get_kpi(ctx, kpi_id)
+    etag(response, kpi.version)
+    return _baseline_out(ctx, kpi)
+
+
+@router.post(
+    "/kpis/{kpi_id}/baseline/exclusions",
+    response_model=s.BaselineOut,
+    summary="Phase I: leave a baseline point out of the limits (a special cause, with why)",
+)
+def exclude_point(
+    ctx: CtxDep, kpi_id: int, body: s.ExcludePointIn, request: Request, response: Response
+) -> s.BaselineOut:
+    with preconditions(request):
+        control_limits.exclude_point(
+            ctx, kpi_id, body.at, body.reason, version=expected_version(request, body.version)
+        )
+    return _after(ctx, kpi_id, response)
+
+
+@router.post(
+    "/kpis/{kpi_id}/baseline/inclusions",
+    response_model=s.BaselineOut,
+    summary="Phase I: take an exclusion back (the point counts in the baseline again)",
+)
+def include_point(
+    ctx: CtxDep, kpi_id: int, body: s.IncludePointIn, request: Request, response: Response
+) -> s.BaselineOut:
+    with preconditions(request):
+        control_limits.include_point(
+            ctx, kpi_id, body.at, version=expected_version(request, body.version), note=body.note
+        )
+    return _after(ctx, kpi_id, response)
+
+
+@router.post(
+    "/kpis/{kpi_id}/limits/freeze",
+    response_model=s.BaselineOut,
+    summary="Phase I done: freeze the limits the reviewed baseline gives; detection uses them",
+)
+def freeze(
+    ctx: CtxDep, kpi_id: int, body: s.LimitsDecisionIn, request: Request, response: Response
+) -> s.BaselineOut:
+    with preconditions(request):
+        control_limits.freeze_limits(
+            ctx, kpi_id, version=expected_version(request, body.version), note=body.note
+        )
+    return _after(ctx, kpi_id, response)
+
+
+@router.post(
+    "/kpis/{kpi_id}/limits/unfreeze",
+    response_model=s.BaselineOut,
+    summary="Unfreeze the limits: they are computed from the baseline again",
+)
+def unfreeze(
+    ctx: CtxDep, kpi_id: int, body: s.LimitsDecisionIn, request: Request, response: Response
+) -> s.BaselineOut:
+    with preconditions(request):
+        control_limits.unfreeze_limits(
+            ctx, kpi_id, version=expected_version(request, body.version), note=body.note
+        )
+    return _after(ctx, kpi_id, response)
+
+
+@router.post(
+    "/kpis/{kpi_id}/limits/recalculate",
+    response_model=s.BaselineOut,
+    summary="Accept the limits a closed effective cycle proposes: they judge from its change on",
+)
+def recalculate(
+    ctx: CtxDep, kpi_id: int, body: s.RecalculateIn, request: Request, response: Response
+) -> s.BaselineOut:
+    with preconditions(request):
+        control_limits.recalculate_limits(
+            ctx,
+            kpi_id,
+            body.cycle_id,
+            version=expected_version(request, body.version),
+            note=body.note,
+        )
+    return _after(ctx, kpi_id, response)
 
 
 @router.post(
@@ -204,11 +366,12 @@ def scorecard(ctx: CtxDep, department_id: QueryId | None = None) -> dict[str, li
     "/pareto",
     response_model=s.ParetoOut,
     tags=["problems"],
-    summary="Problems counted by source, department or KPI, most first",
+    summary="Problems counted by source, department, KPI, category or root-cause category "
+    "(the fishbone bone their cycles name), most first",
 )
 def pareto(
     ctx: CtxDep,
-    by: Annotated[str, Query(pattern="^(source|department|kpi)$")] = "source",
+    by: Annotated[str, Query(pattern="^(source|department|kpi|category|root_cause)$")] = "source",
     since: QueryMoment | None = None,
 ) -> s.ParetoOut:
     bars = [s.ParetoBarOut(label=label, count=n) for label, n in kpis.pareto(ctx, by, since)]

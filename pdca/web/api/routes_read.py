@@ -9,6 +9,7 @@ from pdca.engine.definition import (
     ANALYSIS_FIELDS,
     BUILTIN_FIELD_TITLES,
     BUILTIN_FIELDS,
+    CHOICES,
     WorkflowDefinition,
 )
 from pdca.engine.machine import diagram
@@ -33,7 +34,7 @@ def _field_out(name: str, ftype: str, titles: dict[str, str], builtin: bool) -> 
         type=ftype,
         titles=titles,
         builtin=builtin,
-        choices=["higher", "lower"] if ftype == "choice" else None,
+        choices=list(CHOICES[name]) if ftype == "choice" else None,
         max_length=bounds.get("maxLength"),
         minimum=bounds.get("minimum"),
         maximum=bounds.get("maximum"),

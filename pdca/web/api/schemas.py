@@ -23,6 +23,7 @@ T = TypeVar("T")
 Role = Literal["admin", "facilitator", "head", "member", "viewer"]
 Source = Literal["kpi", "complaint", "audit", "inspection", "internal", "suggestion"]
 SeverityT = Literal["low", "medium", "high", "critical"]
+ProblemCategoryT = Literal["process", "people", "system", "supplier", "policy", "environment"]
 ProblemStatusT = Literal["new", "accepted", "rejected", "duplicate", "resolved"]
 KindT = Literal["containment", "corrective", "preventive", "improvement", "standardisation"]
 ActionStatusT = Literal["open", "in_progress", "done", "verified", "cancelled"]
@@ -150,6 +151,9 @@ class ProblemCreate(Strict):
     title: Text(300, 1)  # type: ignore[valid-type]
     source: Source
     severity: SeverityT = "medium"
+    category: ProblemCategoryT | None = Field(
+        default=None, description="What kind of problem (the Pareto counts by it)."
+    )
     department_id: Id | None = None
     description: Text(10_000) | None = None  # type: ignore[valid-type]
     evidence: Text(10_000) | None = None  # type: ignore[valid-type]
@@ -173,6 +177,9 @@ class ProblemUpdate(Strict):
     version: Version | None = None
     title: Text(300, 1) = Field(default=None, json_schema_extra=_absent_means_unchanged)  # type: ignore[valid-type]
     severity: SeverityT = Field(default=None, json_schema_extra=_absent_means_unchanged)
+    category: ProblemCategoryT | None = Field(
+        default=None, description="What kind of problem; null: not said."
+    )
     department_id: Id | None = None
     description: Text(10_000) | None = None  # type: ignore[valid-type]
     evidence: Text(10_000) | None = None  # type: ignore[valid-type]
@@ -194,6 +201,7 @@ class ProblemOut(BaseModel):
     description: str | None
     source: str
     severity: str
+    category: str | None = None
     status: str
     department_id: int | None
     reported_by_id: int | None
@@ -745,6 +753,92 @@ class SpcOut(BaseModel):
     )
     rules: list[RuleT]
     limits: ControlLimitsOut | None
+    frozen: bool = Field(
+        default=False, description="True when the limits were frozen after phase I."
+    )
+
+
+class BaselinePointOut(BaseModel):
+    at: datetime
+    value: float
+    excluded: bool
+    reason: str | None = Field(default=None, description="Why it is a special cause.")
+    excluded_by_id: int | None = None
+    excluded_at: datetime | None = None
+
+
+class FrozenLimitsOut(BaseModel):
+    centre: float
+    sigma: float
+    ucl: float
+    lcl: float
+    points: int = Field(description="How many baseline points the limits were frozen from.")
+    frozen_by_id: int | None
+    frozen_at: datetime
+
+
+class LimitStepOut(BaseModel):
+    """Limits recalculated after a process change: they judge the points from `starts_at`."""
+
+    id: int
+    starts_at: datetime
+    centre: float
+    sigma: float
+    ucl: float
+    lcl: float
+    points: int
+    cycle_id: int | None
+    set_by_id: int | None
+    set_at: datetime
+
+
+class LimitProposalOut(BaseModel):
+    """New limits a closed effective cycle proposes, from the points after its change."""
+
+    cycle_id: int
+    cycle_key: str
+    starts_at: datetime
+    points: int
+    centre: float
+    sigma: float
+    ucl: float
+    lcl: float
+
+
+class BaselineOut(BaseModel):
+    """Phase I: the baseline's points (the excluded ones with why), and the limits."""
+
+    points: list[BaselinePointOut]
+    computed: ControlLimitsOut | None = Field(
+        description="The limits the baseline gives now, without its excluded points."
+    )
+    frozen: FrozenLimitsOut | None
+    steps: list[LimitStepOut]
+    proposals: list[LimitProposalOut]
+    version: int = Field(description="The KPI's version, to send with a decision.")
+
+
+class ExcludePointIn(Strict):
+    at: Moment = Field(description="The baseline point's time.")
+    reason: Text(500, 1) = Field(description="Why it is a special cause (kept in the trail).")  # type: ignore[valid-type]
+    version: Version | None = None
+
+
+class IncludePointIn(Strict):
+    at: Moment
+    version: Version | None = None
+    note: Text(2000) | None = None  # type: ignore[valid-type]
+
+
+class LimitsDecisionIn(Strict):
+    version: Version | None = None
+    note: Text(2000) | None = None  # type: ignore[valid-type]
+
+
+class RecalculateIn(Strict):
+    cycle_id: Id = Field(description="The closed effective cycle whose proposal is accepted.")
+    version: Version | None = None
+    note: Text(2000) | None = None  # type: ignore[valid-type]
 
 
 class ScoreLineOut(BaseModel):

@@ -42,6 +42,7 @@ def builtin_labels(_: Any) -> dict[str, str]:
         "direction": _("Better when the value is"),
         "unit": _("Unit"),
         "root_cause": _("Root cause"),
+        "root_cause_category": _("Root-cause category (the fishbone's bone)"),
         "success_criterion": _("Success criterion"),
         "effectiveness_window_days": _("Effectiveness window (days after the last action)"),
         "result": _("Result (measured)"),
@@ -308,6 +309,7 @@ def workspace_context(
         "can_comment": policy.can_comment(ctx.actor) is None,
         "window_end": window_end,
         "verbs": history_verbs(_),
+        "fishbone_titles": fishbone_titles(_),
         "field_titles": {
             **{f["name"]: f["label"] for f in fields},
             **{f["name"]: f["label"] for f in [*analysis["whys"], *analysis["fishbone"]]},

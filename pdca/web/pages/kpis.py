@@ -11,12 +11,14 @@ from starlette.datastructures import UploadFile  # what request.form() gives, no
 from pdca import i18n
 from pdca.engine import detection
 from pdca.models import Department, Kpi, Problem, User
-from pdca.services import indexes, kpis, policy, spc
+from pdca.services import control_limits, indexes, kpis, policy, spc
 from pdca.services.errors import Invalid, ServiceError
 from pdca.web import charts
+from pdca.web.a3_text import fishbone_titles
 from pdca.web.deps import ReleasingRoute
 from pdca.web.pages.common import FormDep, PageCtx, set_flash, whole_number
-from pdca.web.render import reason_text, render
+from pdca.web.pages.problems import category_titles, source_titles
+from pdca.web.render import error_message, reason_text, render
 from pdca.web.texts import rule_explanations, rule_titles
 
 router = APIRouter(include_in_schema=False, route_class=ReleasingRoute)
@@ -86,6 +88,19 @@ def _period(
 
 @router.get("/kpis/{kpi_id:int}")
 def kpi_page(request: Request, ctx: PageCtx, kpi_id: int, days: int = 90) -> Response:
+    return _kpi_page(request, ctx, kpi_id, days)
+
+
+def _kpi_page(
+    request: Request,
+    ctx: Any,
+    kpi_id: int,
+    days: int = 90,
+    status_code: int = 200,
+    flash: tuple[str, str] | None = None,
+) -> Response:
+    if flash is not None:
+        request.state.flash = flash
     lang = request.state.lang
     _ = i18n.translations(lang).gettext
     kpi = kpis.get_kpi(ctx, kpi_id)
@@ -110,16 +125,25 @@ def kpi_page(request: Request, ctx: PageCtx, kpi_id: int, days: int = 90) -> Res
     limits = spc_view.limits
     titles = rule_titles(_)
     control = moving_range = None
+    first = spc_view.segments[0].limits
     if limits is not None and spc_view.window:
         window = [(p.at, p.value) for p in spc_view.window]
+        excluded_word = _("Excluded from the baseline")
         control = charts.control_chart(
             window,
-            centre=limits.centre,
-            sigma=limits.sigma,
+            centre=first.centre if first else limits.centre,
+            sigma=first.sigma if first else limits.sigma,
             signals={i: [titles[r] for r in rs] for i, rs in spc_view.signals.items()},
             unit=kpi.unit,
             label=_("Control chart") + f" {kpi.code}",
             lang=lang,
+            steps=[
+                (seg.start, seg.limits.centre, seg.limits.sigma)
+                for seg in spc_view.segments[1:]
+                if seg.start is not None and seg.limits is not None
+            ],
+            step_label=_("New limits"),
+            excluded={i: f"{excluded_word}: {why}" for i, why in spc_view.excluded.items()},
         )
         before = [(spc_view.before.at, spc_view.before.value)] if spc_view.before else []
         moving_range = charts.moving_range_chart(
@@ -176,7 +200,131 @@ def kpi_page(request: Request, ctx: PageCtx, kpi_id: int, days: int = 90) -> Res
             "can_record": kpis.can_record(ctx.actor, kpi) is None,
             "can_manage": policy.can_manage_kpi(ctx.actor, kpi.department_id) is None,
             "department": ctx.session.get(Department, kpi.department_id),
+            **_phase_one(ctx, kpi),
         },
+        status_code=status_code,
+    )
+
+
+def _phase_one(ctx: Any, kpi: Kpi) -> dict[str, Any]:
+    """What the phase I card shows: the baseline's points, the limits, the proposals."""
+    people = {u.id: u.name for u in ctx.session.exec(select(User))}
+    steps = spc.steps_of(ctx, kpi)
+    return {
+        "baseline": spc.baseline_points(ctx, kpi),
+        "computed": spc.computed_limits(ctx, kpi),
+        "frozen": spc.control_limits_of(ctx, kpi) if spc.is_frozen(kpi) else None,
+        "steps": steps,
+        "proposals": control_limits.proposals(ctx, kpi),
+        "people": people,
+        "can_set_limits": policy.can_set_control_limits(ctx.actor) is None,
+        "wants_spc": any(r in detection.SPC_RULES for r in kpi.rules),
+    }
+
+
+def _limits_decision(request: Request, ctx: Any, kpi_id: int, decide: Any, done: str) -> Response:
+    """One phase I or recalculation decision: back to the card, or the page with why not."""
+    try:
+        decide()
+    except ServiceError as exc:
+        if exc.status_hint == 403:
+            raise
+        return _kpi_page(
+            request,
+            ctx,
+            kpi_id,
+            status_code=exc.status_hint,
+            flash=("error", error_message(exc, request.state.lang)),
+        )
+    response = RedirectResponse(f"/kpis/{kpi_id}#phase-one", status_code=303)
+    set_flash(request, response, done)
+    return response
+
+
+def _moment(text: Any) -> datetime:
+    try:
+        at = datetime.fromisoformat(str(text or ""))
+    except ValueError as exc:
+        raise Invalid("Choose a point of the baseline.") from exc
+    if at.tzinfo is None:
+        raise Invalid("Choose a point of the baseline.")
+    return at
+
+
+@router.post("/kpis/{kpi_id:int}/baseline/exclude")
+def exclude_point(request: Request, ctx: PageCtx, kpi_id: int, form: FormDep) -> Response:
+    _ = i18n.translations(request.state.lang).gettext
+    return _limits_decision(
+        request,
+        ctx,
+        kpi_id,
+        lambda: control_limits.exclude_point(
+            ctx,
+            kpi_id,
+            _moment(form.get("at")),
+            str(form.get("reason") or ""),
+            version=whole_number(form.get("version")),
+        ),
+        _("The point is excluded from the baseline."),
+    )
+
+
+@router.post("/kpis/{kpi_id:int}/baseline/include")
+def include_point(request: Request, ctx: PageCtx, kpi_id: int, form: FormDep) -> Response:
+    _ = i18n.translations(request.state.lang).gettext
+    return _limits_decision(
+        request,
+        ctx,
+        kpi_id,
+        lambda: control_limits.include_point(
+            ctx, kpi_id, _moment(form.get("at")), version=whole_number(form.get("version"))
+        ),
+        _("The point counts in the baseline again."),
+    )
+
+
+@router.post("/kpis/{kpi_id:int}/limits/freeze")
+def freeze_limits(request: Request, ctx: PageCtx, kpi_id: int, form: FormDep) -> Response:
+    _ = i18n.translations(request.state.lang).gettext
+    return _limits_decision(
+        request,
+        ctx,
+        kpi_id,
+        lambda: control_limits.freeze_limits(
+            ctx, kpi_id, version=whole_number(form.get("version"))
+        ),
+        _("The control limits are frozen."),
+    )
+
+
+@router.post("/kpis/{kpi_id:int}/limits/unfreeze")
+def unfreeze_limits(request: Request, ctx: PageCtx, kpi_id: int, form: FormDep) -> Response:
+    _ = i18n.translations(request.state.lang).gettext
+    return _limits_decision(
+        request,
+        ctx,
+        kpi_id,
+        lambda: control_limits.unfreeze_limits(
+            ctx, kpi_id, version=whole_number(form.get("version"))
+        ),
+        _("The control limits are unfrozen: the baseline sets them again."),
+    )
+
+
+@router.post("/kpis/{kpi_id:int}/limits/recalculate")
+def recalculate_limits(request: Request, ctx: PageCtx, kpi_id: int, form: FormDep) -> Response:
+    _ = i18n.translations(request.state.lang).gettext
+    return _limits_decision(
+        request,
+        ctx,
+        kpi_id,
+        lambda: control_limits.recalculate_limits(
+            ctx,
+            kpi_id,
+            whole_number(form.get("cycle_id")) or 0,
+            version=whole_number(form.get("version")),
+        ),
+        _("New control limits judge the points from the change on."),
     )
 
 
@@ -230,10 +378,28 @@ def upload(request: Request, ctx: PageCtx, form: FormDep) -> Response:
 def pareto_page(request: Request, ctx: PageCtx, by: str = "source", days: str = "365") -> Response:
     lang = request.state.lang
     _ = i18n.translations(lang).gettext
-    by = by if by in ("source", "department", "kpi") else "source"
+    by = by if by in kpis.PARETO_BY else "source"
     window = whole_number(days, maximum=3650) or 365
-    bars = kpis.pareto(ctx, by, ctx.now() - timedelta(days=window))
-    titles = {"source": _("source"), "department": _("department"), "kpi": _("KPI")}
+    titles = {
+        "source": _("source"),
+        "department": _("department"),
+        "kpi": _("KPI"),
+        "category": _("problem category"),
+        "root_cause": _("root-cause category"),
+    }
+    # Stored values are codes: each bar says its category in the reader's words.
+    words = {
+        "source": source_titles(_),
+        "category": category_titles(_),
+        "root_cause": fishbone_titles(_),
+    }.get(by, {})
+    bars = sorted(
+        (
+            (words.get(label, label), n)
+            for label, n in kpis.pareto(ctx, by, ctx.now() - timedelta(days=window))
+        ),
+        key=lambda bar: (-bar[1], bar[0]),  # ties in the reader's alphabet, as the chart
+    )
     chart = charts.pareto(
         bars,
         label=_("Problems by %(what)s") % {"what": titles[by]},

@@ -123,12 +123,24 @@ def verb_titles(_: Any) -> dict[str, str]:
     }
 
 
+def category_titles(_: Any) -> dict[str, str]:
+    return {
+        "process": _("Process"),
+        "people": _("People and skills"),
+        "system": _("Systems and tools"),
+        "supplier": _("Supplier"),
+        "policy": _("Policy and rules"),
+        "environment": _("Environment"),
+    }
+
+
 def labels(_: Any) -> dict[str, dict[str, str]]:
     """Titles and badge styles of statuses, sources and severities, for every problem page."""
     return {
         "status": status_titles(_),
         "source": source_titles(_),
         "severity": severity_titles(_),
+        "category": category_titles(_),
         "status_badge": STATUS_BADGES,
         "severity_badge": SEVERITY_BADGES,
     }
@@ -440,6 +452,7 @@ def detail_context(
         "decisions": decision_titles(_),
         "may_triage": may_triage,
         "show_triage_form": may_triage and problem.status == ProblemStatus.new,
+        "may_edit": policy.can_triage_problem(ctx.actor, problem) is None,
         "may_open_cycle": (
             policy.can_open_cycle_for(ctx.actor, problem.department_id, [problem.department_id])
             is None
@@ -498,6 +511,35 @@ def _problem_page(
 @router.get("/problems/{problem_id:int}")
 def problem_page(request: Request, ctx: PageCtx, problem_id: int) -> Response:
     return _problem_page(request, ctx, problem_id)
+
+
+@router.post("/problems/{problem_id:int}/category")
+def set_category(
+    request: Request,
+    ctx: PageCtx,
+    problem_id: int,
+    version: Annotated[int, Form(ge=1)],
+    category: Annotated[str, Form(max_length=30)] = "",
+) -> Response:
+    """What kind of problem it is (the Pareto counts by it); empty: not said."""
+    _ = _gettext(request)
+    try:
+        problems.update_problem(
+            ctx, problem_id, version=version, changes={"category": category or None}
+        )
+    except ServiceError as exc:
+        if exc.status_hint == 403:
+            raise
+        return _problem_page(
+            request,
+            ctx,
+            problem_id,
+            status_code=exc.status_hint,
+            flash=("error", error_message(exc, request.state.lang)),
+        )
+    response = RedirectResponse(f"/problems/{problem_id}", status_code=303)
+    set_flash(request, response, _("Category saved."))
+    return response
 
 
 def _triage_errors(
