@@ -165,6 +165,12 @@ class WorkflowVersion(SQLModel, table=True):
     created_at: datetime = _at()
 
 
+OPEN_COMPLAINT_VOLUME = (
+    "status IN ('new', 'accepted') AND complaint_category_id IS NOT NULL "
+    "AND detection_rule = 'complaint_volume'"
+)
+
+
 class Problem(SQLModel, table=True):
     __tablename__ = "problems"
     # One open problem per KPI and rule, whatever races: concurrent feeds that both find
@@ -177,6 +183,15 @@ class Problem(SQLModel, table=True):
             unique=True,
             postgresql_where=text("status IN ('new', 'accepted') AND kpi_id IS NOT NULL"),
             sqlite_where=text("status IN ('new', 'accepted') AND kpi_id IS NOT NULL"),
+        ),
+        # One open volume problem per complaint category: 50 complaints posted at once
+        # raise one problem and 49 occurrences, never two problems (habit 15).
+        Index(
+            "uq_problems_open_complaint_category",
+            "complaint_category_id",
+            unique=True,
+            postgresql_where=text(OPEN_COMPLAINT_VOLUME),
+            sqlite_where=text(OPEN_COMPLAINT_VOLUME),
         ),
     )
     id: int | None = Field(default=None, primary_key=True)
@@ -206,6 +221,10 @@ class Problem(SQLModel, table=True):
     # description and evidence above hold the English, for the API and search).
     generated: dict[str, Any] | None = Field(
         default=None, sa_column=Column(JSON(none_as_null=True), nullable=True)
+    )
+    # Raised by the complaint intake rules: the category whose complaints it gathers.
+    complaint_category_id: int | None = Field(
+        default=None, foreign_key="complaint_categories.id", index=True
     )
     version: int = 1
 
@@ -783,3 +802,55 @@ class JobCursor(SQLModel, table=True):
     __tablename__ = "job_cursors"
     name: str = Field(sa_type=String(50), primary_key=True)
     position: int = 0
+
+
+# --- feedback: complaint intake (surveys follow) -----------------------------------------
+
+
+class ComplaintChannel(StrEnum):
+    phone = "phone"
+    email = "email"
+    web = "web"
+    in_person = "in_person"
+    social_media = "social_media"
+
+
+class ComplaintCategory(SQLModel, table=True):
+    """One entry of the editable complaint taxonomy, with the intake rule that watches it:
+    `threshold` complaints within `window_days` raise one problem; one complaint of
+    severity `severe_from` or worse raises one at once."""
+
+    __tablename__ = "complaint_categories"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_type=String(30), unique=True, index=True)
+    name: str = Field(sa_type=String(200))
+    name_zh: str | None = Field(default=None, sa_type=String(200))
+    threshold: int = 5
+    window_days: int = 7
+    severe_from: str = Field(default=Severity.critical, sa_type=String(20))
+    active: bool = True
+    created_at: datetime = _at()
+    version: int = 1
+
+
+class Complaint(SQLModel, table=True):
+    """What a customer complained about, as the service desk, call centre or CRM sent it."""
+
+    __tablename__ = "complaints"
+    __table_args__ = (Index("ix_complaints_category_received", "category_id", "received_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(sa_type=String(20))
+    category_id: int = Field(foreign_key="complaint_categories.id")
+    customer_ref: str | None = Field(default=None, sa_type=String(100), index=True)
+    department_id: int | None = Field(default=None, foreign_key="departments.id", index=True)
+    severity: str = Field(default=Severity.medium, sa_type=String(20))
+    received_at: datetime = _at(index=True)
+    text: str = Field(sa_type=Text())
+    # The sending system's own reference (a ticket number): the same one twice is refused.
+    external_ref: str | None = Field(default=None, sa_type=String(100), unique=True)
+    problem_id: int | None = Field(default=None, foreign_key="problems.id", index=True)
+    first_response_at: datetime | None = _at(nullable=True)
+    resolved_at: datetime | None = _at(nullable=True)
+    created_by_id: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = _at()
+    version: int = 1

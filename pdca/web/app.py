@@ -25,6 +25,7 @@ from pdca.web.api import (
     routes_comments,
     routes_errors,
     routes_evidence,
+    routes_feedback,
     routes_kpi,
     routes_meetings,
     routes_notifications,
@@ -135,6 +136,7 @@ def api_router() -> APIRouter:
         routes_trail,
         routes_meetings,
         routes_notifications,
+        routes_feedback,
     ):
         api.include_router(module.router)
     return api

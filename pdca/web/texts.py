@@ -39,6 +39,8 @@ def rule_titles(_: Any) -> dict[str, str]:
         "spc_15_within_1_sigma": _("15 hugging the centre line"),
         "spc_8_beyond_1_sigma": _("8 avoiding the centre line"),
         "missing_data": _("Missing data"),
+        "complaint_volume": _("Many complaints of one category"),
+        "complaint_severe": _("A severe complaint"),
     }
 
 
@@ -111,6 +113,8 @@ def problem_text(problem: Problem, lang: str) -> ProblemText:
     written = problem.generated
     if not written:
         return ProblemText(problem.title, problem.description, problem.evidence)
+    if written.get("kind") == "complaint":
+        return _complaint_problem_text(problem, written, lang)
     reason = written["reason"]
     because = translate(reason["template"], reason["params"], lang, reason.get("plural"))
     kpi = written["kpi"]
@@ -137,6 +141,20 @@ def problem_text(problem: Problem, lang: str) -> ProblemText:
         ),
     ]
     return ProblemText(title, description, "\n".join(lines))
+
+
+def _complaint_problem_text(problem: Problem, written: dict[str, Any], lang: str) -> ProblemText:
+    """A problem the complaint intake rules raised: its words in the reader's language."""
+    reason = written["reason"]
+    title = translate(reason["template"], reason["params"], lang, reason.get("plural"))
+    rule = str(written.get("rule"))
+    description = written.get("complaint_text") or title
+    evidence = translate(
+        N_("Rule: %(rule)s"),
+        {"rule": rule_titles(i18n.translations(lang).gettext).get(rule, rule)},
+        lang,
+    )
+    return ProblemText(title, description, evidence)
 
 
 def occurrence_reason(occurrence: ProblemOccurrence, lang: str) -> str:

@@ -1,0 +1,102 @@
+"""Request and response shapes of the voice-of-the-customer API: complaints and surveys."""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from pdca.web.api.schemas import Strict
+from pdca.web.api.types import Count, Flag, Id, Moment, Text, Version
+
+ChannelT = Literal["phone", "email", "web", "in_person", "social_media"]
+SeverityT = Literal["low", "medium", "high", "critical"]
+
+
+class CategoryCreate(Strict):
+    code: Text(30, 1) = Field(examples=["BILLING"])
+    name: Text(200, 1) = Field(examples=["Billing errors"])
+    name_zh: Text(200) | None = Field(default=None, examples=["账单错误"])
+    threshold: Count = Field(
+        default=5, description="Complaints within the window that raise one problem (1–10000)."
+    )
+    window_days: Count = Field(default=7, description="The window, in days (1–366).")
+    severe_from: SeverityT = Field(
+        default="critical", description="From this severity one complaint raises a problem."
+    )
+
+
+class CategoryUpdate(Strict):
+    """Only the fields sent change; `version` is the one you read (409 when stale)."""
+
+    version: Version
+    name: Text(200, 1) | None = None
+    name_zh: Text(200) | None = None
+    threshold: Count | None = None
+    window_days: Count | None = None
+    severe_from: SeverityT | None = None
+    active: Flag | None = None
+
+
+class CategoryOut(BaseModel):
+    id: int
+    code: str
+    name: str
+    name_zh: str | None
+    threshold: int
+    window_days: int
+    severe_from: str
+    active: bool
+    version: int
+
+
+class ComplaintCreate(Strict):
+    channel: ChannelT
+    category: Text(30, 1) | Id = Field(
+        description="The category's code (e.g. BILLING) or id.", examples=["BILLING"]
+    )
+    text: Text(10_000, 1) = Field(description="What the customer said.")
+    severity: SeverityT = "medium"
+    received_at: Moment | None = Field(
+        default=None, description="When the complaint arrived (now when left out)."
+    )
+    customer_ref: Text(100) | None = Field(default=None, examples=["CUST-00042"])
+    department_id: Id | None = None
+    external_ref: Text(100) | None = Field(
+        default=None,
+        description="The sending system's own reference (a ticket number); sent twice, 409.",
+        examples=["SD-2026-11-0042"],
+    )
+
+
+class ComplaintProgress(Strict):
+    """Record the first response to the customer, the resolution, or both (each once)."""
+
+    version: Version
+    first_response_at: Moment | None = None
+    resolved_at: Moment | None = None
+
+
+class ComplaintOut(BaseModel):
+    id: int
+    channel: str
+    category_id: int
+    category: str = Field(description="The category's code.")
+    text: str
+    severity: str
+    received_at: datetime
+    customer_ref: str | None
+    department_id: int | None
+    external_ref: str | None
+    problem_id: int | None = Field(description="The problem it raised or joined, if any.")
+    problem_raised: bool = Field(
+        default=False, description="True when receiving this complaint raised a new problem."
+    )
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    version: int
+
+
+class ImportOut(BaseModel):
+    received: int
+    problems_raised: list[int]
+    occurrences_added: int
