@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 
-from pdca.engine.facts import N_
+from pdca.engine.facts import N_, because_n
 from pdca.models import (
     Complaint,
     ComplaintCategory,
@@ -538,15 +538,26 @@ def _reason(category: ComplaintCategory, complaint: Complaint, rule: str, count:
             "params": {"category": name},
         }
     if category.window_days == 1:
-        template = N_("%(category)s: %(count)d complaint within a day")
-        plural = N_("%(category)s: %(count)d complaints within a day")
+        reason = because_n(
+            VOLUME,
+            "%(category)s: %(count)d complaint within a day",
+            "%(category)s: %(count)d complaints within a day",
+            count,
+            category=name["en"],
+        )
     else:
-        template = N_("%(category)s: %(count)d complaint within %(days)d days")
-        plural = N_("%(category)s: %(count)d complaints within %(days)d days")
+        reason = because_n(
+            VOLUME,
+            "%(category)s: %(count)d complaint within %(days)d days",
+            "%(category)s: %(count)d complaints within %(days)d days",
+            count,
+            category=name["en"],
+            days=category.window_days,
+        )
     return {
-        "template": template,
-        "plural": plural,
-        "params": {"category": name, "count": count, "days": category.window_days},
+        "template": reason.template,
+        "plural": reason.plural,
+        "params": {**reason.params, "category": name},
     }
 
 

@@ -43,6 +43,7 @@ from pdca.web.pages import actions as action_pages
 from pdca.web.pages import admin as admin_pages
 from pdca.web.pages import auth as auth_pages
 from pdca.web.pages import board as board_pages
+from pdca.web.pages import complaints as complaint_pages
 from pdca.web.pages import cycles as cycle_pages
 from pdca.web.pages import evidence as evidence_pages
 from pdca.web.pages import kpis as kpi_pages
@@ -62,6 +63,7 @@ PAGE_ROUTERS = (
     board_pages.router,
     cycle_pages.router,
     problem_pages.router,
+    complaint_pages.router,
     profile_pages.router,
     admin_pages.router,
     kpi_pages.router,

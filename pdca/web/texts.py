@@ -248,6 +248,7 @@ def trail_words(_: Any) -> dict[str, dict[str, str]]:
         "in_progress": _("Started"),
         "ended": _("Ended"),
         "signed": _("Minutes signed"),
+        "received": _("Complaint received"),
     }
     records = {
         "action": _("Action"),
@@ -263,6 +264,8 @@ def trail_words(_: Any) -> dict[str, dict[str, str]]:
         "board": _("Action board"),
         "wip_limit": _("WIP limits"),
         "webhook": _("Webhook"),
+        "complaint": _("Complaint"),
+        "complaint_category": _("Complaint category"),
     }
     statuses = {
         "open": _("Open"),
