@@ -854,3 +854,104 @@ class Complaint(SQLModel, table=True):
     created_by_id: int | None = Field(default=None, foreign_key="users.id")
     created_at: datetime = _at()
     version: int = 1
+
+
+# --- feedback: surveys, invitations, answers ------------------------------------------------
+
+
+class QuestionKind(StrEnum):
+    rating = "rating"  # 1 to 5
+    nps = "nps"  # 0 to 10: how likely to recommend
+    choice = "choice"  # one of the question's choices
+    text = "text"  # free words
+
+
+class QualityDimension(SQLModel, table=True):
+    """A dimension of service quality a question is tagged with (SERVQUAL's five by default)."""
+
+    __tablename__ = "quality_dimensions"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_type=String(10), unique=True, index=True)
+    name: str = Field(sa_type=String(100))
+    name_zh: str | None = Field(default=None, sa_type=String(100))
+    position: int = 0
+    active: bool = True
+    version: int = 1
+
+
+class Survey(SQLModel, table=True):
+    """A satisfaction survey; its questions live in versions (see SurveyVersion)."""
+
+    __tablename__ = "surveys"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_type=String(10), unique=True, index=True)
+    title: str = Field(sa_type=String(200))
+    title_zh: str | None = Field(default=None, sa_type=String(200))
+    # Whose KPIs the answers feed when an answer names no department (the open link).
+    department_id: int = Field(foreign_key="departments.id")
+    current_version_id: int | None = Field(default=None)
+    # The anonymous open link: only the SHA-256 of its token is kept.
+    open_token_hash: str | None = Field(default=None, sa_type=String(64), unique=True)
+    # The last day whose answers became KPI measurements.
+    fed_through: date | None = None
+    active: bool = True
+    created_at: datetime = _at()
+    version: int = 1
+
+
+class SurveyVersion(SQLModel, table=True):
+    """The questions of a survey as they were asked: editing a survey that has answers
+    makes a new version, so every answer keeps the questions it answered."""
+
+    __tablename__ = "survey_versions"
+    __table_args__ = (UniqueConstraint("survey_id", "number", name="uq_survey_versions_number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    survey_id: int = Field(foreign_key="surveys.id", index=True)
+    number: int
+    questions: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    created_at: datetime = _at()
+
+
+class SurveyInvitation(SQLModel, table=True):
+    """A one-time link to answer a survey, sent when a case closes."""
+
+    __tablename__ = "survey_invitations"
+    id: int | None = Field(default=None, primary_key=True)
+    survey_id: int = Field(foreign_key="surveys.id", index=True)
+    token_hash: str = Field(sa_type=String(64), unique=True)
+    case_ref: str | None = Field(default=None, sa_type=String(100))
+    department_id: int = Field(foreign_key="departments.id", index=True)
+    channel: str | None = Field(default=None, sa_type=String(20))
+    created_by_id: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = _at(index=True)
+    expires_at: datetime = _at()
+    answered_at: datetime | None = _at(nullable=True)
+
+
+class SurveyResponse(SQLModel, table=True):
+    """One answer to a survey: what was answered, and the scores drawn from it."""
+
+    __tablename__ = "survey_responses"
+    __table_args__ = (
+        # One answer per invitation, whatever races: the database says no to a second.
+        UniqueConstraint("invitation_id", name="uq_survey_responses_invitation_id"),
+        Index("ix_survey_responses_survey_submitted", "survey_id", "submitted_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    survey_id: int = Field(foreign_key="surveys.id")
+    survey_version_id: int = Field(foreign_key="survey_versions.id")
+    invitation_id: int | None = Field(default=None, foreign_key="survey_invitations.id")
+    department_id: int = Field(foreign_key="departments.id", index=True)
+    channel: str | None = Field(default=None, sa_type=String(20))
+    submitted_at: datetime = _at(index=True)
+    lang: str = Field(default="en", sa_type=String(10))
+    # SHA-256 of the sender's address, only to limit how often one address answers.
+    address_hash: str | None = Field(default=None, sa_type=String(64), index=True)
+    answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Drawn from the answers: the mean rating (CSAT, 1–5), the NPS answer (0–10), and
+    # per dimension the mean perceived and expected ratings.
+    csat: float | None = None
+    nps: int | None = None
+    dimensions: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -17,6 +17,16 @@ def table() -> dict[tuple[str, str], dict[str, int]]:
         ("POST", f"{API}/complaints"): only(201, *WORKERS),
         ("GET", f"{API}/complaints/{{complaint_id}}"): READ,
         ("PATCH", f"{API}/complaints/{{complaint_id}}"): only(200, *WORKERS),
+        # surveys: staff write them and their dimensions; the desk (anyone but a viewer)
+        # invites a customer; the answers come in on the public page, without a token
+        ("GET", f"{API}/quality-dimensions"): READ,
+        ("POST", f"{API}/quality-dimensions"): only(201, *STAFF),
+        ("GET", f"{API}/surveys"): READ,
+        ("POST", f"{API}/surveys"): only(201, *STAFF),
+        ("GET", f"{API}/surveys/{{survey_id}}"): READ,
+        ("PUT", f"{API}/surveys/{{survey_id}}/questions"): only(200, *STAFF),
+        ("POST", f"{API}/surveys/{{survey_id}}/invitations"): only(201, *WORKERS),
+        ("POST", f"{API}/surveys/{{survey_id}}/open-link"): only(200, *STAFF),
     }
 
 
@@ -40,6 +50,19 @@ def _complaint(h: Any) -> dict[str, Any]:
     return _post(
         h, "/complaints", {"channel": "email", "category": "WAIT", "text": "Forty minutes on hold"}
     )
+
+
+QUESTIONS = [{"kind": "rating", "title": {"en": "How did we do?"}, "dimension": "REL"}]
+
+
+def _survey(h: Any) -> dict[str, Any]:
+    """A survey of Customer Service: made by the first builder that needs it."""
+    known = h.client.get(f"{API}/surveys", headers=h.admin_headers).json()
+    for survey in known:
+        if survey["code"] == "CARE":
+            return survey  # type: ignore[no-any-return]
+    body = {"code": "CARE", "title": "Care", "department_id": h.org.cs, "questions": QUESTIONS}
+    return _post(h, "/surveys", body)
 
 
 def builders() -> dict[tuple[str, str], Any]:
@@ -80,4 +103,30 @@ def builders() -> dict[tuple[str, str], Any]:
                 {"version": c["version"], "first_response_at": c["received_at"]},
             )
         )(_complaint(h)),
+        ("GET", f"{API}/quality-dimensions"): lambda h: Request("GET", f"{API}/quality-dimensions"),
+        ("POST", f"{API}/quality-dimensions"): lambda h: Request(
+            "POST", f"{API}/quality-dimensions", {"code": "ACC", "name": "Accessibility"}
+        ),
+        ("GET", f"{API}/surveys"): lambda h: Request("GET", f"{API}/surveys"),
+        ("POST", f"{API}/surveys"): lambda h: Request(
+            "POST",
+            f"{API}/surveys",
+            {"code": "NEW", "title": "New", "department_id": h.org.cs, "questions": QUESTIONS},
+        ),
+        ("GET", f"{API}/surveys/{{survey_id}}"): lambda h: Request(
+            "GET", f"{API}/surveys/{_survey(h)['id']}"
+        ),
+        ("PUT", f"{API}/surveys/{{survey_id}}/questions"): lambda h: (
+            lambda s: Request(
+                "PUT",
+                f"{API}/surveys/{s['id']}/questions",
+                {"version": s["version"], "questions": QUESTIONS * 2},
+            )
+        )(_survey(h)),
+        ("POST", f"{API}/surveys/{{survey_id}}/invitations"): lambda h: Request(
+            "POST", f"{API}/surveys/{_survey(h)['id']}/invitations", {"case_ref": "SD-9"}
+        ),
+        ("POST", f"{API}/surveys/{{survey_id}}/open-link"): lambda h: Request(
+            "POST", f"{API}/surveys/{_survey(h)['id']}/open-link"
+        ),
     }

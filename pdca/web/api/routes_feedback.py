@@ -4,8 +4,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from pdca.models import Complaint, ComplaintCategory
-from pdca.services import complaints
+from pdca.models import Complaint, ComplaintCategory, Survey
+from pdca.services import complaints, surveys
 from pdca.services.complaints import ComplaintFilter, ComplaintIn
 from pdca.web.api import schemas as s
 from pdca.web.api import schemas_feedback as f
@@ -168,3 +168,109 @@ def record_progress(
             resolved_at=body.resolved_at,
         )
     return complaint_out(complaint, _codes(ctx), response)
+
+
+# --- surveys ----------------------------------------------------------------------------------
+
+
+def survey_out(ctx: Any, survey: Survey, response: Response | None = None) -> f.SurveyOut:
+    if response is not None:
+        etag(response, survey.version)
+    current = surveys.current_version(ctx, survey)
+    return f.SurveyOut(
+        **survey.model_dump(exclude={"open_token_hash"}),
+        version_number=current.number,
+        questions=current.questions,
+    )
+
+
+def _questions(body: list[f.QuestionIn]) -> list[dict[str, Any]]:
+    return [q.model_dump(exclude_none=True) for q in body]
+
+
+@router.get("/quality-dimensions", response_model=list[f.DimensionOut])
+def list_dimensions(ctx: CtxDep) -> list[f.DimensionOut]:
+    return [f.DimensionOut(**d.model_dump()) for d in surveys.dimensions(ctx)]
+
+
+@router.post(
+    "/quality-dimensions",
+    status_code=201,
+    response_model=f.DimensionOut,
+    summary="Add a quality dimension questions can be tagged with (staff)",
+)
+def create_dimension(ctx: CtxDep, body: f.DimensionCreate) -> f.DimensionOut:
+    dimension = surveys.create_dimension(ctx, **body.model_dump())
+    return f.DimensionOut(**dimension.model_dump())
+
+
+@router.get("/surveys", response_model=list[f.SurveyOut])
+def list_surveys(ctx: CtxDep) -> list[f.SurveyOut]:
+    return [survey_out(ctx, s_) for s_ in surveys.surveys(ctx)]
+
+
+@router.post(
+    "/surveys", status_code=201, response_model=f.SurveyOut, summary="Create a survey (staff)"
+)
+def create_survey(ctx: CtxDep, body: f.SurveyCreate, response: Response) -> f.SurveyOut:
+    survey = surveys.create_survey(
+        ctx,
+        code=body.code,
+        title=body.title,
+        title_zh=body.title_zh,
+        department_id=body.department_id,
+        questions=_questions(body.questions),
+    )
+    created(response, f"/surveys/{survey.id}")
+    return survey_out(ctx, survey, response)
+
+
+@router.get("/surveys/{survey_id}", response_model=f.SurveyOut)
+def get_survey(ctx: CtxDep, survey_id: int, response: Response) -> f.SurveyOut:
+    return survey_out(ctx, surveys.get_survey(ctx, survey_id), response)
+
+
+@router.put(
+    "/surveys/{survey_id}/questions",
+    response_model=f.SurveyOut,
+    summary="Replace the questions; a survey with answers gets a new version",
+)
+def edit_questions(
+    ctx: CtxDep, survey_id: int, body: f.QuestionsUpdate, request: Request, response: Response
+) -> f.SurveyOut:
+    with preconditions(request):
+        surveys.edit_questions(
+            ctx,
+            survey_id,
+            version=expected_version(request, body.version),
+            questions=_questions(body.questions),
+        )
+    return survey_out(ctx, surveys.get_survey(ctx, survey_id), response)
+
+
+@router.post(
+    "/surveys/{survey_id}/invitations",
+    status_code=201,
+    response_model=f.InvitationOut,
+    summary="A one-time link for a customer whose case closed (the token is shown once)",
+)
+def create_invitation(
+    ctx: CtxDep, survey_id: int, body: f.InvitationCreate, request: Request
+) -> f.InvitationOut:
+    made = surveys.invite(ctx, survey_id, **body.model_dump())
+    invitation = made.invitation
+    return f.InvitationOut(
+        **invitation.model_dump(exclude={"token_hash"}),
+        token=made.token,
+        url=str(request.base_url).rstrip("/") + f"/s/{made.token}",
+    )
+
+
+@router.post(
+    "/surveys/{survey_id}/open-link",
+    response_model=f.OpenLinkOut,
+    summary="A new anonymous link anyone may answer (rate-limited); the old one stops working",
+)
+def make_open_link(ctx: CtxDep, survey_id: int, request: Request) -> f.OpenLinkOut:
+    token = surveys.open_link(ctx, survey_id)
+    return f.OpenLinkOut(token=token, url=str(request.base_url).rstrip("/") + f"/s/{token}")

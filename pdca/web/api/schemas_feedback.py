@@ -1,7 +1,7 @@
 """Request and response shapes of the voice-of-the-customer API: complaints and surveys."""
 
-from datetime import datetime
-from typing import Literal
+from datetime import date, datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -100,3 +100,96 @@ class ImportOut(BaseModel):
     received: int
     problems_raised: list[int]
     occurrences_added: int
+
+
+# --- surveys ----------------------------------------------------------------------------------
+
+QuestionKindT = Literal["rating", "nps", "choice", "text"]
+InvitationChannelT = Literal["phone", "email", "web", "in_person", "social_media", "sms", "chat"]
+
+
+class Titles(Strict):
+    en: Text(300, 1)
+    zh_CN: Text(300) | None = None
+
+
+class QuestionIn(Strict):
+    key: Text(20, 1) | None = Field(
+        default=None, description="a-z, 0-9 and _, unique in the survey (q1, q2… when left out)."
+    )
+    kind: QuestionKindT
+    title: Titles
+    dimension: Text(10, 1) | None = Field(
+        default=None, description="A quality dimension's code (TAN, REL, RES, ASS, EMP…)."
+    )
+    choices: list[Titles] = Field(default=[], max_length=20)
+    gap: Flag = Field(
+        default=False, description="A rating that also asks what the customer expected."
+    )
+    required: Flag | None = Field(default=None, description="All but free text by default.")
+
+
+class SurveyCreate(Strict):
+    code: Text(10, 1) = Field(examples=["CSAT"])
+    title: Text(200, 1) = Field(examples=["How did we do?"])
+    title_zh: Text(200) | None = Field(default=None, examples=["我们做得怎么样？"])
+    department_id: Id = Field(description="Whose KPIs answers without a department feed.")
+    questions: list[QuestionIn] = Field(min_length=1, max_length=40)
+
+
+class QuestionsUpdate(Strict):
+    """New questions: a new version when the survey has answers already."""
+
+    version: Version
+    questions: list[QuestionIn] = Field(min_length=1, max_length=40)
+
+
+class SurveyOut(BaseModel):
+    id: int
+    code: str
+    title: str
+    title_zh: str | None
+    department_id: int
+    version_number: int = Field(description="The number of the questions' current version.")
+    questions: list[dict[str, Any]]
+    active: bool
+    fed_through: date | None = Field(description="The last day whose answers became KPI points.")
+    version: int
+
+
+class InvitationCreate(Strict):
+    department_id: Id | None = Field(default=None, description="The survey's when left out.")
+    case_ref: Text(100) | None = Field(default=None, examples=["SD-2026-11-0042"])
+    channel: InvitationChannelT | None = None
+    valid_days: Count = Field(default=30, description="How long the link works (1–365 days).")
+
+
+class InvitationOut(BaseModel):
+    id: int
+    survey_id: int
+    token: str = Field(description="Shown once: only its digest is kept.")
+    url: str = Field(description="The public answer page, to send to the customer.")
+    case_ref: str | None
+    department_id: int
+    channel: str | None
+    expires_at: datetime
+
+
+class OpenLinkOut(BaseModel):
+    token: str
+    url: str
+
+
+class DimensionCreate(Strict):
+    code: Text(10, 1) = Field(examples=["ACC"])
+    name: Text(100, 1) = Field(examples=["Accessibility"])
+    name_zh: Text(100) | None = Field(default=None, examples=["可及性"])
+
+
+class DimensionOut(BaseModel):
+    id: int
+    code: str
+    name: str
+    name_zh: str | None
+    active: bool
+    version: int
