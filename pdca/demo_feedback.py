@@ -151,3 +151,81 @@ def _poisson(rng: random.Random, rate: float) -> int:
         count += 1
         product *= rng.random()
     return count
+
+
+# --- a satisfaction survey answered all year ----------------------------------------------------
+
+SURVEY_QUESTIONS = [
+    {"key": "tangibles", "kind": "rating", "dimension": "TAN",
+     "title": {"en": "The office, website and documents looked clear and professional.",
+               "zh_CN": "营业厅、网站和单据清晰专业。"}},
+    {"key": "reliability", "kind": "rating", "dimension": "REL", "gap": True,
+     "title": {"en": "We did what we promised, right the first time.",
+               "zh_CN": "我们说到做到，一次做对。"}},
+    {"key": "responsiveness", "kind": "rating", "dimension": "RES", "gap": True,
+     "title": {"en": "We answered you promptly.", "zh_CN": "我们及时答复了您。"}},
+    {"key": "assurance", "kind": "rating", "dimension": "ASS",
+     "title": {"en": "Our staff knew what they were doing.", "zh_CN": "我们的员工专业可靠。"}},
+    {"key": "empathy", "kind": "rating", "dimension": "EMP",
+     "title": {"en": "We understood what you needed.", "zh_CN": "我们理解您的需要。"}},
+    {"key": "recommend", "kind": "nps",
+     "title": {"en": "How likely are you to recommend us to a friend?",
+               "zh_CN": "您向朋友推荐我们的可能性有多大？"}},
+    {"key": "contact", "kind": "choice",
+     "title": {"en": "How did you contact us?", "zh_CN": "您是通过什么方式联系我们的？"},
+     "choices": [{"en": "Phone", "zh_CN": "电话"}, {"en": "E-mail", "zh_CN": "电子邮件"},
+                 {"en": "Website", "zh_CN": "网站"}, {"en": "In person", "zh_CN": "到店"}]},
+    {"key": "comment", "kind": "text",
+     "title": {"en": "What should we do better?", "zh_CN": "我们还应改进什么？"}},
+]  # fmt: skip
+COMMENTS = ("", "", "", "Faster callbacks, please.", "账单要写得更清楚。", "Friendly staff.")
+
+
+def load_survey(player: "_Player") -> int:
+    """The service survey: an invitation most days for a closed case in Customer Service or
+    Billing, about two in three answered; Billing's scores dip in the last weeks (the new
+    tariff), which the CSAT KPI's limit rule turns into a problem."""
+    from pdca.services import surveys
+
+    rng = random.Random(SEED + 1)
+    player.goto(-366)
+    survey = surveys.create_survey(
+        player.as_(KEEPER),
+        code="CARE",
+        title="How did we do?",
+        title_zh="我们做得怎么样？",
+        department_id=player.departments["CS"],
+        questions=SURVEY_QUESTIONS,
+    )
+    assert survey.id is not None
+    answered = 0
+    for day in range(-365, 0):
+        player.goto(day)
+        for _ in range(rng.choice((0, 1, 1, 2))):
+            department = rng.choice(("CS", "CS", "BIL"))
+            made = surveys.invite(
+                player.as_(rng.choice(DESK)),
+                survey.id,
+                department_id=player.departments[department],
+                case_ref=f"SD-{rng.randint(10000, 99999)}",
+                channel=rng.choice(("email", "sms", "chat")),
+            )
+            if rng.random() > 0.65:
+                continue
+            dip = department == "BIL" and day > -21
+            scale = (1, 2, 2, 3, 4) if dip else (3, 4, 4, 5, 5)
+            raw = {f"q_{q['key']}": str(rng.choice(scale)) for q in SURVEY_QUESTIONS[:5]}
+            raw |= {"e_reliability": str(rng.choice((4, 5, 5))), "e_responsiveness": "5"}
+            raw |= {
+                "q_recommend": str(rng.choice((2, 5, 6) if dip else (6, 8, 9, 9, 10))),
+                "q_contact": str(rng.randint(1, 4)),
+                "q_comment": rng.choice(COMMENTS),
+            }
+            player.t += timedelta(hours=rng.randint(1, 8))
+            surveys.answer(
+                player.as_(None), made.token, raw, lang=rng.choice(("en", "zh_CN")), address=None
+            )
+            answered += 1
+    player.goto(-1)
+    surveys.feed_kpis(player.as_(None))
+    return answered

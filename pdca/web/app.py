@@ -55,6 +55,7 @@ from pdca.web.pages import problems as problem_pages
 from pdca.web.pages import profile as profile_pages
 from pdca.web.pages import reports as report_pages
 from pdca.web.pages import survey_answers as survey_answer_pages
+from pdca.web.pages import surveys as survey_pages
 from pdca.web.pages import trail as trail_pages
 from pdca.web.render import make_environment
 
@@ -66,6 +67,7 @@ PAGE_ROUTERS = (
     problem_pages.router,
     complaint_pages.router,
     survey_answer_pages.router,
+    survey_pages.router,
     profile_pages.router,
     admin_pages.router,
     kpi_pages.router,

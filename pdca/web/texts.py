@@ -249,6 +249,9 @@ def trail_words(_: Any) -> dict[str, dict[str, str]]:
         "ended": _("Ended"),
         "signed": _("Minutes signed"),
         "received": _("Complaint received"),
+        "answered": _("Survey answered"),
+        "questions_changed": _("Questions changed"),
+        "open_link_made": _("Open link made"),
     }
     records = {
         "action": _("Action"),
@@ -266,6 +269,10 @@ def trail_words(_: Any) -> dict[str, dict[str, str]]:
         "webhook": _("Webhook"),
         "complaint": _("Complaint"),
         "complaint_category": _("Complaint category"),
+        "survey": _("Survey"),
+        "survey_response": _("Survey answer"),
+        "invitation": _("Survey invitation"),
+        "dimension": _("Quality dimension"),
     }
     statuses = {
         "open": _("Open"),
