@@ -16,6 +16,7 @@ def table() -> dict[tuple[str, str], dict[str, int]]:
         ("GET", f"{API}/complaints"): READ,
         ("POST", f"{API}/complaints"): only(201, *WORKERS),
         ("GET", f"{API}/complaints/{{complaint_id}}"): READ,
+        ("GET", f"{API}/complaint-analysis"): READ,
         ("PATCH", f"{API}/complaints/{{complaint_id}}"): only(200, *WORKERS),
         # surveys: staff write them and their dimensions; the desk (anyone but a viewer)
         # invites a customer; the answers come in on the public page, without a token
@@ -85,6 +86,9 @@ def builders() -> dict[tuple[str, str], Any]:
             )
         )(_category(h)),
         ("GET", f"{API}/complaints"): lambda h: Request("GET", f"{API}/complaints"),
+        ("GET", f"{API}/complaint-analysis"): lambda h: Request(
+            "GET", f"{API}/complaint-analysis", params={"days": 30}
+        ),
         ("POST", f"{API}/complaints"): lambda h: (
             _category(h),
             Request(

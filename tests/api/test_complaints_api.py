@@ -204,3 +204,51 @@ def test_complaints_arriving_latest_first_still_raise_one_problem_with_all_of_th
     (problem,) = complaint_problems(people)
     linked = people.fiona.get("/api/v1/complaints", params={"problem_id": problem["id"]})
     assert linked.json()["total"] == 12
+
+
+def test_the_analysis_compares_with_the_previous_period_and_a_year_before(people, billing, clock):
+    people.fiona.post("/api/v1/complaint-categories", json={"code": "WAIT", "name": "Waiting"})
+
+    def send(days_ago: float, category: str, customer: str, answered_after_hours: int | None):
+        at = clock.now - timedelta(days=days_ago)
+        made = people.mia.post(
+            "/api/v1/complaints",
+            json={
+                "channel": "web",
+                "category": category,
+                "text": "Again",
+                "customer_ref": customer,
+                "department_id": people.cs,
+                "received_at": at.isoformat(),
+            },
+        ).json()
+        if answered_after_hours is not None:
+            answered = people.mia.patch(
+                f"/api/v1/complaints/{made['id']}",
+                json={
+                    "version": made["version"],
+                    "first_response_at": (at + timedelta(hours=answered_after_hours)).isoformat(),
+                },
+            )
+            assert answered.status_code == 200, answered.text
+
+    for n in range(3):
+        send(2 + n, "WAIT", "CUST-1", 2)  # this period: waiting three times, one customer
+    send(3, "BILLING", "CUST-2", 4)
+    send(40, "BILLING", "CUST-3", None)  # the period before
+    send(366, "BILLING", "CUST-4", None)  # a year before
+    found = people.vera.get("/api/v1/complaint-analysis", params={"days": 30})
+    assert found.status_code == 200, found.text
+    a = found.json()
+    assert a["totals"] == {"current": 4, "previous": 1, "year_ago": 1}
+    assert [(c["code"], c["counts"]["current"]) for c in a["categories"]] == [
+        ("WAIT", 3),
+        ("BILLING", 1),
+    ]
+    assert a["categories"][0]["cumulative_share"] == 75.0
+    assert a["repeat_customers"]["current"] == 1
+    assert a["top_repeaters"] == [{"customer_ref": "CUST-1", "complaints": 3}]
+    (cs,) = a["departments"]
+    assert cs["first_response_hours"]["current"] == 2.0
+    assert [c["cause"] for c in a["root_causes"]] == ["not_analysed"]
+    assert sum(w["current"] for w in a["weeks"]) == 4

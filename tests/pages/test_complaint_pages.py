@@ -150,3 +150,16 @@ def test_a_problem_the_rules_raised_reads_in_the_readers_language(org, as_user, 
     problem = desk.session.get(Problem, intake.problems_raised[0])
     assert problem_text(problem, "zh_CN").title == "账单错误：7 天内 3 条投诉"
     assert problem_text(problem, "en").title == "Billing errors: 3 complaints within 7 days"
+
+
+def test_the_analysis_page_shows_the_pareto_and_the_times(org, client_for, billing, as_user):
+    complaints.receive(
+        as_user(org.mia),
+        complaints.ComplaintIn(
+            channel="phone", category="BILLING", text="No refund", department_id=org.cs
+        ),
+    )
+    page = client_for("vera").client.get("/complaints/analysis?days=30")
+    assert page.status_code == 200
+    assert "Pareto by category" in page.text
+    assert "Billing errors" in page.text

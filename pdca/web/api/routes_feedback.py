@@ -1,17 +1,19 @@
 """The voice of the customer: the complaint taxonomy, complaint intake and progress."""
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
 from pdca.models import Complaint, ComplaintCategory, Survey
+from pdca.services import complaint_analysis as analysis
 from pdca.services import complaints, surveys
 from pdca.services.complaints import ComplaintFilter, ComplaintIn
 from pdca.web.api import schemas as s
 from pdca.web.api import schemas_feedback as f
 from pdca.web.api.http import created, etag, expected_version, preconditions
 from pdca.web.api.idempotency import ApiRoute
-from pdca.web.api.types import QueryBool, QueryId, QueryMoment
+from pdca.web.api.types import QueryBool, QueryDay, QueryId, QueryMoment
 from pdca.web.deps import CtxDep
 
 router = APIRouter(tags=["feedback"], route_class=ApiRoute)
@@ -274,3 +276,27 @@ def create_invitation(
 def make_open_link(ctx: CtxDep, survey_id: int, request: Request) -> f.OpenLinkOut:
     token = surveys.open_link(ctx, survey_id)
     return f.OpenLinkOut(token=token, url=str(request.base_url).rstrip("/") + f"/s/{token}")
+
+
+@router.get(
+    "/complaint-analysis",
+    response_model=f.AnalysisOut,
+    summary="Pareto by category and root cause, weekly trend, response and resolution "
+    "times by department, repeat customers: each beside the previous period and a year before",
+)
+def complaint_analysis(
+    ctx: CtxDep,
+    days: Annotated[int, Query(ge=7, le=366)] = 90,
+    end: QueryDay | None = None,
+) -> f.AnalysisOut:
+    found = analysis.analyse(ctx, days=days, end=end)
+    data = asdict(found)
+    return f.AnalysisOut(
+        **{k: v for k, v in data.items() if k not in ("root_causes", "weeks", "top_repeaters")},
+        root_causes=[{"cause": cause, "counts": asdict(t)} for cause, t in found.root_causes],
+        weeks=[
+            {"week_start": w, "current": a, "previous": b, "year_ago": c}
+            for w, a, b, c in found.weeks
+        ],
+        top_repeaters=[{"customer_ref": r, "complaints": n} for r, n in found.top_repeaters],
+    )

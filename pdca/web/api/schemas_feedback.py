@@ -193,3 +193,59 @@ class DimensionOut(BaseModel):
     name_zh: str | None
     active: bool
     version: int
+
+
+# --- complaint analysis -----------------------------------------------------------------------
+
+
+class TripleOut(BaseModel):
+    current: float | None
+    previous: float | None = Field(description="The period of the same length just before.")
+    year_ago: float | None = Field(description="The same period a year before.")
+
+
+class CategoryCountOut(BaseModel):
+    category_id: int
+    code: str
+    name: str
+    name_zh: str | None
+    counts: TripleOut
+    cumulative_share: float = Field(description="Cumulative % of the current period (Pareto).")
+
+
+class CauseCountOut(BaseModel):
+    cause: str = Field(description="A fishbone category of the cycles, or not_analysed.")
+    counts: TripleOut
+
+
+class WeekOut(BaseModel):
+    week_start: date
+    current: int
+    previous: int
+    year_ago: int
+
+
+class DepartmentTimesOut(BaseModel):
+    department_id: int | None
+    code: str | None
+    complaints: TripleOut
+    first_response_hours: TripleOut = Field(description="Medians, in hours.")
+    resolution_hours: TripleOut = Field(description="Medians, in hours.")
+
+
+class RepeaterOut(BaseModel):
+    customer_ref: str
+    complaints: int
+
+
+class AnalysisOut(BaseModel):
+    start: date
+    end: date = Field(description="Exclusive.")
+    days: int
+    totals: TripleOut
+    categories: list[CategoryCountOut]
+    root_causes: list[CauseCountOut]
+    weeks: list[WeekOut]
+    departments: list[DepartmentTimesOut]
+    repeat_customers: TripleOut = Field(description="Customers who complained more than once.")
+    top_repeaters: list[RepeaterOut]

@@ -1,6 +1,6 @@
 """Complaint pages: the list, the intake form, CSV import, progress, and the taxonomy."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -10,10 +10,11 @@ from starlette.datastructures import UploadFile
 
 from pdca import i18n
 from pdca.models import Complaint, ComplaintCategory, Department
-from pdca.services import complaints, policy
+from pdca.services import complaint_analysis, complaints, policy
 from pdca.services.complaints import ComplaintFilter, ComplaintIn
 from pdca.services.context import Ctx
 from pdca.services.errors import Invalid, ServiceError
+from pdca.web import charts
 from pdca.web.deps import ReleasingRoute
 from pdca.web.pages.common import FormDep, PageCtx, set_flash, whole_number
 from pdca.web.pages.problems import severity_titles
@@ -76,6 +77,7 @@ def _list_page(
         ComplaintFilter(
             category_id=category_id,
             problem_id=whole_number(params.get("problem")),
+            customer_ref=(params.get("customer") or "")[:100] or None,
             open_only=unresolved,
         ),
         limit=PAGE,
@@ -363,3 +365,60 @@ def update_category(request: Request, ctx: PageCtx, data: FormDep, category_id: 
 
 def complaints_of_problem(ctx: Ctx, problem_id: int) -> list[Complaint]:
     return complaints.complaints_of_problem(ctx, problem_id)
+
+
+# --- analysis ----------------------------------------------------------------------------------
+
+
+def cause_titles(_: Any) -> dict[str, str]:
+    return {
+        "people": _("People"),
+        "methods": _("Methods"),
+        "machines": _("Machines and tools"),
+        "materials": _("Materials and inputs"),
+        "measurement": _("Measurement"),
+        "environment": _("Environment"),
+        "not_analysed": _("Not analysed yet"),
+    }
+
+
+@router.get("/complaints/analysis")
+def analysis_page(request: Request, ctx: PageCtx, days: str = "90") -> Response:
+    lang = request.state.lang
+    _ = i18n.translations(lang).gettext
+    window = whole_number(days) or 90
+    window = window if window in (30, 90, 180, 365) else 90
+    found = complaint_analysis.analyse(ctx, days=window)
+    departments = {d.id: d for d in ctx.session.exec(select(Department))}
+    names = {
+        row.category_id: (row.name_zh if lang == "zh_CN" and row.name_zh else row.name)
+        for row in found.categories
+    }
+    causes = cause_titles(_)
+    return render(
+        request,
+        "complaints/analysis.html",
+        {
+            "a": found,
+            "days": window,
+            "timedelta_day": timedelta(days=1),
+            "category_names": names,
+            "causes": causes,
+            "department_titles": {
+                d.id: (d.name_zh if lang == "zh_CN" and d.name_zh else d.name)
+                for d in departments.values()
+            },
+            "category_chart": charts.pareto(
+                [(names[r.category_id], int(r.counts.current or 0)) for r in found.categories],
+                label=_("Complaints by category"),
+                lang=lang,
+                empty=_("No complaint in this period."),
+            ),
+            "cause_chart": charts.pareto(
+                [(causes[c], int(t.current or 0)) for c, t in found.root_causes],
+                label=_("Complaints by root-cause category"),
+                lang=lang,
+                empty=_("No complaint in this period."),
+            ),
+        },
+    )
