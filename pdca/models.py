@@ -176,6 +176,12 @@ class WorkflowVersion(SQLModel, table=True):
     created_at: datetime = _at()
 
 
+OPEN_COMPLAINT_VOLUME = (
+    "status IN ('new', 'accepted') AND complaint_category_id IS NOT NULL "
+    "AND detection_rule = 'complaint_volume'"
+)
+
+
 class Problem(SQLModel, table=True):
     __tablename__ = "problems"
     # One open problem per KPI and rule, whatever races: concurrent feeds that both find
@@ -197,6 +203,15 @@ class Problem(SQLModel, table=True):
             unique=True,
             postgresql_where=text("status IN ('new', 'accepted') AND index_scope IS NOT NULL"),
             sqlite_where=text("status IN ('new', 'accepted') AND index_scope IS NOT NULL"),
+        ),
+        # One open volume problem per complaint category: 50 complaints posted at once
+        # raise one problem and 49 occurrences, never two problems (habit 15).
+        Index(
+            "uq_problems_open_complaint_category",
+            "complaint_category_id",
+            unique=True,
+            postgresql_where=text(OPEN_COMPLAINT_VOLUME),
+            sqlite_where=text(OPEN_COMPLAINT_VOLUME),
         ),
     )
     id: int | None = Field(default=None, primary_key=True)
@@ -230,6 +245,10 @@ class Problem(SQLModel, table=True):
     # description and evidence above hold the English, for the API and search).
     generated: dict[str, Any] | None = Field(
         default=None, sa_column=Column(JSON(none_as_null=True), nullable=True)
+    )
+    # Raised by the complaint intake rules: the category whose complaints it gathers.
+    complaint_category_id: int | None = Field(
+        default=None, foreign_key="complaint_categories.id", index=True
     )
     version: int = 1
 
@@ -891,3 +910,156 @@ class IndexValue(SQLModel, table=True):
     # The watch rules this value completed (once each: judging again raises nothing new).
     signals: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     computed_at: datetime = _at()
+
+
+# --- feedback: complaint intake (surveys follow) -----------------------------------------
+
+
+class ComplaintChannel(StrEnum):
+    phone = "phone"
+    email = "email"
+    web = "web"
+    in_person = "in_person"
+    social_media = "social_media"
+
+
+class ComplaintCategory(SQLModel, table=True):
+    """One entry of the editable complaint taxonomy, with the intake rule that watches it:
+    `threshold` complaints within `window_days` raise one problem; one complaint of
+    severity `severe_from` or worse raises one at once."""
+
+    __tablename__ = "complaint_categories"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_type=String(30), unique=True, index=True)
+    name: str = Field(sa_type=String(200))
+    name_zh: str | None = Field(default=None, sa_type=String(200))
+    threshold: int = 5
+    window_days: int = 7
+    severe_from: str = Field(default=Severity.critical, sa_type=String(20))
+    active: bool = True
+    created_at: datetime = _at()
+    version: int = 1
+
+
+class Complaint(SQLModel, table=True):
+    """What a customer complained about, as the service desk, call centre or CRM sent it."""
+
+    __tablename__ = "complaints"
+    __table_args__ = (Index("ix_complaints_category_received", "category_id", "received_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(sa_type=String(20))
+    category_id: int = Field(foreign_key="complaint_categories.id")
+    customer_ref: str | None = Field(default=None, sa_type=String(100), index=True)
+    department_id: int | None = Field(default=None, foreign_key="departments.id", index=True)
+    severity: str = Field(default=Severity.medium, sa_type=String(20))
+    received_at: datetime = _at(index=True)
+    text: str = Field(sa_type=Text())
+    # The sending system's own reference (a ticket number): the same one twice is refused.
+    external_ref: str | None = Field(default=None, sa_type=String(100), unique=True)
+    problem_id: int | None = Field(default=None, foreign_key="problems.id", index=True)
+    first_response_at: datetime | None = _at(nullable=True)
+    resolved_at: datetime | None = _at(nullable=True)
+    created_by_id: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = _at()
+    version: int = 1
+
+
+# --- feedback: surveys, invitations, answers ------------------------------------------------
+
+
+class QuestionKind(StrEnum):
+    rating = "rating"  # 1 to 5
+    nps = "nps"  # 0 to 10: how likely to recommend
+    choice = "choice"  # one of the question's choices
+    text = "text"  # free words
+
+
+class QualityDimension(SQLModel, table=True):
+    """A dimension of service quality a question is tagged with (SERVQUAL's five by default)."""
+
+    __tablename__ = "quality_dimensions"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_type=String(10), unique=True, index=True)
+    name: str = Field(sa_type=String(100))
+    name_zh: str | None = Field(default=None, sa_type=String(100))
+    position: int = 0
+    active: bool = True
+    version: int = 1
+
+
+class Survey(SQLModel, table=True):
+    """A satisfaction survey; its questions live in versions (see SurveyVersion)."""
+
+    __tablename__ = "surveys"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_type=String(10), unique=True, index=True)
+    title: str = Field(sa_type=String(200))
+    title_zh: str | None = Field(default=None, sa_type=String(200))
+    # Whose KPIs the answers feed when an answer names no department (the open link).
+    department_id: int = Field(foreign_key="departments.id")
+    current_version_id: int | None = Field(default=None)
+    # The anonymous open link: only the SHA-256 of its token is kept.
+    open_token_hash: str | None = Field(default=None, sa_type=String(64), unique=True)
+    # The last day whose answers became KPI measurements.
+    fed_through: date | None = None
+    active: bool = True
+    created_at: datetime = _at()
+    version: int = 1
+
+
+class SurveyVersion(SQLModel, table=True):
+    """The questions of a survey as they were asked: editing a survey that has answers
+    makes a new version, so every answer keeps the questions it answered."""
+
+    __tablename__ = "survey_versions"
+    __table_args__ = (UniqueConstraint("survey_id", "number", name="uq_survey_versions_number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    survey_id: int = Field(foreign_key="surveys.id", index=True)
+    number: int
+    questions: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    created_at: datetime = _at()
+
+
+class SurveyInvitation(SQLModel, table=True):
+    """A one-time link to answer a survey, sent when a case closes."""
+
+    __tablename__ = "survey_invitations"
+    id: int | None = Field(default=None, primary_key=True)
+    survey_id: int = Field(foreign_key="surveys.id", index=True)
+    token_hash: str = Field(sa_type=String(64), unique=True)
+    case_ref: str | None = Field(default=None, sa_type=String(100))
+    department_id: int = Field(foreign_key="departments.id", index=True)
+    channel: str | None = Field(default=None, sa_type=String(20))
+    created_by_id: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = _at(index=True)
+    expires_at: datetime = _at()
+    answered_at: datetime | None = _at(nullable=True)
+
+
+class SurveyResponse(SQLModel, table=True):
+    """One answer to a survey: what was answered, and the scores drawn from it."""
+
+    __tablename__ = "survey_responses"
+    __table_args__ = (
+        # One answer per invitation, whatever races: the database says no to a second.
+        UniqueConstraint("invitation_id", name="uq_survey_responses_invitation_id"),
+        Index("ix_survey_responses_survey_submitted", "survey_id", "submitted_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    survey_id: int = Field(foreign_key="surveys.id")
+    survey_version_id: int = Field(foreign_key="survey_versions.id")
+    invitation_id: int | None = Field(default=None, foreign_key="survey_invitations.id")
+    department_id: int = Field(foreign_key="departments.id", index=True)
+    channel: str | None = Field(default=None, sa_type=String(20))
+    submitted_at: datetime = _at(index=True)
+    lang: str = Field(default="en", sa_type=String(10))
+    # SHA-256 of the sender's address, only to limit how often one address answers.
+    address_hash: str | None = Field(default=None, sa_type=String(64), index=True)
+    answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Drawn from the answers: the mean rating (CSAT, 1–5), the NPS answer (0–10), and
+    # per dimension the mean perceived and expected ratings.
+    csat: float | None = None
+    nps: int | None = None
+    dimensions: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

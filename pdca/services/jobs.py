@@ -27,13 +27,22 @@ from pdca.services import (
     notify_rules,
     outbox,
     reminders,
+    surveys,
     webhooks,
 )
 from pdca.services.context import Ctx
 from pdca.services.mailer import MailConfig
 
 log = logging.getLogger("pdca.jobs")
-NAMES = ("notify", "reminders", "escalation", "digests", "deliver", "forget-keys")
+NAMES = (
+    "notify",
+    "reminders",
+    "escalation",
+    "digests",
+    "deliver",
+    "forget-keys",
+    "survey-kpis",
+)
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,8 @@ def _steps(config: JobConfig, holder: str) -> dict[str, Callable[[Ctx], int]]:
         "deliver": lambda ctx: deliver(ctx, config, holder),
         # The API's Idempotency-Keys older than a day (pdca.services.idempotency).
         "forget-keys": idempotency.forget_expired,
+        # Yesterday's survey answers become KPI measurements (pdca.services.surveys).
+        "survey-kpis": surveys.feed_kpis,
     }
 
 

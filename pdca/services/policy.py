@@ -286,3 +286,18 @@ def can_set_control_limits(user: User | None) -> str | None:
         _role(user) == Role.facilitator,
         N_("Only facilitators and administrators set a KPI's control limits."),
     )
+
+
+def can_manage_feedback(user: User | None) -> str | None:
+    """Edit the complaint taxonomy, its intake rules and the surveys: staff only."""
+    return _system_or(
+        user,
+        _role(user) == Role.facilitator,
+        N_("Only facilitators and administrators manage complaint categories and surveys."),
+    )
+
+
+def can_take_complaints(user: User | None) -> str | None:
+    """Receive a complaint, record its first response or its resolution: anyone who may
+    report a problem (a service desk's token belongs to such a user)."""
+    return _system_or(user, True, "")

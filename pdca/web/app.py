@@ -25,6 +25,7 @@ from pdca.web.api import (
     routes_comments,
     routes_errors,
     routes_evidence,
+    routes_feedback,
     routes_indexes,
     routes_kpi,
     routes_meetings,
@@ -43,6 +44,7 @@ from pdca.web.pages import actions as action_pages
 from pdca.web.pages import admin as admin_pages
 from pdca.web.pages import auth as auth_pages
 from pdca.web.pages import board as board_pages
+from pdca.web.pages import complaints as complaint_pages
 from pdca.web.pages import cycles as cycle_pages
 from pdca.web.pages import evidence as evidence_pages
 from pdca.web.pages import indexes as index_pages
@@ -54,6 +56,8 @@ from pdca.web.pages import notifications as notification_pages
 from pdca.web.pages import problems as problem_pages
 from pdca.web.pages import profile as profile_pages
 from pdca.web.pages import reports as report_pages
+from pdca.web.pages import survey_answers as survey_answer_pages
+from pdca.web.pages import surveys as survey_pages
 from pdca.web.pages import trail as trail_pages
 from pdca.web.render import make_environment
 
@@ -63,6 +67,9 @@ PAGE_ROUTERS = (
     board_pages.router,
     cycle_pages.router,
     problem_pages.router,
+    complaint_pages.router,
+    survey_answer_pages.router,
+    survey_pages.router,
     profile_pages.router,
     admin_pages.router,
     kpi_pages.router,
@@ -139,6 +146,7 @@ def api_router() -> APIRouter:
         routes_trail,
         routes_meetings,
         routes_notifications,
+        routes_feedback,
     ):
         api.include_router(module.router)
     return api

@@ -40,6 +40,8 @@ def rule_titles(_: Any) -> dict[str, str]:
         "spc_15_within_1_sigma": _("15 hugging the centre line"),
         "spc_8_beyond_1_sigma": _("8 avoiding the centre line"),
         "missing_data": _("Missing data"),
+        "complaint_volume": _("Many complaints of one category"),
+        "complaint_severe": _("A severe complaint"),
     }
 
 
@@ -112,6 +114,8 @@ def problem_text(problem: Problem, lang: str) -> ProblemText:
     written = problem.generated
     if not written:
         return ProblemText(problem.title, problem.description, problem.evidence)
+    if written.get("kind") == "complaint":
+        return _complaint_problem_text(problem, written, lang)
     reason = written["reason"]
     because = translate(reason["template"], reason["params"], lang, reason.get("plural"))
     if written.get("kind") == "index":
@@ -177,6 +181,20 @@ def _index_problem_text(written: dict[str, Any], because: str, lang: str) -> Pro
         ),
     ]
     return ProblemText(title, "\n".join(lines), "\n".join(evidence))
+
+
+def _complaint_problem_text(problem: Problem, written: dict[str, Any], lang: str) -> ProblemText:
+    """A problem the complaint intake rules raised: its words in the reader's language."""
+    reason = written["reason"]
+    title = translate(reason["template"], reason["params"], lang, reason.get("plural"))
+    rule = str(written.get("rule"))
+    description = written.get("complaint_text") or title
+    evidence = translate(
+        N_("Rule: %(rule)s"),
+        {"rule": rule_titles(i18n.translations(lang).gettext).get(rule, rule)},
+        lang,
+    )
+    return ProblemText(title, description, evidence)
 
 
 def occurrence_reason(occurrence: ProblemOccurrence, lang: str) -> str:
@@ -292,6 +310,10 @@ def trail_words(_: Any) -> dict[str, dict[str, str]]:
         "in_progress": _("Started"),
         "ended": _("Ended"),
         "signed": _("Minutes signed"),
+        "received": _("Complaint received"),
+        "answered": _("Survey answered"),
+        "questions_changed": _("Questions changed"),
+        "open_link_made": _("Open link made"),
     }
     records = {
         "action": _("Action"),
@@ -307,6 +329,12 @@ def trail_words(_: Any) -> dict[str, dict[str, str]]:
         "board": _("Action board"),
         "wip_limit": _("WIP limits"),
         "webhook": _("Webhook"),
+        "complaint": _("Complaint"),
+        "complaint_category": _("Complaint category"),
+        "survey": _("Survey"),
+        "survey_response": _("Survey answer"),
+        "invitation": _("Survey invitation"),
+        "dimension": _("Quality dimension"),
     }
     statuses = {
         "open": _("Open"),

@@ -28,7 +28,7 @@ from fastapi.testclient import TestClient
 
 from pdca.models import User
 from pdca.services import accounts
-from tests.api import access_meetings
+from tests.api import access_feedback, access_meetings
 from tests.conftest import Org
 from tests.personas import PASSWORD
 
@@ -178,6 +178,7 @@ TABLE: dict[Key, Rule] = {
     ("PUT", f"{API}/escalation-ladder"): only(200, "admin"),
 }
 TABLE |= access_meetings.table()
+TABLE |= access_feedback.table()
 
 VARIANTS: dict[VariantKey, Rule] = {
     # Revoking your own token is yours to do, whatever your role.
@@ -734,6 +735,7 @@ BUILDERS: dict[Key | VariantKey, Builder] = {
     ),
 }
 BUILDERS |= access_meetings.builders()
+BUILDERS |= access_feedback.builders()
 
 
 # --- the routes the app serves ----------------------------------------------------------

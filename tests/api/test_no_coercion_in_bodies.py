@@ -12,6 +12,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 import pytest
 from pydantic import BaseModel, ValidationError
 
+import pdca.web.api.schemas_feedback
 import pdca.web.api.schemas_meetings
 import pdca.web.api.schemas_notifications  # noqa: F401
 from pdca.web.api.schemas import Strict

@@ -23,7 +23,13 @@ OPEN = {(f"{API}/errors", "get"), (f"{API}/errors/{{kind}}", "get"), (f"{API}/se
 # Created things without a URL of their own (a token is shown once; comments are listed).
 # Reads that depend on the state of what they read (minutes exist once a meeting ended).
 READS_THAT_CLASH = {(f"{API}/meetings/{{meeting_id}}/minutes", "get")}
-NO_LOCATION = {f"{API}/trail/verification", f"{API}/tokens", f"{API}/comments"}
+NO_LOCATION = {
+    f"{API}/trail/verification",
+    f"{API}/tokens",
+    f"{API}/comments",
+    f"{API}/quality-dimensions",
+    f"{API}/surveys/{{survey_id}}/invitations",
+}
 WHY = {
     401: "Missing, unknown, expired or revoked credentials",
     403: "Not allowed for your role or token, with the reason",

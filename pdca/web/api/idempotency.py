@@ -33,7 +33,7 @@ REPLAYED = "Idempotent-Replayed"
 KEPT_HEADERS = ("content-type", "location", "etag")
 # Created things whose answer holds a secret shown once: it is never stored, so never
 # replayed (a lost answer means making another token and revoking the first).
-SHOWN_ONCE = frozenset({"create_token"})
+SHOWN_ONCE = frozenset({"create_token", "create_invitation"})
 CHECKED_METHODS = frozenset({"POST", "PATCH"})
 log = logging.getLogger("pdca")
 

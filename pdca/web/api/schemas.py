@@ -211,6 +211,9 @@ class ProblemOut(BaseModel):
     kpi_id: int | None = Field(default=None, description="The KPI whose monitoring raised it.")
     detection_rule: str | None = None
     last_occurrence_at: datetime | None = None
+    complaint_category_id: int | None = Field(
+        default=None, description="The complaint category whose intake rule raised it."
+    )
     occurrence_list: list[OccurrenceOut] = Field(
         default=[], description="Each time a detection rule fired for it, oldest first."
     )

@@ -25,7 +25,7 @@ from pdca.models import (
     Severity,
     User,
 )
-from pdca.services import keys, kpis, policy, problems, queries
+from pdca.services import complaints, keys, kpis, policy, problems, queries
 from pdca.services.context import Ctx
 from pdca.services.errors import Conflict, Invalid, NotFound, ServiceError
 from pdca.services.problems import TRIAGE_DECISIONS
@@ -464,6 +464,11 @@ def detail_context(
         "reason_limit": REASON_LIMIT,
         **evidence_context(ctx, "problem", problem_id, may_triage),
         **_monitoring(ctx, problem, policy.can_triage(ctx.actor) is None),
+        "complaints": (
+            complaints.complaints_of_problem(ctx, problem_id)
+            if problem.source == "complaint"
+            else []
+        ),
     }
 
 
