@@ -12,6 +12,7 @@ from typing import Any
 from pdca import i18n
 from pdca.engine.facts import N_
 from pdca.models import Event, Problem, ProblemOccurrence
+from pdca.services import inspections
 from pdca.services.audit import system_note_of
 
 
@@ -111,6 +112,8 @@ def problem_text(problem: Problem, lang: str) -> ProblemText:
     written = problem.generated
     if not written:
         return ProblemText(problem.title, problem.description, problem.evidence)
+    if written.get("kind") == "inspection":
+        return _inspection_text(written, lang)
     reason = written["reason"]
     because = translate(reason["template"], reason["params"], lang, reason.get("plural"))
     kpi = written["kpi"]
@@ -137,6 +140,22 @@ def problem_text(problem: Problem, lang: str) -> ProblemText:
         ),
     ]
     return ProblemText(title, description, "\n".join(lines))
+
+
+def _inspection_text(written: dict[str, Any], lang: str) -> ProblemText:
+    """A problem an inspection's failed item raised (templates in pdca.services.inspections)."""
+    params = {k: v for k, v in written.items() if k not in ("files", "recurrence")}
+    title = translate(inspections.TITLE, params, lang)
+    description = translate(inspections.DESCRIPTION, params, lang)
+    if written.get("recurrence"):
+        description += "\n" + translate(inspections.RECURRENCE, written["recurrence"], lang)
+    lines = []
+    if written.get("note"):
+        lines.append(translate(inspections.NOTE, params, lang))
+    if written.get("files"):
+        names = ", ".join(f["filename"] for f in written["files"])
+        lines.append(translate(inspections.FILES, {"files": names}, lang))
+    return ProblemText(title, description, "\n".join(lines) or None)
 
 
 def occurrence_reason(occurrence: ProblemOccurrence, lang: str) -> str:
