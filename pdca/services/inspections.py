@@ -303,8 +303,11 @@ def is_overdue(inspection: Inspection, today: date) -> bool:
 
 
 def _parsed_answers(
-    items: list[checklist.Item], given: dict[str, dict[str, Any]]
+    items: list[checklist.Item],
+    given: dict[str, dict[str, Any]],
+    stored: dict[str, dict[str, Any]],
 ) -> tuple[dict[str, dict[str, Any]], list[Any]]:
+    """The answers given, checked; a note or value left out keeps what was stored."""
     known = {i.id: i for i in items}
     answers: dict[str, dict[str, Any]] = {}
     reasons: list[Any] = []
@@ -315,8 +318,10 @@ def _parsed_answers(
                 because("unknown_item", "The checklist has no item %(item)s.", item=item_id)
             )
             continue
-        value, wrong = checklist.parse_value(item, answer.get("value"))
-        note = str(answer.get("note") or "").strip()
+        before = stored.get(item_id, {})
+        raw = answer["value"] if "value" in answer else before.get("value")
+        value, wrong = checklist.parse_value(item, raw)
+        note = str((answer["note"] if "note" in answer else before.get("note")) or "").strip()
         if wrong:
             reasons.append(
                 because(
@@ -352,7 +357,7 @@ def save_answers(
             raise Conflict(
                 because("submitted", "The inspection is submitted: its answers are final.")
             )
-        parsed, reasons = _parsed_answers(found.items, answers)
+        parsed, reasons = _parsed_answers(found.items, answers, inspection.answers or {})
         if reasons:
             raise Invalid(N_("The answers cannot be saved."), reasons)
         merged = {**(inspection.answers or {}), **parsed}
@@ -391,7 +396,7 @@ def submit(
         check_version(inspection, version, "Inspection")
         if inspection.status not in UNFINISHED:
             raise Conflict(because("submitted", "The inspection is submitted already."))
-        parsed, reasons = _parsed_answers(found.items, answers or {})
+        parsed, reasons = _parsed_answers(found.items, answers or {}, inspection.answers or {})
         merged = {**(inspection.answers or {}), **parsed}
         missing = checklist.unanswered(found.items, merged)
         if missing:

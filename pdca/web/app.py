@@ -45,6 +45,7 @@ from pdca.web.pages import auth as auth_pages
 from pdca.web.pages import board as board_pages
 from pdca.web.pages import cycles as cycle_pages
 from pdca.web.pages import evidence as evidence_pages
+from pdca.web.pages import inspections as inspection_pages
 from pdca.web.pages import kpis as kpi_pages
 from pdca.web.pages import meetings as meeting_pages
 from pdca.web.pages import meetings_plan as meeting_plan_pages
@@ -67,6 +68,7 @@ PAGE_ROUTERS = (
     kpi_pages.router,
     action_pages.router,
     evidence_pages.router,
+    inspection_pages.router,
     trail_pages.router,
     meeting_plan_pages.router,  # before the meetings': /meetings/new is not a meeting
     meeting_pages.router,

@@ -134,7 +134,7 @@ def get_inspection(ctx: CtxDep, inspection_id: int, response: Response) -> si.In
 
 
 def _answers(given: dict[str, si.AnswerIn]) -> dict[str, dict[str, Any]]:
-    return {k: v.model_dump() for k, v in given.items()}
+    return {k: v.model_dump(exclude_unset=True) for k, v in given.items()}
 
 
 @router.put(

@@ -90,7 +90,7 @@ class AnswerIn(Strict):
     value: Number | Text(2000) | None = Field(
         description="yes_no: yes, no or na; score and number: a number (or na); text: text."
     )
-    note: Text(2000) = ""
+    note: Text(2000) | None = Field(default=None, description="Left out: the note stays.")
 
 
 class AnswersIn(Strict):
