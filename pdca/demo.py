@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlmodel import Session, func, select
 
+from pdca.demo_inspections import load_inspections
 from pdca.demo_kpis import KpiSummary, load_kpis
 from pdca.demo_meetings import load_meetings
 from pdca.engine.definition import TransitionDef, WorkflowDefinition
@@ -1197,6 +1198,7 @@ def load_demo(session: Session, catalog: WorkflowCatalog, now: datetime) -> Demo
     player.loose_problems()
     kpi_summary = load_kpis(player)
     load_meetings(player, DEMO_PASSWORD)
+    load_inspections(player)
     return replace(player.summary(), kpis=kpi_summary)
 
 

@@ -3,12 +3,9 @@
 The bodies are also what tests build on (a real checklist, not a toy one).
 """
 
-from datetime import timedelta
 from typing import Any
 
-from pdca.models import Department, User
 from pdca.services import inspections
-from pdca.services.context import Ctx
 
 
 def _t(en: str, zh: str) -> dict[str, str]:
@@ -173,59 +170,57 @@ def _answers(body: dict[str, Any], failing: set[str]) -> dict[str, dict[str, Any
     return found
 
 
-def load(
-    system: Ctx, as_person: Any, users: dict[str, User], departments: dict[str, Department]
-) -> None:
-    """Two checklists, six past inspections (some failed items, one repeated), two due."""
-    sarah = as_person(users["sarah.chen"])
+def load_inspections(player: Any) -> None:
+    """Two checklists; a year of Customer Service inspections by Sarah Chen (some items
+    failed, one clause twice, so one problem has two occurrences); two still due."""
+    player.goto(-330)
     desk = inspections.create_template(
-        sarah,
+        player.as_("sarah.chen"),
         code="SD-AUDIT",
         title="Service desk quality audit",
         title_zh="服务台质量审核",
         body=SERVICE_DESK_AUDIT,
     )
     calls = inspections.create_template(
-        sarah,
+        player.as_("sarah.chen"),
         code="CC-SPOT",
         title="Call-centre spot check",
         title_zh="呼叫中心抽查",
         body=CALL_CENTRE_SPOT_CHECK,
     )
-    today = system.today()
-    cs = next(iter(departments.values()))
-    for code in ("CS", "SD", "CC"):
-        if code in departments:
-            cs = departments[code]
-            break
     past = [
-        (desk, 300, {"kb_current"}),
-        (desk, 210, {"complaints_recorded"}),
-        (calls, 150, set()),
-        (desk, 120, {"complaints_recorded", "logged"}),
-        (calls, 60, {"identity"}),
-        (desk, 30, set()),
+        (desk, -300, {"kb_current"}),
+        (desk, -210, {"complaints_recorded"}),
+        (calls, -150, set()),
+        (desk, -120, {"complaints_recorded", "logged"}),
+        (calls, -60, {"identity"}),
+        (desk, -30, set()),
     ]
-    for template, days_ago, failing in past:
-        inspection = inspections.create_inspection(
-            sarah,
-            checklist_id=template.id,  # type: ignore[arg-type]
-            department_id=cs.id,  # type: ignore[arg-type]
-            inspector_id=users["sarah.chen"].id,  # type: ignore[arg-type]
-            due_on=today - timedelta(days=days_ago),
+    for template, offset, failing in past:
+        player.goto(offset - 3)
+        planned = inspections.create_inspection(
+            player.as_("sarah.chen"),
+            checklist_id=template.id,
+            department_id=player.departments["CS"],
+            inspector_id=player.users["sarah.chen"].id,
+            due_on=player.day(offset),
         )
+        player.goto(offset)
         body = SERVICE_DESK_AUDIT if template is desk else CALL_CENTRE_SPOT_CHECK
         inspections.submit(
-            sarah,
-            inspection.id,  # type: ignore[arg-type]
+            player.as_("sarah.chen"),
+            planned.id,  # type: ignore[arg-type]
             version=None,
             answers=_answers(body, failing),
         )
-    for template, days in ((desk, 3), (calls, -2)):
+        player.tick(2)
+        inspections.acknowledge(player.as_("li.na"), planned.id, version=None)  # type: ignore[arg-type]
+    player.goto(-1)
+    for template, due in ((calls, -1), (desk, 3)):
         inspections.create_inspection(
-            sarah,
+            player.as_("sarah.chen"),
             checklist_id=template.id,  # type: ignore[arg-type]
-            department_id=cs.id,  # type: ignore[arg-type]
-            inspector_id=users["sarah.chen"].id,  # type: ignore[arg-type]
-            due_on=today + timedelta(days=days),
+            department_id=player.departments["CS"],
+            inspector_id=player.users["sarah.chen"].id,
+            due_on=player.day(due),
         )

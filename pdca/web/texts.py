@@ -249,6 +249,10 @@ def trail_words(_: Any) -> dict[str, dict[str, str]]:
         "in_progress": _("Started"),
         "ended": _("Ended"),
         "signed": _("Minutes signed"),
+        "revised": _("New version"),
+        "answered": _("Answers saved"),
+        "submitted": _("Submitted"),
+        "acknowledged": _("Acknowledged"),
     }
     records = {
         "action": _("Action"),
@@ -264,6 +268,8 @@ def trail_words(_: Any) -> dict[str, dict[str, str]]:
         "board": _("Action board"),
         "wip_limit": _("WIP limits"),
         "webhook": _("Webhook"),
+        "checklist": _("Checklist"),
+        "inspection": _("Inspection"),
     }
     statuses = {
         "open": _("Open"),
@@ -278,5 +284,7 @@ def trail_words(_: Any) -> dict[str, dict[str, str]]:
         "planned": _("Planned"),
         "ended": _("Ended"),
         "signed": _("Minutes signed"),
+        "submitted": _("Submitted"),
+        "acknowledged": _("Acknowledged"),
     }
     return {"verbs": verbs, "records": records, "statuses": statuses}
