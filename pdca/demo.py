@@ -22,6 +22,7 @@ from typing import Any
 from sqlmodel import Session, func, select
 
 from pdca.demo_feedback import load_feedback, load_survey
+from pdca.demo_inspections import load_inspections
 from pdca.demo_kpis import KpiSummary, load_kpis
 from pdca.demo_meetings import load_meetings
 from pdca.engine.definition import TransitionDef, WorkflowDefinition
@@ -1251,6 +1252,7 @@ def load_demo(session: Session, catalog: WorkflowCatalog, now: datetime) -> Demo
     load_meetings(player, DEMO_PASSWORD)
     load_feedback(player)
     load_survey(player)
+    load_inspections(player)
     return replace(player.summary(), kpis=kpi_summary)
 
 

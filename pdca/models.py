@@ -213,6 +213,14 @@ class Problem(SQLModel, table=True):
             postgresql_where=text(OPEN_COMPLAINT_VOLUME),
             sqlite_where=text(OPEN_COMPLAINT_VOLUME),
         ),
+        # One open problem per failed clause and department (inspection findings).
+        Index(
+            "uq_problems_open_finding_key",
+            "finding_key",
+            unique=True,
+            postgresql_where=text("status IN ('new', 'accepted') AND finding_key IS NOT NULL"),
+            sqlite_where=text("status IN ('new', 'accepted') AND finding_key IS NOT NULL"),
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     title: str = Field(sa_type=String(300))
@@ -240,6 +248,8 @@ class Problem(SQLModel, table=True):
     index_scope: str | None = Field(default=None, sa_type=String(40), index=True)
     # A breach after a cycle on this KPI closed as effective: its standardisation did not hold.
     recurrence_of_cycle_id: int | None = Field(default=None, foreign_key="cycles.id")
+    # Raised by an inspection finding: "inspection:<department id>:<clause>".
+    finding_key: str | None = Field(default=None, sa_type=String(140), index=True)
     # What a KPI rule wrote, as message templates and parameters, so that every reader
     # sees the title, description and evidence in their own language (title,
     # description and evidence above hold the English, for the API and search).
@@ -1007,6 +1017,31 @@ class Survey(SQLModel, table=True):
     version: int = 1
 
 
+# --- inspections: checklist templates (versioned), inspections, findings -------------------
+
+
+class InspectionStatus(StrEnum):
+    planned = "planned"
+    in_progress = "in_progress"
+    submitted = "submitted"
+    acknowledged = "acknowledged"
+
+
+class ChecklistTemplate(SQLModel, table=True):
+    """A checklist people edit; what it asks lives in its versions (`ChecklistVersion`)."""
+
+    __tablename__ = "checklist_templates"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_type=String(30), unique=True, index=True)
+    title: str = Field(sa_type=String(200))
+    title_zh: str | None = Field(default=None, sa_type=String(200))
+    # The version new inspections get; earlier versions stay as inspections used them.
+    current_version: int = 1
+    active: bool = True
+    created_at: datetime = _at()
+    version: int = 1
+
+
 class SurveyVersion(SQLModel, table=True):
     """The questions of a survey as they were asked: editing a survey that has answers
     makes a new version, so every answer keeps the questions it answered."""
@@ -1063,3 +1098,62 @@ class SurveyResponse(SQLModel, table=True):
     csat: float | None = None
     nps: int | None = None
     dimensions: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class ChecklistVersion(SQLModel, table=True):
+    """One version of a checklist's body (sections and items): written once, never changed."""
+
+    __tablename__ = "checklist_versions"
+    __table_args__ = (
+        UniqueConstraint("template_id", "number", name="uq_checklist_versions_template_number"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    template_id: int = Field(foreign_key="checklist_templates.id", index=True)
+    number: int
+    body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_by_id: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = _at()
+
+
+class Inspection(SQLModel, table=True):
+    """One check of a department against one checklist version, by one inspector."""
+
+    __tablename__ = "inspections"
+    __table_args__ = (Index("ix_inspections_inspector_status", "inspector_id", "status"),)
+    id: int | None = Field(default=None, primary_key=True)
+    checklist_version_id: int = Field(foreign_key="checklist_versions.id", index=True)
+    department_id: int = Field(foreign_key="departments.id", index=True)
+    inspector_id: int = Field(foreign_key="users.id")
+    due_on: date = Field(index=True)
+    status: str = Field(default=InspectionStatus.planned, sa_type=String(20), index=True)
+    # {item id: {"value": ..., "note": ...}}, saved as the inspector goes.
+    answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    score: float | None = None
+    passed: bool | None = None
+    failed_items: int = 0
+    started_at: datetime | None = _at(nullable=True)
+    submitted_at: datetime | None = _at(nullable=True)
+    acknowledged_by_id: int | None = Field(default=None, foreign_key="users.id")
+    acknowledged_at: datetime | None = _at(nullable=True)
+    acknowledgement_note: str | None = _text()
+    created_by_id: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = _at()
+    version: int = 1
+
+
+class InspectionFinding(SQLModel, table=True):
+    """A failed item of a submitted inspection, and the problem it raised or recurred in."""
+
+    __tablename__ = "inspection_findings"
+    __table_args__ = (
+        UniqueConstraint("inspection_id", "item_id", name="uq_inspection_findings_item"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    inspection_id: int = Field(foreign_key="inspections.id", index=True)
+    item_id: str = Field(sa_type=String(30))
+    clause: str = Field(sa_type=String(100))
+    severity: str = Field(sa_type=String(20))
+    department_id: int = Field(foreign_key="departments.id")
+    problem_id: int = Field(foreign_key="problems.id", index=True)
+    raised: bool = False  # True: this finding raised the problem; False: an occurrence
+    at: datetime = _at()

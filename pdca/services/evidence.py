@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlmodel import col, select
 
 from pdca.engine.facts import N_, because
-from pdca.models import Action, Cycle, Evidence, Problem, User
+from pdca.models import Action, Cycle, Evidence, Inspection, Problem, User
 from pdca.services import audit
 from pdca.services.context import Ctx, unit_of_work
 from pdca.services.errors import Invalid, NotFound, TooLarge
@@ -23,6 +23,7 @@ from pdca.services.keys import key
 from pdca.services.policy import (
     can_attach_evidence,
     can_delete_evidence,
+    can_fill_inspection,
     can_manage_action,
     can_run_cycle,
     can_triage_problem,
@@ -30,10 +31,11 @@ from pdca.services.policy import (
 )
 from pdca.services.store import get_or_404
 
-ATTACHABLE: dict[str, type[Action] | type[Cycle] | type[Problem]] = {
+ATTACHABLE: dict[str, type[Action] | type[Cycle] | type[Problem] | type[Inspection]] = {
     "action": Action,
     "cycle": Cycle,
     "problem": Problem,
+    "inspection": Inspection,
 }
 _CONTENT_TYPE = re.compile(
     r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}$"
@@ -77,9 +79,11 @@ def clean_filename(name: str) -> str:
     return name[-255:]
 
 
-def _record(ctx: Ctx, entity_type: str, entity_id: int) -> Action | Cycle | Problem:
+def _record(ctx: Ctx, entity_type: str, entity_id: int) -> Action | Cycle | Problem | Inspection:
     if entity_type not in ATTACHABLE:
-        raise Invalid(f"Evidence goes on an action, a cycle or a problem, not {entity_type!r}.")
+        raise Invalid(
+            f"Evidence goes on an action, a cycle, a problem or an inspection, not {entity_type!r}."
+        )
     return get_or_404(ctx, ATTACHABLE[entity_type], entity_id, entity_type.capitalize())
 
 
@@ -147,6 +151,8 @@ def _manages(ctx: Ctx, entity_type: str, entity_id: int) -> bool:
         return can_manage_action(ctx.actor, record, cycle) is None
     if isinstance(record, Cycle):
         return can_run_cycle(ctx.actor, record) is None
+    if isinstance(record, Inspection):
+        return can_fill_inspection(ctx.actor, record.inspector_id) is None
     return can_triage_problem(ctx.actor, record) is None
 
 

@@ -4,8 +4,8 @@ import re
 
 from pdca.services.errors import Invalid
 
-PREFIXES = {"problem": "P", "cycle": "C", "action": "A"}
-_KEY = re.compile(r"^([PCA])-?([0-9]{1,9})$", re.IGNORECASE)
+PREFIXES = {"problem": "P", "cycle": "C", "action": "A", "inspection": "I"}
+_KEY = re.compile(r"^([PCAI])-?([0-9]{1,9})$", re.IGNORECASE)
 
 
 def key(entity_type: str, entity_id: int | None) -> str:

@@ -22,7 +22,9 @@ from pdca.models import (
     Role,
     User,
 )
+from pdca.services import inspections
 from pdca.services.context import Ctx
+from pdca.services.inspections import InspectionLine
 from pdca.services.policy import STAFF, can_verify_action
 from pdca.services.queries import OWNER
 
@@ -72,6 +74,9 @@ class MyWork:
     may_triage: bool
     department: ByUrgency | None = None  # a head's whole department
     owners: list[OwnerLoad] = field(default_factory=list)
+    # Inspections due for me to fill in, and (a head) my department's to acknowledge.
+    inspections: list[InspectionLine] = field(default_factory=list)
+    to_acknowledge: list[InspectionLine] = field(default_factory=list)
 
 
 def _lines(ctx: Ctx, query: Select) -> list[WorkLine]:
@@ -165,6 +170,8 @@ def my_work(ctx: Ctx, user: User) -> MyWork:
         else []
     )
     work = MyWork(_by_urgency(mine, today), to_verify, cycles, to_triage, triage_cond is not None)
+    work.inspections = inspections.due_for(ctx, user)
+    work.to_acknowledge = inspections.to_acknowledge(ctx, user)
     if user.role == Role.head and user.department_id is not None:
         department = _lines(
             ctx,

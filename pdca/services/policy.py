@@ -274,6 +274,31 @@ def can_add_agenda_item(user: User | None) -> str | None:
     return _system_or(user, True, "")
 
 
+def can_manage_checklists(user: User | None) -> str | None:
+    """Write and revise checklist templates, and plan inspections: quality staff."""
+    return _system_or(
+        user,
+        _role(user) == Role.facilitator,
+        N_("Only facilitators and administrators manage checklists and plan inspections."),
+    )
+
+
+def can_fill_inspection(user: User | None, inspector_id: int) -> str | None:
+    """Answer, save and submit: the inspector named on it, no one else."""
+    if user is not None and user.id != inspector_id:
+        return N_("Only the inspector named on an inspection fills it in.")
+    return _active(user)
+
+
+def can_acknowledge_inspection(user: User | None, department_id: int) -> str | None:
+    """The head of the inspected department (or an administrator) acknowledges the result."""
+    return _system_or(
+        user,
+        _heads(user, department_id),
+        N_("Only the head of the inspected department acknowledges an inspection."),
+    )
+
+
 def require(reason: str | None) -> None:
     if reason:
         raise Forbidden(reason)

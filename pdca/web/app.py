@@ -27,6 +27,7 @@ from pdca.web.api import (
     routes_evidence,
     routes_feedback,
     routes_indexes,
+    routes_inspections,
     routes_kpi,
     routes_meetings,
     routes_notifications,
@@ -48,6 +49,7 @@ from pdca.web.pages import complaints as complaint_pages
 from pdca.web.pages import cycles as cycle_pages
 from pdca.web.pages import evidence as evidence_pages
 from pdca.web.pages import indexes as index_pages
+from pdca.web.pages import inspections as inspection_pages
 from pdca.web.pages import kpis as kpi_pages
 from pdca.web.pages import meetings as meeting_pages
 from pdca.web.pages import meetings_plan as meeting_plan_pages
@@ -76,6 +78,7 @@ PAGE_ROUTERS = (
     index_pages.router,
     action_pages.router,
     evidence_pages.router,
+    inspection_pages.router,
     trail_pages.router,
     meeting_plan_pages.router,  # before the meetings': /meetings/new is not a meeting
     meeting_pages.router,
@@ -143,6 +146,7 @@ def api_router() -> APIRouter:
         routes_kpi,
         routes_indexes,
         routes_evidence,
+        routes_inspections,
         routes_trail,
         routes_meetings,
         routes_notifications,

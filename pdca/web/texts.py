@@ -12,6 +12,7 @@ from typing import Any
 from pdca import i18n
 from pdca.engine.facts import N_
 from pdca.models import Event, Problem, ProblemOccurrence
+from pdca.services import inspections
 from pdca.services.audit import system_note_of
 from pdca.services.indexes import STOOD_ON, TOP_MEMBER, TOP_MEMBER_NO_REFERENCE
 
@@ -116,6 +117,8 @@ def problem_text(problem: Problem, lang: str) -> ProblemText:
         return ProblemText(problem.title, problem.description, problem.evidence)
     if written.get("kind") == "complaint":
         return _complaint_problem_text(problem, written, lang)
+    if written.get("kind") == "inspection":
+        return _inspection_text(written, lang)
     reason = written["reason"]
     because = translate(reason["template"], reason["params"], lang, reason.get("plural"))
     if written.get("kind") == "index":
@@ -195,6 +198,22 @@ def _complaint_problem_text(problem: Problem, written: dict[str, Any], lang: str
         lang,
     )
     return ProblemText(title, description, evidence)
+
+
+def _inspection_text(written: dict[str, Any], lang: str) -> ProblemText:
+    """A problem an inspection's failed item raised (templates in pdca.services.inspections)."""
+    params = {k: v for k, v in written.items() if k not in ("files", "recurrence")}
+    title = translate(inspections.TITLE, params, lang)
+    description = translate(inspections.DESCRIPTION, params, lang)
+    if written.get("recurrence"):
+        description += "\n" + translate(inspections.RECURRENCE, written["recurrence"], lang)
+    lines = []
+    if written.get("note"):
+        lines.append(translate(inspections.NOTE, params, lang))
+    if written.get("files"):
+        names = ", ".join(f["filename"] for f in written["files"])
+        lines.append(translate(inspections.FILES, {"files": names}, lang))
+    return ProblemText(title, description, "\n".join(lines) or None)
 
 
 def occurrence_reason(occurrence: ProblemOccurrence, lang: str) -> str:
@@ -311,9 +330,13 @@ def trail_words(_: Any) -> dict[str, dict[str, str]]:
         "ended": _("Ended"),
         "signed": _("Minutes signed"),
         "received": _("Complaint received"),
-        "answered": _("Survey answered"),
+        # A survey's answer and an inspection's saved answers share the verb.
+        "answered": _("Answered"),
         "questions_changed": _("Questions changed"),
         "open_link_made": _("Open link made"),
+        "revised": _("New version"),
+        "submitted": _("Submitted"),
+        "acknowledged": _("Acknowledged"),
     }
     records = {
         "action": _("Action"),
@@ -335,6 +358,8 @@ def trail_words(_: Any) -> dict[str, dict[str, str]]:
         "survey_response": _("Survey answer"),
         "invitation": _("Survey invitation"),
         "dimension": _("Quality dimension"),
+        "checklist": _("Checklist"),
+        "inspection": _("Inspection"),
     }
     statuses = {
         "open": _("Open"),
@@ -349,5 +374,7 @@ def trail_words(_: Any) -> dict[str, dict[str, str]]:
         "planned": _("Planned"),
         "ended": _("Ended"),
         "signed": _("Minutes signed"),
+        "submitted": _("Submitted"),
+        "acknowledged": _("Acknowledged"),
     }
     return {"verbs": verbs, "records": records, "statuses": statuses}

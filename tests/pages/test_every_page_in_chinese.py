@@ -148,6 +148,8 @@ PARAMETERS = {
     "series_id": "SELECT min(id) FROM meeting_series",
     "evidence_id": "SELECT min(id) FROM evidence",
     "token_id": "SELECT min(id) FROM api_tokens",
+    "inspection_id": "SELECT min(id) FROM inspections WHERE status = 'planned'",
+    "template_id": "SELECT min(id) FROM checklist_templates",
     "code": "SELECT min(code) FROM departments",
     "status": "SELECT 'open'",
     "name": "SELECT 'pdca'",

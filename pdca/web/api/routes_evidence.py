@@ -13,7 +13,12 @@ from pdca.web.deps import CtxDep
 from pdca.web.uploads import download, max_bytes, read_limited
 
 router = APIRouter(tags=["evidence"], route_class=ApiRoute)
-COLLECTIONS = {"actions": "action", "cycles": "cycle", "problems": "problem"}
+COLLECTIONS = {
+    "actions": "action",
+    "cycles": "cycle",
+    "problems": "problem",
+    "inspections": "inspection",
+}
 
 
 def evidence_out(info: EvidenceInfo) -> s.EvidenceOut:

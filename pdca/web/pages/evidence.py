@@ -17,7 +17,12 @@ from pdca.web.render import error_message, error_text, reason_text, render
 from pdca.web.uploads import download, max_bytes, read_limited
 
 router = APIRouter(include_in_schema=False, route_class=ReleasingRoute)
-PAGES = {"action": "/actions/{}", "cycle": "/cycles/{}", "problem": "/problems/{}"}
+PAGES = {
+    "action": "/actions/{}",
+    "cycle": "/cycles/{}",
+    "problem": "/problems/{}",
+    "inspection": "/inspections/{}",
+}
 
 
 def _back(entity_type: str, entity_id: int) -> str:
@@ -77,6 +82,7 @@ for _collection, _entity_type in (
     ("actions", "action"),
     ("cycles", "cycle"),
     ("problems", "problem"),
+    ("inspections", "inspection"),
 ):
     _upload_route(_collection, _entity_type)
 

@@ -1,0 +1,138 @@
+"""Request and response shapes of the checklists and inspections API."""
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from pdca.web.api.schemas import SeverityT, Strict
+from pdca.web.api.types import Count, Day, Flag, Id, Number, Text, Version
+
+ItemKindT = Literal["yes_no", "score", "number", "text"]
+InspectionStatusT = Literal["planned", "in_progress", "submitted", "acknowledged"]
+
+
+class Bilingual(Strict):
+    en: Text(500, 1)
+    zh_CN: Text(500) | None = None
+
+
+class ItemIn(Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,29}$", examples=["greeting"])
+    question: Bilingual
+    clause: Text(100, 1) = Field(description="The requirement or clause, e.g. ISO 9001 8.2.1.")
+    kind: ItemKindT
+    weight: Number = Field(default=1, ge=0, le=100)
+    severity: SeverityT = "medium"
+    guidance: Bilingual | None = None
+    max_score: Count | None = Field(default=None, description="score items: the top score")
+    pass_at: Number | None = Field(default=None, description="score items: lowest passing")
+    minimum: Number | None = Field(default=None, description="number items: lowest passing")
+    maximum: Number | None = Field(default=None, description="number items: highest passing")
+
+
+class SectionIn(Strict):
+    title: Bilingual
+    items: list[ItemIn] = Field(min_length=1, max_length=200)
+
+
+class ChecklistBody(Strict):
+    sections: list[SectionIn] = Field(min_length=1, max_length=50)
+    pass_score: Number = Field(default=80, ge=0, le=100)
+
+    def stored(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
+class ChecklistCreate(Strict):
+    code: Text(30, 1)
+    title: Text(200, 1)
+    title_zh: Text(200) | None = None
+    body: ChecklistBody
+
+
+class ChecklistUpdate(Strict):
+    """A new body makes a new version; inspections keep the version they were made with."""
+
+    version: Version | None = None
+    title: Text(200, 1) | None = None
+    title_zh: Text(200) | None = None
+    active: Flag | None = None
+    body: ChecklistBody | None = None
+
+
+class ChecklistOut(BaseModel):
+    id: int
+    code: str
+    title: str
+    title_zh: str | None
+    current_version: int
+    active: bool
+    version: int
+    body: dict[str, Any] = Field(description="The current version's sections and items.")
+
+
+class ChecklistVersionOut(BaseModel):
+    template_id: int
+    number: int
+    body: dict[str, Any]
+    created_at: datetime
+
+
+class InspectionCreate(Strict):
+    checklist_id: Id
+    department_id: Id
+    inspector_id: Id
+    due_on: Day
+
+
+class AnswerIn(Strict):
+    value: Number | Text(2000) | None = Field(
+        description="yes_no: yes, no or na; score and number: a number (or na); text: text."
+    )
+    note: Text(2000) | None = Field(default=None, description="Left out: the note stays.")
+
+
+class AnswersIn(Strict):
+    version: Version | None = None
+    answers: dict[str, AnswerIn] = Field(max_length=200)
+
+
+class SubmitIn(Strict):
+    version: Version | None = None
+    answers: dict[str, AnswerIn] = Field(default={}, max_length=200)
+
+
+class AcknowledgeIn(Strict):
+    version: Version | None = None
+    note: Text(2000) | None = None
+
+
+class FindingOut(BaseModel):
+    item_id: str
+    clause: str
+    severity: str
+    problem_id: int
+    raised: bool = Field(description="True: raised the problem; false: one more occurrence.")
+
+
+class InspectionOut(BaseModel):
+    id: int
+    checklist_id: int
+    checklist_version: int
+    department_id: int
+    inspector_id: int
+    due_on: date
+    status: InspectionStatusT
+    overdue: bool
+    answers: dict[str, Any]
+    score: float | None
+    passed: bool | None
+    failed_items: int
+    started_at: datetime | None
+    submitted_at: datetime | None
+    acknowledged_by_id: int | None
+    acknowledged_at: datetime | None
+    acknowledgement_note: str | None
+    findings: list[FindingOut]
+    version: int
