@@ -28,7 +28,7 @@ from fastapi.testclient import TestClient
 
 from pdca.models import User
 from pdca.services import accounts
-from tests.api import access_feedback, access_meetings
+from tests.api import access_feedback, access_inspections, access_meetings
 from tests.conftest import Org
 from tests.personas import PASSWORD
 
@@ -179,6 +179,7 @@ TABLE: dict[Key, Rule] = {
 }
 TABLE |= access_meetings.table()
 TABLE |= access_feedback.table()
+TABLE |= access_inspections.table()
 
 VARIANTS: dict[VariantKey, Rule] = {
     # Revoking your own token is yours to do, whatever your role.
@@ -206,6 +207,8 @@ VARIANTS: dict[VariantKey, Rule] = {
 VIEWER_REASON = "Viewers have read-only access."
 OTHER_VIEWER_REASONS = {
     ("DELETE", f"{API}/tokens/{{token_id}}"): "only revoke your own tokens",
+    ("PUT", f"{API}/inspections/{{inspection_id}}/answers"): "named on an inspection fills it",
+    ("POST", f"{API}/inspections/{{inspection_id}}/submit"): "named on an inspection fills it",
 }
 
 
@@ -232,6 +235,8 @@ class Here:
     client: TestClient
     admin_headers: dict[str, str]
     make_token: Callable[[int], int]
+    # A persona's bearer headers, for a builder that sets a cell up as someone else.
+    headers_of: Callable[[str], dict[str, str]] = lambda _persona: {}
 
     def version(self, path: str) -> int:
         """The version a client would read before writing (a write carries it)."""
@@ -736,6 +741,7 @@ BUILDERS: dict[Key | VariantKey, Builder] = {
 }
 BUILDERS |= access_meetings.builders()
 BUILDERS |= access_feedback.builders()
+BUILDERS |= access_inspections.builders()
 
 
 # --- the routes the app serves ----------------------------------------------------------
@@ -790,7 +796,16 @@ def test_each_role_gets_the_status_the_policy_gives_it(
         return new.token.id  # type: ignore[return-value]
 
     caller = getattr(org, PERSONA[role]) if role in PERSONA else None
-    here = Here(world, org, clock.today(), caller, client, auth(tokens["admin"]), make_token)
+    here = Here(
+        world,
+        org,
+        clock.today(),
+        caller,
+        client,
+        auth(tokens["admin"]),
+        make_token,
+        lambda persona: auth(tokens[persona]),
+    )
     wrong = []
     for key in (*TABLE, *VARIANTS):
         expected = _rule(key)[role]
