@@ -231,7 +231,18 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> F
     # The migration scripts do not change while the process runs: read their heads once.
     heads = migrate.head_revisions(settings)
 
-    @app.get("/healthz", tags=["operations"], summary="Database reachable and schema at head")
+    @app.get(
+        "/healthz",
+        tags=["operations"],
+        summary="Database reachable and schema at head",
+        responses={
+            503: {
+                "description": "Unavailable: the database unreachable, its schema behind the "
+                "code, or writes failing; the body says which",
+                "content": {"application/json": {}},
+            }
+        },
+    )
     def healthz() -> JSONResponse:
         state = migrate.schema_state(engine, heads)
         if state == "unreachable":
