@@ -90,7 +90,9 @@ def inspection_out(
         checklist_version=sheet.checklist_version.number,
         overdue=inspections.is_overdue(found, ctx.today()),
         findings=[
-            si.FindingOut(**f.model_dump(include=set(si.FindingOut.model_fields)))
+            si.InspectionFindingOut(
+                **f.model_dump(include=set(si.InspectionFindingOut.model_fields))
+            )
             for f in inspections.findings_of(ctx, inspection_id)
         ],
     )

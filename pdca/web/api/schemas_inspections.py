@@ -108,7 +108,7 @@ class AcknowledgeIn(Strict):
     note: Text(2000) | None = None
 
 
-class FindingOut(BaseModel):
+class InspectionFindingOut(BaseModel):
     item_id: str
     clause: str
     severity: str
@@ -134,5 +134,5 @@ class InspectionOut(BaseModel):
     acknowledged_by_id: int | None
     acknowledged_at: datetime | None
     acknowledgement_note: str | None
-    findings: list[FindingOut]
+    findings: list[InspectionFindingOut]
     version: int
