@@ -134,8 +134,10 @@ def test_the_summary_says_how_many_kpis_points_and_problems(loaded_demo):
 
 def test_a_year_of_points_for_kpis_in_every_perspective(demo):
     today = demo_today(demo)
-    found = demo.exec(select(Kpi)).all()
-    assert len(found) >= 8
+    # The demo's designed KPIs (the survey's answers make KPIs of their own: not these).
+    designed = {spec.code for spec in KPIS}
+    found = [k for k in demo.exec(select(Kpi)).all() if k.code in designed]
+    assert len(found) == len(designed) >= 8
     assert {k.perspective for k in found} == set(Perspective)
     assert len({k.department_id for k in found}) == 6
     assert all(k.name_zh and k.unit and k.baseline_start and k.baseline_end for k in found)
@@ -150,7 +152,12 @@ def test_a_year_of_points_for_kpis_in_every_perspective(demo):
     assert sorted(k.code for k in found if k.interval_hours == 24 * 7) == [
         "COQ-APPR", "COQ-EXT", "COQ-INT", "COQ-PREV", "CS-NPS", "FIN-OPEX", "QA-TRAIN"
     ]  # fmt: skip
-    first = demo.exec(select(Measurement.at).order_by(col(Measurement.at))).first()
+    first = demo.exec(
+        select(Measurement.at)
+        .join(Kpi, col(Kpi.id) == Measurement.kpi_id)
+        .where(col(Kpi.code).in_(designed))
+        .order_by(col(Measurement.at))
+    ).first()
     assert first == midnight(today + timedelta(days=FIRST_DAY))
 
 
@@ -164,6 +171,8 @@ def test_monitoring_raised_open_problems_for_the_shifted_kpis(demo):
         ("QA-TRAIN", "warnings_in_a_row"),
         ("CS-FCR", "missing_data"),
         ("LOG-OTD", "limit_breach"),
+        # Billing's recent dip in the survey's satisfaction (pdca/demo_feedback.py).
+        ("CARE-CSAT-BIL", "limit_breach"),
     }
     for _code, problem in kpi_problems(demo):
         assert problem.source == ProblemSource.kpi
@@ -301,7 +310,8 @@ def test_loading_the_demo_again_gives_the_same_numbers(demo, tmp_path):
     assert again == fingerprint(demo)
     stored: dict[str, list[float]] = {code: [] for code in EXPECTED_RULES}
     for code, _at, value in again["points"]:  # type: ignore[attr-defined]
-        stored[code].append(value)
+        if code in stored:  # the designed series; the survey's KPIs are tested with it
+            stored[code].append(value)
     for spec in KPIS:
         assert stored[spec.code] == [v for _d, v in series(spec, today)]
 
