@@ -255,8 +255,19 @@ def serve(
     # the workers behave as one server.
     typer.echo(f"Serving pdca on {where} with {workers} worker processes")
     uvicorn.run(
-        "pdca.web.app:app_from_environment", factory=True, host=host, port=port, workers=workers
+        "pdca.web.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        # A worker builds the whole app before it answers the supervisor's health check:
+        # on a busy or small machine that takes longer than uvicorn's 5 s, and a worker
+        # killed as "hung" while starting is started again, and again, for ever.
+        timeout_worker_healthcheck=WORKER_START_SECONDS,
     )
+
+
+WORKER_START_SECONDS = 60
 
 
 # --- backup and restore --------------------------------------------------------------

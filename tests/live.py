@@ -77,9 +77,12 @@ def clean_environment(**pdca: str) -> dict[str, str]:
 
 @contextmanager
 def serving_process(
-    command: Sequence[str], env: dict[str, str], cwd: Path, timeout: float = 30
+    command: Sequence[str], env: dict[str, str], cwd: Path, timeout: float = 90
 ) -> Iterator[str]:
-    """Start `… pdca serve --port P`, wait until /healthz answers 200, yield its base URL."""
+    """Start `… pdca serve --port P`, wait until /healthz answers 200, yield its base URL.
+
+    Up to 90 s: each worker process builds the whole app, which on a loaded CI machine
+    takes tens of seconds."""
     port = free_port()
     log = cwd / f"serve-{port}.log"
     with log.open("wb") as out:
