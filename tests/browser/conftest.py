@@ -43,8 +43,9 @@ CHROMIUM_ARGS = [
 ]
 HTMX_LOCAL = f"/static/vendor/htmx-{HTMX_VERSION}.min.js"
 ARTIFACTS = Path(__file__).parent / "artifacts"
-# A browser test that waits longer than this for one thing has found a bug, not a slow page.
-TIMEOUT_MS = 5_000
+# A browser test that waits longer than this for one thing has found a bug, not a slow page
+# (with both database passes side by side on two cores, a page can take a few seconds).
+TIMEOUT_MS = 10_000
 
 
 # --- Chromium, once for all the browser tests -----------------------------------------
