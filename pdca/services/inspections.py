@@ -95,7 +95,9 @@ def create_template(
             select(ChecklistTemplate.id).where(ChecklistTemplate.code == code)
         ).first():
             raise Conflict(
-                because("duplicate_code", "A checklist with code %(code)s exists.", code=code)
+                because(
+                    "duplicate_code", "A checklist with code %(checklist)s exists.", checklist=code
+                )
             )
         template = ChecklistTemplate(
             code=code, title=title.strip(), title_zh=(title_zh or "").strip() or None

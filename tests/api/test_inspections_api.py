@@ -202,3 +202,15 @@ def test_a_wrong_answer_and_someone_elses_inspection_are_refused(
         ),
         422,
     )
+
+
+def test_a_second_checklist_with_a_taken_code_is_a_conflict_not_a_server_error(
+    client: TestClient, auth: Auth, tokens: dict[str, str], org: Org
+):
+    a_checklist(client, auth(tokens["fiona"]))
+    again = client.post(
+        "/api/v1/checklists",
+        json={"code": "SD-AUDIT", "title": "Another", "body": SERVICE_DESK_AUDIT},
+        headers=auth(tokens["fiona"]),
+    )
+    assert "SD-AUDIT" in refused(again, 409)["detail"]
