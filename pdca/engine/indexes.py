@@ -35,6 +35,7 @@ from typing import Any
 
 import yaml
 
+from pdca.engine.definition import SAFE_LOADER
 from pdca.engine.detection import HIGHER, LOWER, POINT_RULES
 
 LANGUAGES = ("en", "zh_CN")
@@ -111,7 +112,7 @@ class IndexDefinition:
 def load_file(path: Path) -> IndexDefinition:
     source = str(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except OSError as exc:
         raise IndexDefinitionError(source, "file", f"cannot be read ({exc.strerror})") from exc
     except yaml.YAMLError as exc:
