@@ -104,9 +104,143 @@ def postgres_schema_ddl() -> list[str]:
     return statements
 
 
+class PostgresSchemas:
+    """Schemas at head, emptied after their test and handed to the next one.
+
+    Building a schema (eighty tables, their indexes and triggers) and dropping it again
+    cost PostgreSQL more than most tests themselves. A schema whose structure a test
+    left as the DDL makes it is emptied instead (each table's rows deleted with the
+    triggers off, each sequence back at 1) and reused; one a test changed (a trigger
+    dropped, a migration run, a right revoked) is dropped as before.
+    """
+
+    # What makes two schemas the same to a test: every relation with its columns and
+    # rights, trigger, constraint and function, by name, and the Alembic revision.
+    FINGERPRINT = """
+        SELECT md5(string_agg(item, '|' ORDER BY item)) FROM (
+          SELECT 'c:' || c.relname || ':' || c.relkind::text || ':' || coalesce(c.relacl::text, '')
+            FROM pg_class c WHERE c.relnamespace = CAST(:schema AS regnamespace)
+          UNION ALL
+          SELECT 'a:' || c.relname || '.' || a.attname || ':' || a.atttypid || ':'
+                 || a.attnotnull || ':' || a.attisdropped
+            FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+           WHERE c.relnamespace = CAST(:schema AS regnamespace) AND a.attnum > 0
+          UNION ALL
+          SELECT 't:' || c.relname || '.' || t.tgname || ':' || t.tgenabled::text
+            FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+           WHERE c.relnamespace = CAST(:schema AS regnamespace)
+          UNION ALL
+          SELECT 'k:' || conname || ':' || contype::text FROM pg_constraint
+           WHERE connamespace = CAST(:schema AS regnamespace)
+          UNION ALL
+          SELECT 'f:' || proname || ':' || md5(prosrc) FROM pg_proc
+           WHERE pronamespace = CAST(:schema AS regnamespace)
+        ) AS items (item)
+    """
+
+    def __init__(self, admin: Engine, ddl: list[str]) -> None:
+        self.admin = admin
+        self.ddl = ddl
+        self.ready: list[str] = []
+        self.reference = self._fingerprint(self._build(self.create()))
+        self.ready.append(self.reference_schema)
+
+    def create(self) -> str:
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        with self.admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        return schema
+
+    def _build(self, schema: str) -> str:
+        with self.admin.begin() as conn:
+            conn.exec_driver_sql(f'SET LOCAL search_path TO "{schema}"')
+            for statement in self.ddl:
+                conn.exec_driver_sql(statement)
+        self.reference_schema = schema
+        return schema
+
+    def _fingerprint(self, schema: str) -> str:
+        with self.admin.connect() as conn:
+            shape = conn.execute(text(self.FINGERPRINT), {"schema": schema}).scalar_one()
+            exists = conn.execute(
+                text("SELECT to_regclass(:table)"), {"table": f'"{schema}".alembic_version'}
+            ).scalar_one()
+            revisions = (
+                conn.exec_driver_sql(
+                    f'SELECT string_agg(version_num, \',\' ORDER BY version_num) '
+                    f'FROM "{schema}".alembic_version'
+                ).scalar_one()
+                if exists
+                else None
+            )
+        return f"{shape}/{revisions}"
+
+    def take(self, *, at_head: bool) -> str:
+        """A schema at head and empty if `at_head` and one is ready, else a new empty one
+        (which the engine fixture builds, or the test migrates)."""
+        return self.ready.pop() if at_head and self.ready else self.create()
+
+    def give_back(self, schema: str) -> None:
+        try:
+            if self._fingerprint(schema) == self.reference:
+                self._empty(schema)
+                self.ready.append(schema)
+                return
+        except Exception:  # any doubt about the schema: drop it
+            pass
+        with self.admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+    def _empty(self, schema: str) -> None:
+        with self.admin.begin() as conn:
+            tables = conn.execute(
+                text(
+                    "SELECT relname FROM pg_class WHERE relkind = 'r' "
+                    "AND relnamespace = CAST(:schema AS regnamespace) "
+                    "AND relname <> 'alembic_version'"
+                ),
+                {"schema": schema},
+            ).scalars()
+            # Replica mode: no foreign-key order to follow and the events table's
+            # append-only triggers stay out of the way (this is the test harness).
+            statements = ["SET LOCAL session_replication_role = replica"]
+            statements += [f'DELETE FROM "{schema}"."{table}"' for table in tables]
+            conn.exec_driver_sql(";".join(statements))
+            conn.execute(
+                text(
+                    "SELECT setval(format('%I.%I', schemaname, sequencename), 1, false) "
+                    "FROM pg_sequences WHERE schemaname = :schema AND last_value IS NOT NULL"
+                ),
+                {"schema": schema},
+            )
+
+    def drop_all(self) -> None:
+        with self.admin.begin() as conn:
+            for schema in self.ready:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        self.ready.clear()
+
+
+@pytest.fixture(scope="session")
+def postgres_schemas(
+    postgres_admin: Engine | None, postgres_schema_ddl: list[str]
+) -> Iterator[PostgresSchemas | None]:
+    if postgres_admin is None:
+        yield None
+        return
+    schemas = PostgresSchemas(postgres_admin, postgres_schema_ddl)
+    yield schemas
+    schemas.drop_all()
+
+
 @pytest.fixture
-def settings(backend: str, tmp_path: Path, postgres_admin: Engine | None) -> Iterator[Settings]:
-    if backend == "sqlite" or postgres_admin is None:
+def settings(
+    backend: str,
+    tmp_path: Path,
+    postgres_schemas: PostgresSchemas | None,
+    request: pytest.FixtureRequest,
+) -> Iterator[Settings]:
+    if backend == "sqlite" or postgres_schemas is None:
         yield Settings(
             database_url=f"sqlite:///{tmp_path / 'test.sqlite3'}",
             debug=True,
@@ -116,14 +250,14 @@ def settings(backend: str, tmp_path: Path, postgres_admin: Engine | None) -> Ite
             jobs_every_seconds=0,
         )
         return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with postgres_admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    # Only a test that builds its database with `engine` may start from a used schema;
+    # the others (migrations, CLI commands, an empty database) get a new one as before.
+    names = request.fixturenames
+    schema = postgres_schemas.take(at_head="engine" in names and "migrated_engine" not in names)
     try:
         yield _postgres_settings(schema)
     finally:
-        with postgres_admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        postgres_schemas.give_back(schema)
 
 
 @pytest.fixture(scope="session")
@@ -153,8 +287,10 @@ def engine(settings: Settings, backend: str, request: pytest.FixtureRequest) -> 
     else:
         engine = make_engine(settings)
         with engine.begin() as conn:
-            for statement in request.getfixturevalue("postgres_schema_ddl"):
-                conn.exec_driver_sql(statement)
+            # A schema from the pool is at head already; a new one is empty.
+            if conn.exec_driver_sql("SELECT to_regclass('alembic_version')").scalar() is None:
+                for statement in request.getfixturevalue("postgres_schema_ddl"):
+                    conn.exec_driver_sql(statement)
     yield engine
     engine.dispose()
 
