@@ -167,7 +167,7 @@ class PostgresSchemas:
             ).scalar_one()
             revisions = (
                 conn.exec_driver_sql(
-                    f'SELECT string_agg(version_num, \',\' ORDER BY version_num) '
+                    f"SELECT string_agg(version_num, ',' ORDER BY version_num) "
                     f'FROM "{schema}".alembic_version'
                 ).scalar_one()
                 if exists
