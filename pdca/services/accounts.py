@@ -296,28 +296,39 @@ def _throttle(ctx: Ctx, email: str, address: str | None) -> None:
         )
 
 
-def _serialise_per_email(ctx: Ctx, email: str) -> None:
-    """Queue the sign-in attempts for one e-mail, inside the current transaction.
+def _serialise(ctx: Ctx, email: str, address: str | None) -> None:
+    """Queue the sign-in attempts for one e-mail and for one client address, inside the
+    current transaction.
 
     SQLite's write transactions are already serial (BEGIN IMMEDIATE in unit_of_work);
-    on PostgreSQL a transaction-level advisory lock on the e-mail does it.
+    on PostgreSQL transaction-level advisory locks do it. The address needs its own:
+    one address spraying many e-mails at once takes a different e-mail lock per request
+    and would otherwise read the address's count before the others wrote theirs. The
+    e-mail is always locked first and the address last, so no two attempts wait on
+    each other in a circle.
     """
     if ctx.session.get_bind().dialect.name == "postgresql":
         ctx.session.execute(
             text("SELECT pg_advisory_xact_lock(hashtext(:email))"), {"email": email}
         )
+        if address is not None:
+            ctx.session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(:address))"),
+                {"address": f"sign-in address {address}"},
+            )
 
 
 def _reserve_attempt(ctx: Ctx, email: str, address: str | None, user: User | None) -> int:
     """Count the attempt as a failure before the password is checked, or refuse it.
 
     Reading the counts and writing the failure in one transaction serialised per e-mail
-    means parallel requests cannot all read "4 failures" and all check a password: at
-    most MAX_FAILURES checks happen at once, whatever the concurrency. A success takes
+    and per address means parallel requests cannot all read "4 failures" and all check
+    a password: at most MAX_FAILURES checks happen at once for an e-mail (and at most
+    ADDRESS_FREE_FAILURES for an address), whatever the concurrency. A success takes
     its reservation back.
     """
     with unit_of_work(ctx):
-        _serialise_per_email(ctx, email)
+        _serialise(ctx, email, address)
         _throttle(ctx, email, address)
         now = ctx.now()
         # Only the window counts: older failures go, so the table stays small.
