@@ -4,7 +4,7 @@ import functools
 import hashlib
 import math
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -387,7 +387,8 @@ def sign_in(ctx: Ctx, email: str, password: str, address: str | None = None) -> 
             expires_at=now + SESSION_LIFETIME,
         )
         ctx.session.add(web_session)
-        audit.record(ctx, "user", user.id, "signed_in")  # type: ignore[arg-type]
+        # The request is nobody's until now: the trail names who signed in, not "system".
+        audit.record(replace(ctx, actor=user), "user", user.id, "signed_in")  # type: ignore[arg-type]
     return web_session
 
 
