@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import col, delete, func, select
 
-from pdca.engine.facts import N_
+from pdca.engine.facts import N_, Reason, because_n
 from pdca.models import ApiToken, SignInFailure, User, WebSession
 from pdca.services import audit, organisation
 from pdca.services.context import Ctx, unit_of_work
@@ -43,7 +43,7 @@ class Throttled(ServiceError):
     status_hint = 429
     title = N_("Too many attempts")
 
-    def __init__(self, detail: str, retry_after: int) -> None:
+    def __init__(self, detail: str | Reason, retry_after: int) -> None:
         super().__init__(detail)
         self.retry_after = max(1, retry_after)  # seconds, for the Retry-After header
 
@@ -290,10 +290,15 @@ def _throttle(ctx: Ctx, email: str, address: str | None) -> None:
         wait = max(wait, _wait(count, last, ADDRESS_FREE_FAILURES, ADDRESS_MAX_DELAY, now))
     if wait > 0:
         seconds = math.ceil(wait)
-        unit = "second" if seconds == 1 else "seconds"
-        raise Throttled(
-            f"Too many failed sign-ins; try again in {seconds} {unit}.", retry_after=seconds
+        # A sentence with its template, so the page and the API say it in the reader's language.
+        waiting = because_n(
+            "throttled",
+            "Too many failed sign-ins; try again in %(seconds)d second.",
+            "Too many failed sign-ins; try again in %(seconds)d seconds.",
+            seconds,
+            seconds=seconds,
         )
+        raise Throttled(waiting, retry_after=seconds)
 
 
 def _serialise(ctx: Ctx, email: str, address: str | None) -> None:
