@@ -4,14 +4,14 @@ import functools
 import hashlib
 import math
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
 from sqlmodel import col, delete, func, select
 
-from pdca.engine.facts import N_
+from pdca.engine.facts import N_, Reason, because_n
 from pdca.models import ApiToken, SignInFailure, User, WebSession
 from pdca.services import audit, organisation
 from pdca.services.context import Ctx, unit_of_work
@@ -43,7 +43,7 @@ class Throttled(ServiceError):
     status_hint = 429
     title = N_("Too many attempts")
 
-    def __init__(self, detail: str, retry_after: int) -> None:
+    def __init__(self, detail: str | Reason, retry_after: int) -> None:
         super().__init__(detail)
         self.retry_after = max(1, retry_after)  # seconds, for the Retry-After header
 
@@ -290,34 +290,50 @@ def _throttle(ctx: Ctx, email: str, address: str | None) -> None:
         wait = max(wait, _wait(count, last, ADDRESS_FREE_FAILURES, ADDRESS_MAX_DELAY, now))
     if wait > 0:
         seconds = math.ceil(wait)
-        unit = "second" if seconds == 1 else "seconds"
-        raise Throttled(
-            f"Too many failed sign-ins; try again in {seconds} {unit}.", retry_after=seconds
+        # A sentence with its template, so the page and the API say it in the reader's language.
+        waiting = because_n(
+            "throttled",
+            "Too many failed sign-ins; try again in %(seconds)d second.",
+            "Too many failed sign-ins; try again in %(seconds)d seconds.",
+            seconds,
+            seconds=seconds,
         )
+        raise Throttled(waiting, retry_after=seconds)
 
 
-def _serialise_per_email(ctx: Ctx, email: str) -> None:
-    """Queue the sign-in attempts for one e-mail, inside the current transaction.
+def _serialise(ctx: Ctx, email: str, address: str | None) -> None:
+    """Queue the sign-in attempts for one e-mail and for one client address, inside the
+    current transaction.
 
     SQLite's write transactions are already serial (BEGIN IMMEDIATE in unit_of_work);
-    on PostgreSQL a transaction-level advisory lock on the e-mail does it.
+    on PostgreSQL transaction-level advisory locks do it. The address needs its own:
+    one address spraying many e-mails at once takes a different e-mail lock per request
+    and would otherwise read the address's count before the others wrote theirs. The
+    e-mail is always locked first and the address last, so no two attempts wait on
+    each other in a circle.
     """
     if ctx.session.get_bind().dialect.name == "postgresql":
         ctx.session.execute(
             text("SELECT pg_advisory_xact_lock(hashtext(:email))"), {"email": email}
         )
+        if address is not None:
+            ctx.session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(:address))"),
+                {"address": f"sign-in address {address}"},
+            )
 
 
 def _reserve_attempt(ctx: Ctx, email: str, address: str | None, user: User | None) -> int:
     """Count the attempt as a failure before the password is checked, or refuse it.
 
     Reading the counts and writing the failure in one transaction serialised per e-mail
-    means parallel requests cannot all read "4 failures" and all check a password: at
-    most MAX_FAILURES checks happen at once, whatever the concurrency. A success takes
+    and per address means parallel requests cannot all read "4 failures" and all check
+    a password: at most MAX_FAILURES checks happen at once for an e-mail (and at most
+    ADDRESS_FREE_FAILURES for an address), whatever the concurrency. A success takes
     its reservation back.
     """
     with unit_of_work(ctx):
-        _serialise_per_email(ctx, email)
+        _serialise(ctx, email, address)
         _throttle(ctx, email, address)
         now = ctx.now()
         # Only the window counts: older failures go, so the table stays small.
@@ -376,7 +392,8 @@ def sign_in(ctx: Ctx, email: str, password: str, address: str | None = None) -> 
             expires_at=now + SESSION_LIFETIME,
         )
         ctx.session.add(web_session)
-        audit.record(ctx, "user", user.id, "signed_in")  # type: ignore[arg-type]
+        # The request is nobody's until now: the trail names who signed in, not "system".
+        audit.record(replace(ctx, actor=user), "user", user.id, "signed_in")  # type: ignore[arg-type]
     return web_session
 
 

@@ -66,16 +66,20 @@ async def _busy(send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def _origin(url: str) -> str:
-    """The scheme and host of an absolute URL ('' for a path on this site)."""
+def _off_site(url: str) -> str:
+    """An absolute URL without its query or fragment ('' for a path on this site)."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+    if not (parts.scheme and parts.netloc):
+        return ""
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
 def content_security_policy(htmx_url: str) -> str:
-    # Scripts only from this site and the pinned htmx's origin (its SRI hash pins the
-    # file); no inline scripts, handlers or style attributes anywhere in the templates.
-    scripts = " ".join(filter(None, ["'self'", _origin(htmx_url)]))
+    # Scripts only from this site and the one pinned htmx file (its SRI hash pins the
+    # bytes); no inline scripts, handlers or style attributes anywhere in the templates.
+    # The whole URL, not its origin: a CDN such as jsDelivr serves any npm package, so
+    # allowing its origin would let an injected <script src> load whatever it likes.
+    scripts = " ".join(filter(None, ["'self'", _off_site(htmx_url)]))
     return (
         f"default-src 'self'; script-src {scripts}; style-src 'self'; img-src 'self' data:; "
         "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"

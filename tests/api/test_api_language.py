@@ -1,6 +1,7 @@
 """The API speaks the caller's language: Accept-Language, else the profile's; codes never change."""
 
 from pdca.services import organisation
+from tests.personas import PASSWORD
 from tests.services.builders_services import a_cycle_in_do
 
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
@@ -62,3 +63,22 @@ def test_action_moves_are_named_in_the_callers_language(
 
     start = next(m for m in moves if m["trigger"] == "start")
     assert start["title"] == "开始"
+
+
+def test_a_throttled_sign_in_is_told_to_wait_in_the_callers_language(client, org) -> None:
+    def sign_in(password: str, headers: dict[str, str] | None = None):
+        body = {"email": "mia@example.com", "password": password}
+        return client.post("/api/v1/session", json=body, headers=headers or {})
+
+    for _ in range(5):
+        assert sign_in("a wrong guess").status_code == 401
+
+    chinese = sign_in(PASSWORD, ZH)
+    english = sign_in(PASSWORD, {"Accept-Language": "en"})
+
+    assert chinese.status_code == english.status_code == 429
+    assert chinese.headers["retry-after"] == english.headers["retry-after"] == "1"
+    assert chinese.json()["detail"] == "登录失败次数过多；请在 1 秒后重试。"
+    assert english.json()["detail"] == "Too many failed sign-ins; try again in 1 second."
+    # What a program reads stays the same in every language.
+    assert chinese.json()["type"] == english.json()["type"]

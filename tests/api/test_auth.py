@@ -209,6 +209,17 @@ def test_sign_in_sets_a_httponly_samesite_lax_cookie_and_returns_a_csrf_token(pe
     assert me.json()["email"] == "mia@example.com"
 
 
+def test_the_trail_names_the_person_who_signed_in(people, browser, engine):
+    from pdca.models import Event
+
+    assert sign_in(browser).status_code == 200
+    with Session(engine) as db:
+        mia = db.exec(select(User).where(User.email == "mia@example.com")).one()
+        [event] = db.exec(select(Event).where(Event.verb == "signed_in")).all()
+    # An auditor reads "Mia signed in", not "the system signed Mia in".
+    assert (event.entity_id, event.actor_id) == (mia.id, mia.id)
+
+
 def test_the_session_cookie_is_secure_when_configured(people, settings, clock):
     app = create_app(settings.model_copy(update={"secure_cookies": True}), clock=clock)
     response = sign_in(TestClient(app))

@@ -179,6 +179,13 @@ def test_every_row_has_its_audit_trail(demo):
     assert demo.exec(select(func.count()).select_from(CycleMember)).one() > 31
 
 
+def test_an_auditor_finds_the_demos_trail_intact(demo_cli: Cli, loaded_demo):
+    # Issue 10: `pdca audit verify` passes on the demo (its events are chained as written).
+    result = demo_cli("audit", "verify")
+    assert result.exit_code == 0, result.output
+    assert "The audit trail is intact" in result.stdout
+
+
 def test_a_second_demo_refuses_with_one_line_and_says_why(demo_cli: Cli, demo_engine):
     before = count(demo_engine, Action)
     line = one_error_line(demo_cli("demo"))

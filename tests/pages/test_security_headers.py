@@ -6,10 +6,15 @@ HTML = {"Accept": "text/html"}
 FRAGMENT = {**HTML, "HX-Request": "true"}
 
 
-def assert_secure(response, htmx_origin: str = "https://cdn.jsdelivr.net") -> None:
+HTMX = "https://cdn.jsdelivr.net/npm/htmx.org@2.0.11/dist/htmx.min.js"
+
+
+def assert_secure(response) -> None:
     csp = response.headers["content-security-policy"]
     assert "default-src 'self'" in csp
-    assert f"script-src 'self' {htmx_origin};" in csp
+    # The one pinned file, not the CDN's origin: jsDelivr serves any npm package, so an
+    # injected <script src="https://cdn.jsdelivr.net/npm/evil"> must stay refused.
+    assert f"script-src 'self' {HTMX};" in csp
     assert "style-src 'self'" in csp and "'unsafe-inline'" not in csp
     assert "frame-ancestors 'none'" in csp
     assert response.headers["x-content-type-options"] == "nosniff"
@@ -41,6 +46,17 @@ def test_no_hsts_without_secure_cookies_and_static_files_stay_cacheable(anonymou
     css = anonymous.get("/static/pdca.css")
     assert css.status_code == 200 and css.headers.get("cache-control") != "no-store"
     assert css.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_vendored_htmx_adds_no_other_script_source(settings, engine, clock):
+    from fastapi.testclient import TestClient
+
+    from pdca.web.app import create_app
+
+    local = settings.model_copy(update={"htmx_url": "/static/vendor/htmx-2.0.11.min.js"})
+    with TestClient(create_app(local, clock=clock)) as client:
+        csp = client.get("/login", headers=HTML).headers["content-security-policy"]
+    assert "script-src 'self';" in csp
 
 
 def test_hsts_when_cookies_are_secure(settings, engine, clock):

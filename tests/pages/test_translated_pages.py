@@ -1,5 +1,6 @@
 """The pages in Simplified Chinese: chosen with the header's switch, kept on the profile."""
 
+from tests.personas import PASSWORD
 from tests.services.builders_services import a_cycle_in_do
 
 
@@ -77,6 +78,20 @@ def test_the_sign_in_page_follows_the_browsers_language(anonymous):
 
     assert '<html lang="zh-CN">' in page.text
     assert "<h1>登录 pdca</h1>" in page.text
+
+
+def test_a_throttled_sign_in_is_told_to_wait_in_chinese(anonymous, org):
+    zh = {"Accept-Language": "zh-CN,zh;q=0.9"}
+    for _ in range(5):
+        wrong = {"email": "mia@example.com", "password": "a wrong guess"}
+        assert anonymous.post("/login", data=wrong, headers=zh).status_code == 401
+
+    right = {"email": "mia@example.com", "password": PASSWORD}
+    page = anonymous.post("/login", data=right, headers=zh)
+
+    assert page.status_code == 429
+    assert page.headers["retry-after"] == "1"
+    assert "登录失败次数过多；请在 1 秒后重试。" in page.text
 
 
 def test_the_refusal_heading_and_a_stale_form_read_in_chinese(org, as_user, clock, client_for):

@@ -21,7 +21,7 @@ from pdca.web.deps import (
 )
 from pdca.web.pages.common import choose_language, safe_next, set_language_cookie
 from pdca.web.pages.my_work import landing_for
-from pdca.web.render import render
+from pdca.web.render import error_text, render
 
 router = APIRouter(include_in_schema=False, route_class=ReleasingRoute)
 CsrfField = Annotated[str, Form(max_length=100)]
@@ -45,17 +45,13 @@ def login(
     try:
         web_session = accounts.sign_in(ctx, email, password, client_address(request))
     except (NotAuthenticated, Throttled) as exc:
-        translations = i18n.translations(request.state.lang)
-        _ = translations.gettext
         headers = {}
         if isinstance(exc, Throttled):
-            message = translations.ngettext(
-                "Too many failed sign-ins; try again in %(seconds)d second.",
-                "Too many failed sign-ins; try again in %(seconds)d seconds.",
-                exc.retry_after,
-            ) % {"seconds": exc.retry_after}
+            # The same sentence the API gives, in the reader's language.
+            message = error_text(exc, request.state.lang)
             headers["Retry-After"] = str(exc.retry_after)
         else:
+            _ = i18n.translations(request.state.lang).gettext
             message = _("The e-mail or password is wrong.")
         context = {"next": safe_next(next), "email": email, "error": message}
         response = render(request, "login.html", context, status_code=exc.status_hint)
