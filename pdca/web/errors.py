@@ -236,8 +236,15 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     def _service_error(request: Request, exc: ServiceError) -> Response:
         if wants_html(request):
+            # In the reader's language: a reason with parameters has no catalog entry as
+            # the English sentence it was formatted into.
+            lang = getattr(request.state, "lang", i18n.DEFAULT_LANGUAGE)
             response = html_error(
-                request, exc.status_hint, exc.title, exc.detail, [r.message for r in exc.reasons]
+                request,
+                exc.status_hint,
+                exc.title,
+                error_text(exc, lang) or exc.detail,
+                [reason_text(r, lang) for r in exc.reasons],
             )
             if isinstance(exc, Throttled):
                 response.headers["Retry-After"] = str(exc.retry_after)
