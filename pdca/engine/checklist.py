@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from pdca.engine.facts import N_
+from pdca.engine.facts import N_, Reason, because
 
 KINDS = ("yes_no", "score", "number", "text")
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -62,15 +62,50 @@ class Judged:
     failed: bool
 
 
-def _bilingual(value: Any, where: str, problems: list[str], required: bool = True) -> None:
+# The sentences below are whole templates (marked for extraction by `because`), so that the
+# reader of a refused checklist sees them in their own language; "where" is a parameter.
+
+# Texts per place: (missing or not English, bad language or too long).
+_TEXT_SENTENCES = {
+    "section_title": (
+        N_("Section %(section)s title: give an English text (en), and a Chinese one (zh_CN)."),
+        N_("Section %(section)s title: only en and zh_CN texts of at most 500 characters."),
+    ),
+    "question": (
+        N_(
+            "Section %(section)s item %(item)s question: give an English text (en), "
+            "and a Chinese one (zh_CN)."
+        ),
+        N_(
+            "Section %(section)s item %(item)s question: only en and zh_CN texts "
+            "of at most 500 characters."
+        ),
+    ),
+    "guidance": (
+        N_(
+            "Section %(section)s item %(item)s guidance: give an English text (en), "
+            "and a Chinese one (zh_CN)."
+        ),
+        N_(
+            "Section %(section)s item %(item)s guidance: only en and zh_CN texts "
+            "of at most 500 characters."
+        ),
+    ),
+}
+
+
+def _bilingual(
+    value: Any, place: str, problems: list[Reason], required: bool = True, **where: Any
+) -> None:
+    missing, bad = _TEXT_SENTENCES[place]
     if value is None and not required:
         return
     if not isinstance(value, dict) or not isinstance(value.get("en"), str) or not value["en"]:
-        problems.append(f"{where}: give an English text (en), and a Chinese one (zh_CN).")
+        problems.append(because("checklist_text", missing, **where))
         return
     for lang, text in value.items():
         if lang not in ("en", "zh_CN") or not isinstance(text, str) or len(text) > 500:
-            problems.append(f"{where}: only en and zh_CN texts of at most 500 characters.")
+            problems.append(because("checklist_text", bad, **where))
             return
 
 
@@ -78,73 +113,112 @@ def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def validate(body: Any) -> list[str]:
+def validate(body: Any) -> list[Reason]:
     """What is wrong with a template body, in words; empty when it is usable."""
-    problems: list[str] = []
+    problems: list[Reason] = []
     if not isinstance(body, dict):
-        return [N_("The checklist must be an object with sections.")]
+        return [because("checklist_body", "The checklist must be an object with sections.")]
     sections = body.get("sections")
     if not isinstance(sections, list) or not sections:
-        return [N_("The checklist needs at least one section with items.")]
+        return [because("checklist_body", "The checklist needs at least one section with items.")]
     pass_score = body.get("pass_score", 80)
     if not _number(pass_score) or not 0 <= pass_score <= 100:
-        problems.append("pass_score must be a number from 0 to 100.")
+        problems.append(
+            because("checklist_pass_score", "pass_score must be a number from 0 to 100.")
+        )
     seen: set[str] = set()
     count = 0
     for s, section in enumerate(sections, 1):
         if not isinstance(section, dict):
-            problems.append(f"Section {s} must be an object.")
+            problems.append(
+                because("checklist_section", "Section %(section)s must be an object.", section=s)
+            )
             continue
-        _bilingual(section.get("title"), f"Section {s} title", problems)
+        _bilingual(section.get("title"), "section_title", problems, section=s)
         items = section.get("items")
         if not isinstance(items, list) or not items:
-            problems.append(f"Section {s} needs at least one item.")
+            problems.append(
+                because(
+                    "checklist_section",
+                    "Section %(section)s needs at least one item.",
+                    section=s,
+                )
+            )
             continue
         for i, item in enumerate(items, 1):
             count += 1
-            where = f"Section {s} item {i}"
-            if not isinstance(item, dict):
-                problems.append(f"{where} must be an object.")
-                continue
-            item_id = item.get("id")
-            if not isinstance(item_id, str) or not ITEM_ID.match(item_id):
-                problems.append(f"{where}: id must be lower-case letters, digits, _ (≤ 30).")
-            elif item_id in seen:
-                problems.append(f"{where}: id {item_id!r} is used twice.")
-            else:
-                seen.add(item_id)
-            _bilingual(item.get("question"), f"{where} question", problems)
-            _bilingual(item.get("guidance"), f"{where} guidance", problems, required=False)
-            clause = item.get("clause", "")
-            if not isinstance(clause, str) or not clause.strip() or len(clause) > 100:
-                problems.append(f"{where}: name the clause or requirement (≤ 100 characters).")
-            kind = item.get("kind")
-            if kind not in KINDS:
-                problems.append(f"{where}: kind must be one of {', '.join(KINDS)}.")
-            weight = item.get("weight", 1)
-            if not _number(weight) or not 0 <= weight <= 100:
-                problems.append(f"{where}: weight must be a number from 0 to 100.")
-            if item.get("severity", "medium") not in SEVERITIES:
-                problems.append(f"{where}: severity must be one of {', '.join(SEVERITIES)}.")
-            if kind == "score":
-                top = item.get("max_score")
-                if not isinstance(top, int) or isinstance(top, bool) or not 1 <= top <= 100:
-                    problems.append(f"{where}: a score item needs max_score from 1 to 100.")
-                elif item.get("pass_at") is not None and not (
-                    _number(item["pass_at"]) and 0 <= item["pass_at"] <= top
-                ):
-                    problems.append(f"{where}: pass_at must lie from 0 to max_score.")
-            if kind == "number":
-                low, high = item.get("minimum"), item.get("maximum")
-                if low is None and high is None:
-                    problems.append(f"{where}: a number item needs a minimum or a maximum.")
-                for limit in (low, high):
-                    if limit is not None and not _number(limit):
-                        problems.append(f"{where}: limits must be numbers.")
-                if _number(low) and _number(high) and low > high:
-                    problems.append(f"{where}: the minimum is above the maximum.")
+            problems.extend(_item_problems(item, seen, section=s, item=i))
     if count > MAX_ITEMS:
-        problems.append(f"At most {MAX_ITEMS} items in one checklist.")
+        problems.append(
+            because("checklist_size", "At most %(max)s items in one checklist.", max=MAX_ITEMS)
+        )
+    return problems
+
+
+def _item_problems(entry: Any, seen: set[str], **where: Any) -> list[Reason]:
+    problems: list[Reason] = []
+
+    def say(template: str, **more: Any) -> None:
+        problems.append(because("checklist_item", template, **where, **more))
+
+    item = entry
+    if not isinstance(item, dict):
+        say(N_("Section %(section)s item %(item)s must be an object."))
+        return problems
+    item_id = item.get("id")
+    if not isinstance(item_id, str) or not ITEM_ID.match(item_id):
+        say(
+            N_(
+                "Section %(section)s item %(item)s: id must be lower-case letters, digits, _ (≤ 30)."
+            )
+        )
+    elif item_id in seen:
+        say(N_("Section %(section)s item %(item)s: id %(id)s is used twice."), id=item_id)
+    else:
+        seen.add(item_id)
+    _bilingual(item.get("question"), "question", problems, **where)
+    _bilingual(item.get("guidance"), "guidance", problems, required=False, **where)
+    clause = item.get("clause", "")
+    if not isinstance(clause, str) or not clause.strip() or len(clause) > 100:
+        say(
+            N_(
+                "Section %(section)s item %(item)s: name the clause or requirement (≤ 100 characters)."
+            )
+        )
+    kind = item.get("kind")
+    if kind not in KINDS:
+        say(
+            N_("Section %(section)s item %(item)s: kind must be one of %(kinds)s."),
+            kinds=", ".join(KINDS),
+        )
+    weight = item.get("weight", 1)
+    if not _number(weight) or not 0 <= weight <= 100:
+        say(N_("Section %(section)s item %(item)s: weight must be a number from 0 to 100."))
+    if item.get("severity", "medium") not in SEVERITIES:
+        say(
+            N_("Section %(section)s item %(item)s: severity must be one of %(severities)s."),
+            severities=", ".join(SEVERITIES),
+        )
+    if kind == "score":
+        top = item.get("max_score")
+        if not isinstance(top, int) or isinstance(top, bool) or not 1 <= top <= 100:
+            say(
+                N_("Section %(section)s item %(item)s: a score item needs max_score from 1 to 100.")
+            )
+        elif item.get("pass_at") is not None and not (
+            _number(item["pass_at"]) and 0 <= item["pass_at"] <= top
+        ):
+            say(N_("Section %(section)s item %(item)s: pass_at must lie from 0 to max_score."))
+    if kind == "number":
+        low, high = item.get("minimum"), item.get("maximum")
+        if low is None and high is None:
+            say(
+                N_("Section %(section)s item %(item)s: a number item needs a minimum or a maximum.")
+            )
+        if any(limit is not None and not _number(limit) for limit in (low, high)):
+            say(N_("Section %(section)s item %(item)s: limits must be numbers."))
+        if _number(low) and _number(high) and low > high:
+            say(N_("Section %(section)s item %(item)s: the minimum is above the maximum."))
     return problems
 
 

@@ -22,7 +22,7 @@ from sqlmodel import col, func, select
 
 from pdca.engine import detection
 from pdca.engine.detection import ControlLimits
-from pdca.engine.facts import because
+from pdca.engine.facts import N_, because
 from pdca.models import Action, ActionStatus, BaselineExclusion, Cycle, Kpi, LimitStep, Measurement
 from pdca.services import audit, kpis, spc
 from pdca.services.context import Ctx, unit_of_work
@@ -134,7 +134,7 @@ def exclude_point(
                 "limits_after": _limits_data(after),
             },
         )
-        _rejudge_baseline_segment(ctx, kpi, "The baseline changed (a point was excluded).")
+        _rejudge_baseline_segment(ctx, kpi, N_("The baseline changed (a point was excluded)."))
     return exclusion
 
 
@@ -171,7 +171,7 @@ def include_point(
             },
         )
         _rejudge_baseline_segment(
-            ctx, kpi, "The baseline changed (an excluded point counts again)."
+            ctx, kpi, N_("The baseline changed (an excluded point counts again).")
         )
 
 
@@ -252,7 +252,7 @@ def unfreeze_limits(ctx: Ctx, kpi_id: int, *, version: int | None, note: str | N
             ),
         )
         audit.record(ctx, "kpi", kpi_id, "limits_unfrozen", note=note, data=data)
-        _rejudge_baseline_segment(ctx, kpi, "The control limits were unfrozen.")
+        _rejudge_baseline_segment(ctx, kpi, N_("The control limits were unfrozen."))
     return kpi
 
 
@@ -366,7 +366,7 @@ def recalculate_limits(
             ctx,
             kpi,
             proposal.starts_at,
-            "The control limits were recalculated after a process change.",
+            N_("The control limits were recalculated after a process change."),
         )
     return step
 
@@ -390,4 +390,4 @@ def remove_step(
         ctx.session.flush()
         compare_and_set(ctx, kpi, f"KPI {kpi.code}", {})
         audit.record(ctx, "kpi", kpi_id, "limits_step_removed", note=note, data=data)
-        kpis.rejudge(ctx, kpi, starts_at, "Recalculated control limits were withdrawn.")
+        kpis.rejudge(ctx, kpi, starts_at, N_("Recalculated control limits were withdrawn."))

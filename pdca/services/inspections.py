@@ -201,7 +201,14 @@ def get_version(ctx: Ctx, template_id: int, number: int) -> ChecklistVersion:
     ).first()
     if found is None:
         get_template(ctx, template_id)
-        raise Invalid(f"Checklist {template_id} has no version {number}.")
+        raise Invalid(
+            because(
+                "no_version",
+                "Checklist %(checklist)s has no version %(number)s.",
+                checklist=template_id,
+                number=number,
+            )
+        )
     return found
 
 

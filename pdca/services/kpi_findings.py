@@ -37,6 +37,7 @@ from sqlmodel import col, select
 
 from pdca.engine import detection
 from pdca.engine.detection import ControlLimits, Finding, Point, SteppedLimits
+from pdca.engine.facts import N_
 from pdca.models import (
     Cycle,
     DetectionRule,
@@ -292,8 +293,12 @@ def _withdraw(
             field="occurrences",
             old=count + 1,
             new=count,
-            note=why
-            or "A point that arrived later changed the series: this is no longer a signal.",
+            # A message key, not English: each reader sees it in their own language.
+            system_note=audit.SystemNote(
+                why
+                or N_("A point that arrived later changed the series: this is no longer a signal."),
+                {},
+            ),
             data=data,
         )
     )

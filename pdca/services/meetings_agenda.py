@@ -195,6 +195,8 @@ def _problems(ctx: Ctx, departments: list[int], now: datetime) -> list[_Draft]:
             {
                 "key": key("problem", p.id),
                 "title": p.title,
+                # What the system wrote, kept whole: pages say it in the reader's language.
+                "generated": p.generated,
                 "source": p.source,
                 "severity": p.severity,
                 "occurrences": p.occurrences,

@@ -203,6 +203,7 @@ def _apply(
             {
                 "key": key("problem", problem_id),
                 "title": triaged.title,
+                "generated": triaged.generated,
                 "decision": decision.triage,
             },
         )
@@ -240,6 +241,7 @@ def _apply(
             {
                 "key": _key_of(item),
                 "title": item.facts.get("title") or item.text or "",
+                "generated": item.facts.get("generated"),
             },
         )
     raise Invalid(f"Unknown decision {kind!r}; one of: {', '.join(DECISION_KINDS)}.")

@@ -133,6 +133,7 @@ def generate(ctx: Ctx, meeting: Meeting) -> dict[str, Any]:
                 "kind": i.facts.get("original_kind", i.kind),
                 "key": i.facts.get("key") or i.facts.get("code"),
                 "title": i.facts.get("title") or i.facts.get("name") or i.text,
+                "generated": i.facts.get("generated"),
                 "department": _department(departments, i.department_id),
             }
             for i in items

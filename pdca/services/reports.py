@@ -138,6 +138,9 @@ class Recurrence:
     title: str
     reported_at: datetime
     cycle_id: int
+    # What a rule wrote (its message and parameters), for the reader's language; None
+    # when people wrote the title.
+    generated: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -435,7 +438,13 @@ def outcomes(ctx: Ctx, f: DashboardFilter) -> dict[str, int]:
 
 def recurrences(ctx: Ctx, f: DashboardFilter) -> list[Recurrence]:
     rows = ctx.session.exec(
-        select(Problem.id, Problem.title, Problem.reported_at, Problem.recurrence_of_cycle_id)
+        select(
+            Problem.id,
+            Problem.title,
+            Problem.reported_at,
+            Problem.recurrence_of_cycle_id,
+            Problem.generated,
+        )
         .where(
             col(Problem.recurrence_of_cycle_id).is_not(None),
             _between(Problem.reported_at, f),

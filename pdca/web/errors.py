@@ -182,6 +182,61 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+# Pydantic's error types, said in words the reader's language has (its own messages are
+# English only). Parameters come from the error's context; an unknown type keeps its message.
+VALIDATION_SENTENCES: dict[str, str] = {
+    "missing": N_("%(field)s: required."),
+    "extra_forbidden": N_("%(field)s: not a field of this request."),
+    "literal_error": N_("%(field)s: one of %(expected)s."),
+    "enum": N_("%(field)s: one of %(expected)s."),
+    "string_too_long": N_("%(field)s: at most %(max_length)s characters."),
+    "string_too_short": N_("%(field)s: at least %(min_length)s characters."),
+    "too_long": N_("%(field)s: at most %(max_length)s items."),
+    "too_short": N_("%(field)s: at least %(min_length)s items."),
+    "greater_than_equal": N_("%(field)s: at least %(ge)s."),
+    "greater_than": N_("%(field)s: more than %(gt)s."),
+    "less_than_equal": N_("%(field)s: at most %(le)s."),
+    "less_than": N_("%(field)s: less than %(lt)s."),
+    "int_type": N_("%(field)s: a whole number."),
+    "int_parsing": N_("%(field)s: a whole number."),
+    "int_from_float": N_("%(field)s: a whole number."),
+    "float_type": N_("%(field)s: a number."),
+    "float_parsing": N_("%(field)s: a number."),
+    "finite_number": N_("%(field)s: a finite number."),
+    "bool_type": N_("%(field)s: true or false."),
+    "bool_parsing": N_("%(field)s: true or false."),
+    "string_type": N_("%(field)s: a text."),
+    "date_type": N_("%(field)s: a date (YYYY-MM-DD)."),
+    "date_parsing": N_("%(field)s: a date (YYYY-MM-DD)."),
+    "date_from_datetime_parsing": N_("%(field)s: a date (YYYY-MM-DD)."),
+    "datetime_type": N_("%(field)s: a date and time (ISO 8601)."),
+    "datetime_parsing": N_("%(field)s: a date and time (ISO 8601)."),
+    "datetime_from_date_parsing": N_("%(field)s: a date and time (ISO 8601)."),
+    "timezone_aware": N_("%(field)s: a date and time with its time zone."),
+    "dict_type": N_("%(field)s: an object."),
+    "model_type": N_("%(field)s: an object."),
+    "model_attributes_type": N_("%(field)s: an object."),
+    "list_type": N_("%(field)s: a list."),
+    "json_invalid": N_("%(field)s: not valid JSON."),
+    "json_type": N_("%(field)s: not valid JSON."),
+}
+
+
+def validation_message(error: Any, where: str, lang: str) -> str:
+    """One request-validation error in the reader's language (field names stay as sent)."""
+    template = VALIDATION_SENTENCES.get(str(error.get("type")))
+    context = dict(error.get("ctx") or {})
+    if template is None:
+        return f"{where}: {error.get('msg', 'invalid')}"
+    params = {"field": where, **{k: str(v) for k, v in context.items()}}
+    if "expected" in params:  # pydantic's "'a', 'b' or 'c'": the list without the English "or"
+        params["expected"] = params["expected"].replace(" or ", ", ")
+    try:
+        return i18n.translations(lang).gettext(template) % params
+    except (KeyError, TypeError, ValueError):
+        return f"{where}: {error.get('msg', 'invalid')}"
+
+
 def _location(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or "request"
@@ -236,8 +291,15 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     def _service_error(request: Request, exc: ServiceError) -> Response:
         if wants_html(request):
+            # In the reader's language: a reason with parameters has no catalog entry as
+            # the English sentence it was formatted into.
+            lang = getattr(request.state, "lang", i18n.DEFAULT_LANGUAGE)
             response = html_error(
-                request, exc.status_hint, exc.title, exc.detail, [r.message for r in exc.reasons]
+                request,
+                exc.status_hint,
+                exc.title,
+                error_text(exc, lang) or exc.detail,
+                [reason_text(r, lang) for r in exc.reasons],
             )
             if isinstance(exc, Throttled):
                 response.headers["Retry-After"] = str(exc.retry_after)
@@ -257,10 +319,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     def _validation(request: Request, exc: RequestValidationError) -> Response:
+        lang = getattr(request.state, "lang", None) or i18n.negotiate(
+            request.headers.get("Accept-Language")
+        )
         reasons = []
         for error in exc.errors():
             where = _location(tuple(error.get("loc", ())))
-            message = f"{where}: {error.get('msg', 'invalid')}"
+            message = validation_message(error, where, lang)
             reasons.append({"code": "invalid", "field": where, "message": message})
         if wants_html(request):
             return html_error(
@@ -270,7 +335,8 @@ def install_error_handlers(app: FastAPI) -> None:
                 N_("The form is not valid."),
                 [r["message"] for r in reasons],
             )
-        return problem(422, "Invalid input", "The request is not valid; see the reasons.", reasons)
+        detail = i18n.translations(lang).gettext(N_("The request is not valid; see the reasons."))
+        return problem(422, "Invalid input", detail, reasons)
 
     @app.exception_handler(StarletteHTTPException)
     def _http(request: Request, exc: StarletteHTTPException) -> Response:

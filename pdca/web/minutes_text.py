@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from pdca import i18n
 from pdca.services.catalog import WorkflowCatalog
+from pdca.web.texts import snapshot_title
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def decision_sentence(
             if p.get("decision") == "accept"
             else _("%(key)s “%(title)s” rejected")
         )
-        return text % {"key": p["key"], "title": p["title"]}
+        return text % {"key": p["key"], "title": snapshot_title(p, lang)}
     if kind == "open_cycle":
         return _("Cycle %(key)s “%(title)s” opened on %(problem)s, led by %(lead)s") % {
             "key": p["key"],
@@ -129,7 +130,7 @@ def decision_sentence(
         }
     return _("Note on %(key)s “%(title)s”") % {
         "key": p.get("key") or "—",
-        "title": p.get("title") or "",
+        "title": snapshot_title(p, lang),
     }
 
 
@@ -194,7 +195,7 @@ def minutes_text(
     kinds = item_kind_titles(_)
     carried = [
         f"{dept(c.get('department'), lang)} · {kinds.get(c['kind'], c['kind'])}: "
-        f"{(c.get('key') + ' ') if c.get('key') else ''}{c.get('title') or ''}"
+        f"{(c.get('key') + ' ') if c.get('key') else ''}{snapshot_title(c, lang)}"
         for c in minutes["carried_over"]
     ]
     kpi_status = kpi_status_titles(_)

@@ -127,6 +127,7 @@ def base_context(request: Request) -> dict[str, Any]:
         "error_text": lambda error: error_text(error, lang),
         "event_note": lambda entry: texts.event_note(entry, lang),
         "problem_text": lambda problem: texts.problem_text(problem, lang),
+        "snapshot_title": lambda snapshot: texts.snapshot_title(snapshot, lang),
         "occurrence_reason": lambda occurrence: texts.occurrence_reason(occurrence, lang),
         "rule_title": lambda rule: texts.rule_titles(translations.gettext).get(rule, rule),
         "me": auth.user if auth else None,

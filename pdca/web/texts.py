@@ -149,6 +149,20 @@ def problem_text(problem: Problem, lang: str) -> ProblemText:
     return ProblemText(title, description, "\n".join(lines))
 
 
+def snapshot_title(snapshot: dict[str, Any], lang: str) -> str:
+    """The title of a problem kept in a snapshot (an agenda item's facts, a decision, the
+    minutes): when the system wrote it, the snapshot keeps its message (`generated`) and
+    the reader gets it in their language; otherwise the title as people typed it."""
+    title = str(snapshot.get("title") or "")
+    written = snapshot.get("generated")
+    if not isinstance(written, dict) or not written:
+        return title
+    try:
+        return problem_text(Problem(title=title, generated=written), lang).title
+    except (KeyError, TypeError, ValueError):
+        return title  # a snapshot from before its message was kept whole
+
+
 def _index_problem_text(written: dict[str, Any], because: str, lang: str) -> ProblemText:
     """A problem a composite index raised: which member pulled it down, and how far."""
     index = written["index"]

@@ -1,5 +1,7 @@
 """The API speaks the caller's language: Accept-Language, else the profile's; codes never change."""
 
+import re
+
 from pdca.services import organisation
 from tests.personas import PASSWORD
 from tests.services.builders_services import a_cycle_in_do
@@ -82,3 +84,28 @@ def test_a_throttled_sign_in_is_told_to_wait_in_the_callers_language(client, org
     assert english.json()["detail"] == "Too many failed sign-ins; try again in 1 second."
     # What a program reads stays the same in every language.
     assert chinese.json()["type"] == english.json()["type"]
+
+
+def test_a_body_that_breaks_the_schema_is_explained_in_chinese_with_the_fields_as_sent(
+    client, tokens, auth, org
+) -> None:
+    bad = {"title": "x" * 301, "source": "rumour", "colour": "red"}
+    chinese = {**auth(tokens["fiona"]), **ZH}
+
+    answer = client.post("/api/v1/problems", json=bad, headers=chinese)
+
+    assert answer.status_code == 422
+    body = answer.json()
+    by_field = {r["field"]: r["message"] for r in body["reasons"]}
+    assert by_field["colour"] == "colour：不是此请求的字段。"
+    assert by_field["title"] == "title：最多 300 个字符。"
+    assert "'complaint'" in by_field["source"] and " or " not in by_field["source"]
+    assert body["detail"] == "请求无效，详见各项原因。"
+    untitled = client.post("/api/v1/problems", json={"source": "kpi"}, headers=chinese).json()
+    assert [r["message"] for r in untitled["reasons"]] == ["title：必填。"]
+    for reason in [*body["reasons"], *untitled["reasons"]]:
+        assert not re.search(r"\b(Field|Input|should|required|Extra)\b", reason["message"])
+    english = client.post("/api/v1/problems", json=bad, headers=auth(tokens["fiona"])).json()
+    assert {r["field"]: r["message"] for r in english["reasons"]}["colour"] == (
+        "colour: not a field of this request."
+    )

@@ -1,5 +1,6 @@
 """Checklists and inspections through the HTTP API: strict bodies, versions, findings."""
 
+import re
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
@@ -214,3 +215,36 @@ def test_a_second_checklist_with_a_taken_code_is_a_conflict_not_a_server_error(
         headers=auth(tokens["fiona"]),
     )
     assert "SD-AUDIT" in refused(again, 409)["detail"]
+
+
+def test_a_chinese_quality_manager_reads_why_her_checklist_is_refused_in_chinese(
+    client: TestClient, auth: Auth, tokens: dict[str, str], org: Org
+):
+    body = {
+        "sections": [
+            {
+                "title": {"en": "Desk"},
+                "items": [
+                    {"id": "a", "question": {"en": "Q"}, "clause": "X", "kind": "score"},
+                    {"id": "a", "question": {"en": "Q"}, "clause": "X", "kind": "yes_no"},
+                    {"id": "n", "question": {"en": "Q"}, "clause": "X", "kind": "number"},
+                ],
+            }
+        ]
+    }
+    answer = refused(
+        client.post(
+            "/api/v1/checklists",
+            json={"code": "BAD", "title": "Bad", "body": body},
+            headers={**auth(tokens["fiona"]), "Accept-Language": "zh-CN"},
+        ),
+        422,
+    )
+
+    said = [r["message"] for r in answer["reasons"]]
+    assert len(said) == 3, said  # no max_score, the id used twice, no limits
+    for sentence in said:
+        # Chinese words around the field names and values the writer typed, not English.
+        assert "第 1 节" in sentence and not re.search(r"\b(Section|item|must|give)\b", sentence)
+    assert "max_score" in said[0]  # the field's name, as the writer types it
+    assert {r["code"] for r in answer["reasons"]} == {"checklist_item"}

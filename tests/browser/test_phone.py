@@ -47,3 +47,39 @@ def test_the_filters_unfold_on_a_phone_and_stay_open_on_a_filtered_board(
 
     expect(page).to_have_url(re.compile(r"overdue=1"))
     expect(page.get_by_label("Search")).to_be_visible()
+
+
+def test_on_a_phone_the_cycle_page_and_the_scorecard_fit_the_width(
+    open_browser, story: Story
+) -> None:
+    page = open_browser(js=True, phone=True)
+    sign_in(page, story.org.fiona, next=f"/cycles/{story.cycle_id}")
+
+    for path in (f"/cycles/{story.cycle_id}", "/scorecard"):
+        page.goto(path)
+        # Nothing sideways: the page is as wide as the phone, so nobody scrolls to read it.
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+    page.goto(f"/cycles/{story.cycle_id}")
+    # The workflow diagram keeps a readable size and scrolls sideways inside its card.
+    card = page.locator(".diagram-box").bounding_box()
+    diagram = page.locator(".diagram-box svg").bounding_box()
+    assert card is not None and card["x"] + card["width"] <= 390
+    assert diagram is not None and diagram["width"] >= 600
+
+
+def test_the_boards_column_headings_stay_in_view_while_its_lanes_scroll(
+    open_browser, story: Story
+) -> None:
+    page = open_browser(js=True)
+    page.set_viewport_size({"width": 1440, "height": 400})
+    sign_in(page, story.org.fiona, next="/board")
+    heading = page.locator("#col-open")
+    top = heading.bounding_box()["y"]
+
+    scrolled = page.evaluate(
+        "() => { const box = document.querySelector('.board-scroll');"
+        " box.scrollTop = box.scrollHeight; return box.scrollTop; }"
+    )
+
+    assert scrolled > 0, "the lanes are taller than the box: it scrolls"
+    assert heading.bounding_box()["y"] == pytest.approx(top, abs=1)

@@ -98,3 +98,49 @@ def test_a_member_sees_the_meeting_but_no_form_to_run_it(client_for, meeting):
     assert page.status_code == 200
     assert "Start the meeting" not in page.text
     assert "Add to the agenda" in page.text  # any attendee adds an item
+
+
+def test_a_chinese_chair_reads_a_problem_monitoring_raised_in_chinese_agenda_to_minutes(
+    client_for, org, as_user, session, clock
+):
+    """The agenda and the minutes keep a raised problem's message, not its English title:
+    a Chinese reader sees the title, and its severity, in Chinese; an English one English."""
+    from tests.pages.test_kpi_pages import a_kpi, days_ago, feed, kpi_problem
+    from tests.pages.test_translated_pages import _switch_to_chinese
+
+    fiona = as_user(org.fiona)
+    kpi = a_kpi(fiona, org, name_zh="服务水平")
+    feed(fiona, "CS-SL", [64.5], days_ago(1))
+    problem = kpi_problem(session, kpi)
+    meeting = meetings.create_meeting(
+        fiona,
+        title="Extra review",
+        starts_at=clock.now + timedelta(hours=1),
+        time_zone="Asia/Shanghai",
+        chair_id=org.fiona.id,
+        department_ids=[org.cs],
+    )
+    chair = client_for("fiona", next=f"/meetings/{meeting.id}")
+    _switch_to_chinese(chair, f"/meetings/{meeting.id}")
+    started = chair.client.post(
+        f"/meetings/{meeting.id}/start",
+        data={"csrf_token": chair.csrf, "version": meeting.version},
+    )
+    assert started.status_code == 200
+
+    run = chair.client.get(f"/meetings/{meeting.id}/run").text
+    title = "CS-SL 服务水平: 64.5 低于超限值（70）。"
+    assert f"P-{problem.id}</a> {title}" in run
+    assert "is below the breach limit" not in run
+    assert re.search(r"<dt>严重程度</dt><dd>[^<a-z]+</dd>", run)  # a word, not the code
+    version = chair.client.get(f"/api/v1/meetings/{meeting.id}").json()["version"]
+    chair.client.post(
+        f"/meetings/{meeting.id}/end", data={"csrf_token": chair.csrf, "version": version}
+    )
+
+    minutes = chair.client.get(f"/meetings/{meeting.id}/minutes").text
+    markdown = chair.client.get(f"/meetings/{meeting.id}/minutes.md").text
+    for text in (minutes, markdown):
+        assert f"P-{problem.id} {title}" in text and "is below the breach limit" not in text
+    english = client_for("hanna").client.get(f"/meetings/{meeting.id}/minutes.md").text
+    assert f"P-{problem.id} CS-SL Service level: 64.5 is below the breach limit (70)." in english

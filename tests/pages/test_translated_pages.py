@@ -189,3 +189,28 @@ def test_dates_follow_the_readers_region_and_language(org, as_user, clock, clien
     reader = client_for("hanna")
     _switch_to_chinese(reader)
     assert "2026年12月2日" in reader.client.get("/board").text
+
+
+def test_a_chinese_lead_picks_the_kpi_by_its_chinese_name_and_the_chart_is_titled_so(
+    org, as_user, client_for, clock
+):
+    from tests.pages.test_kpi_pages import a_kpi, days_ago, feed
+
+    built = a_cycle_in_do(org, as_user, clock)
+    fiona = as_user(org.fiona)
+    kpi = a_kpi(fiona, org, name_zh="服务水平")
+    feed(fiona, "CS-SL", [82.0, 84.5, 83.0], days_ago(5))
+    lead = client_for("fiona")
+    page = f"/cycles/{built.cycle.id}"
+    _switch_to_chinese(lead, page)
+
+    picker = lead.client.get(page).text
+    assert f'<option value="{kpi.id}">CS-SL · 服务水平</option>' in picker
+    version = lead.client.get(f"/api/v1/cycles/{built.cycle.id}").json()["version"]
+    linked = lead.client.post(
+        f"{page}/kpi", data={"csrf_token": lead.csrf, "version": version, "kpi_id": kpi.id}
+    )
+
+    assert linked.status_code == 200
+    assert "CS-SL 服务水平" in linked.text  # the chart's title
+    assert "CS-SL Service level" not in linked.text and "· Service level" not in picker

@@ -8,6 +8,7 @@ that a late point unmakes is withdrawn, with its evidence kept in the trail.
 
 import itertools
 import random
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlmodel import Session, select
 from pdca.models import Event, Kpi, Problem, ProblemOccurrence
 from pdca.services import kpis
 from pdca.services.kpis import RowIn
+from pdca.web.texts import event_note
 from tests.conftest import NOW
 
 # 20 baseline points around 100, then a shift below the centre, a 2-of-3, a breach,
@@ -178,6 +180,10 @@ def test_a_late_point_that_breaks_a_run_withdraws_its_occurrence_and_says_so(
     ).all()
     assert withdrawn.data["at"] == day[3].isoformat()
     assert withdrawn.data["points"][-1]["value"] == 88
+    # The system's note is a message key: each reader sees it in their own language.
+    assert "no longer a signal" in event_note(withdrawn, "en")
+    in_chinese = event_note(withdrawn, "zh_CN")
+    assert in_chinese and not re.search("[A-Za-z]", in_chinese)
 
 
 def test_points_stored_before_the_baseline_was_complete_are_judged_when_it_is(

@@ -34,6 +34,7 @@ from pdca.web.minutes_text import (
 )
 from pdca.web.pages.board import kind_titles, status_titles
 from pdca.web.pages.common import FormDep, PageCtx, set_flash, whole_number
+from pdca.web.pages.problems import severity_titles
 from pdca.web.render import error_message, is_htmx, render, with_flash_oob
 
 router = APIRouter(include_in_schema=False, route_class=ReleasingRoute)
@@ -189,6 +190,7 @@ def meeting_context(
         "attendance": attendance_titles(_),
         "action_statuses": status_titles(_),
         "action_kinds": kind_titles(_),
+        "severities": severity_titles(_),
         "can_run": policy.can_run_meeting(ctx.actor, meeting.chair_id) is None,
         "can_sign": policy.can_sign_minutes(ctx.actor, meeting.chair_id) is None,
         "can_add": policy.can_add_agenda_item(ctx.actor) is None,

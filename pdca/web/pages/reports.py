@@ -21,7 +21,7 @@ from pdca.services.context import Ctx
 from pdca.services.errors import Invalid, NotFound, ServiceError
 from pdca.services.keys import key
 from pdca.services.queries import CycleFilter, KpiFilter
-from pdca.web import charts, exports, report_charts
+from pdca.web import charts, exports, report_charts, texts
 from pdca.web.deps import ReleasingRoute
 from pdca.web.pages.board import board_filter
 from pdca.web.pages.common import PageCtx
@@ -183,7 +183,12 @@ def dashboard_sheets(board: reports.Dashboard, lang: str) -> dict[str, Sheet]:
                 (_("After cycle"), "text"),
             ],
             [
-                (key("problem", r.problem_id), r.title, r.reported_at, key("cycle", r.cycle_id))
+                (
+                    key("problem", r.problem_id),
+                    texts.snapshot_title({"title": r.title, "generated": r.generated}, lang),
+                    r.reported_at,
+                    key("cycle", r.cycle_id),
+                )
                 for r in board.recurrences
             ],
         ),
