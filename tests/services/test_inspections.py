@@ -10,10 +10,10 @@ from pdca.demo_inspections import CALL_CENTRE_SPOT_CHECK, SERVICE_DESK_AUDIT
 from pdca.models import (
     Event,
     Inspection,
-    Kpi,
-    Measurement,
     InspectionFinding,
     InspectionStatus,
+    Kpi,
+    Measurement,
     Problem,
     ProblemStatus,
 )
