@@ -869,6 +869,21 @@ class EscalationStep(SQLModel, table=True):
     at: datetime = _at()
 
 
+class InspectionEscalation(SQLModel, table=True):
+    """A step of the escalation ladder taken for an overdue inspection: taken once."""
+
+    __tablename__ = "inspection_escalations"
+    __table_args__ = (
+        UniqueConstraint("inspection_id", "due_on", "step", name="uq_inspection_escalations_once"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    inspection_id: int = Field(foreign_key="inspections.id", index=True)
+    due_on: date
+    step: int
+    to: str = Field(sa_type=String(20))
+    at: datetime = _at()
+
+
 class JobCursor(SQLModel, table=True):
     """How far a job has read an append-only table (the trail): its last id."""
 

@@ -8,7 +8,8 @@ Create Date: 2026-11-28 13:00:00
   (a role or named people, independent or not) and a spot check's sample size;
 - `inspections.plan_id` with a unique (plan, department, due date): the job that makes
   due inspections inserts each once, however many processes run it at once;
-- `inspections.sample_*`: the seed, list and period a spot check's cases were drawn from.
+- `inspections.sample_*`: the seed, list and period a spot check's cases were drawn from;
+- `inspection_escalations`: each step of the ladder taken once for an overdue inspection.
 """
 
 from collections.abc import Sequence
@@ -72,9 +73,36 @@ def upgrade() -> None:
             ["plan_id"],
             ["id"],
         )
+    op.create_table(
+        "inspection_escalations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("inspection_id", sa.Integer(), nullable=False),
+        sa.Column("due_on", sa.Date(), nullable=False),
+        sa.Column("step", sa.Integer(), nullable=False),
+        sa.Column("to", sa.String(length=20), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["inspection_id"],
+            ["inspections.id"],
+            name=op.f("fk_inspection_escalations_inspection_id_inspections"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_inspection_escalations")),
+        sa.UniqueConstraint(
+            "inspection_id", "due_on", "step", name="uq_inspection_escalations_once"
+        ),
+    )
+    op.create_index(
+        op.f("ix_inspection_escalations_inspection_id"),
+        "inspection_escalations",
+        ["inspection_id"],
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(
+        op.f("ix_inspection_escalations_inspection_id"), table_name="inspection_escalations"
+    )
+    op.drop_table("inspection_escalations")
     with op.batch_alter_table("inspections", schema=None) as batch_op:
         batch_op.drop_constraint(
             batch_op.f("fk_inspections_plan_id_inspection_plans"), type_="foreignkey"
