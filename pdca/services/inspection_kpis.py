@@ -8,10 +8,11 @@ in the submission's transaction, and the KPI's monitoring rules then see it.
 """
 
 from dataclasses import replace
+from datetime import timedelta
 
-from sqlmodel import select
+from sqlmodel import col, select
 
-from pdca.models import ChecklistTemplate, Department, Inspection, Kpi, Perspective
+from pdca.models import ChecklistTemplate, Department, Inspection, Kpi, Measurement, Perspective
 from pdca.services import kpis
 from pdca.services.context import Ctx
 
@@ -65,4 +66,18 @@ def feed(
     system = replace(ctx, actor=None, token_id=None, token_scopes=None)
     kpi = kpi_for(system, template, department, pass_score)
     assert kpi.id is not None
-    kpis.ingest(system, [kpis.RowIn(1, kpi.id, inspection.submitted_at, inspection.score)])
+    at = inspection.submitted_at
+    # Two inspections of one department submitted at the same instant are two points: a
+    # stored point is never replaced, so the later one moves on by a microsecond.
+    taken = set(
+        ctx.session.exec(
+            select(Measurement.at).where(
+                Measurement.kpi_id == kpi.id,
+                col(Measurement.at) >= at,
+                col(Measurement.at) < at + timedelta(seconds=1),
+            )
+        )
+    )
+    while at in taken:  # UTCDateTime reads back UTC-aware on both databases
+        at += timedelta(microseconds=1)
+    kpis.ingest(system, [kpis.RowIn(1, kpi.id, at, inspection.score)])

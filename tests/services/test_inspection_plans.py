@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from pdca.demo_inspections import SERVICE_DESK_AUDIT
 from pdca.models import Complaint, Event, Inspection
-from pdca.services import complaints, inspection_plans, inspections
+from pdca.services import complaints, inspection_plans, inspection_programme, inspections
 from pdca.services.errors import Forbidden, Invalid
 from tests.services.builders_services import count
 from tests.services.test_concurrency import race
@@ -275,3 +275,47 @@ def test_an_inspection_without_a_sample_cannot_be_redrawn(org, as_user, desk, se
 
     with pytest.raises(Invalid):
         inspection_plans.redraw(as_user(org.vera), planned(session, plan.id)[0].id)
+
+
+# --- the audit programme and the clauses that fail most -----------------------------------------
+
+PASSING = {
+    "logged": "yes",
+    "first_reply": 20,
+    "closure_confirmed": "yes",
+    "kb_current": 5,
+    "complaints_recorded": "yes",
+}
+
+
+def submit(org, as_user, inspection, **failed):
+    """The inspection's own inspector answers it: PASSING but for `failed`."""
+    inspector = next(u for u in (org.fiona, org.frank) if u.id == inspection.inspector_id)
+    given = {k: {"value": v} for k, v in {**PASSING, **failed}.items()}
+    inspections.submit(as_user(inspector), inspection.id, version=None, answers=given)
+
+
+def test_the_programme_shows_each_department_by_month_done_overdue_and_planned(
+    org, as_user, desk, session
+):
+    plan = a_plan(org, as_user, desk)
+    inspection_plans.schedule(as_user(None))
+    rows = planned(session, plan.id)
+    september_cs = next(r for r in rows if r.department_id == org.cs and r.due_on.month == 9)
+    submit(org, as_user, september_cs, logged="no", complaints_recorded="no")
+    october_cs = next(r for r in rows if r.department_id == org.cs and r.due_on.month == 10)
+    submit(org, as_user, october_cs, logged="no")
+
+    grid = inspection_programme.programme(as_user(org.vera), 2026)
+    pareto = inspection_programme.clause_pareto(as_user(org.vera), 2026)
+
+    cs, it = grid.rows
+    assert (cs.code, it.code) == ("CS", "IT")
+    cell = lambda c: (c.done, c.overdue, c.planned)  # noqa: E731
+    assert [cell(m) for m in cs.months[8:11]] == [(1, 0, 0), (1, 0, 0), (0, 0, 1)]
+    assert [cell(m) for m in it.months[8:11]] == [(0, 1, 0), (0, 1, 0), (0, 0, 1)]
+    assert cell(grid.totals) == (2, 2, 2)
+    assert [(b.clause, b.failures, b.cumulative) for b in pareto] == [
+        ("ISO 9001 8.2.1", 2, 66.7),
+        ("ISO 9001 9.1.2", 1, 100.0),
+    ]
