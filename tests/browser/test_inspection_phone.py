@@ -123,6 +123,7 @@ def test_an_inspector_fails_two_items_on_a_phone_and_a_repeat_adds_occurrences(
     session.commit()
     second = session.exec(select(Inspection).where(Inspection.id != first.id)).one()
     assert second.due_on == first.due_on + timedelta(days=30)
+    sign_in(page, org.max, next="/my-work")  # a month on, the session has expired
     inspect_from_my_work(page, js, second.id, photo=False)
 
     session.rollback()
