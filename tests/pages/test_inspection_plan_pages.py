@@ -138,3 +138,28 @@ def test_the_programme_reads_in_chinese(org, as_user, client_for):
 
     assert page.status_code == 200
     assert "审核方案" in page.text and "Audit programme" not in page.text
+
+
+def test_a_spot_checks_page_shows_the_seed_and_period_its_cases_were_drawn_from(
+    org, as_user, client_for
+):
+    desk = a_checklist(org, as_user)
+    inspection_plans.create_plan(
+        as_user(org.fiona),
+        title="Spot check",
+        checklist_id=desk.id,
+        department_ids=[org.cs],
+        frequency="weekly",
+        starts_on=date(2026, 11, 25),
+        inspector_ids=[org.frank.id],
+        sample_size=3,
+        sample_source="closed_actions",
+    )
+    inspection_plans.schedule(as_user(None))
+    spot = inspections.list_inspections(as_user(None))[0][-1]
+
+    page = client_for("frank").client.get(f"/inspections/{spot.id}").text
+
+    sample = page.split('data-testid="inspection-sample"')[1].split("</div>")[0]
+    assert f"seed {spot.sample_seed}" in sample and "Nov 18, 2026" in sample
+    assert "The list held no case in that period." in sample
