@@ -52,6 +52,7 @@ SOURCES = ("closed_actions", "complaints")
 INSPECTOR_ROLES = (Role.facilitator, Role.head, Role.member, Role.admin)
 LEAD_DAYS = 7  # an inspection is made (and shows in My work) a week before it is due
 MAX_PER_RUN = 500  # inspections one plan makes in one run; the next run goes on
+MAX_DATES = 20_000  # due dates a plan is read for: 50 years of a daily plan
 MAX_SAMPLE = 100
 TOO_OFTEN = re.compile(r"FREQ\s*=\s*(HOURLY|MINUTELY|SECONDLY)", re.IGNORECASE)
 CLOSED = (ActionStatus.done, ActionStatus.verified)
@@ -78,7 +79,7 @@ def check_rrule(text: str, starts_on: date) -> str | None:
     return None
 
 
-def occurrences(plan: InspectionPlan, through: date, limit: int = MAX_PER_RUN) -> list[date]:
+def occurrences(plan: InspectionPlan, through: date, limit: int = MAX_DATES) -> list[date]:
     """The plan's due dates from its start up to `through` (and its end), in order."""
     last = min(through, plan.ends_on) if plan.ends_on else through
     found: list[date] = []
@@ -433,7 +434,7 @@ def _schedule_plan(ctx: Ctx, plan_id: int) -> int:
         if not plan.active or template is None or not template.active:
             return 0
         version = inspections.get_version(ctx, plan.checklist_id, template.current_version)
-        dates = occurrences(plan, ctx.today() + timedelta(days=LEAD_DAYS), MAX_PER_RUN + 1)
+        dates = occurrences(plan, ctx.today() + timedelta(days=LEAD_DAYS))
         existing = {
             (department_id, due)
             for department_id, due in ctx.session.exec(
@@ -443,9 +444,9 @@ def _schedule_plan(ctx: Ctx, plan_id: int) -> int:
             )
         }
         people = _people(ctx, plan)
-        for number, due in enumerate(dates[:MAX_PER_RUN]):
+        for number, due in enumerate(dates):
             for department_id in plan.department_ids:
-                if (department_id, due) in existing:
+                if (department_id, due) in existing or made >= MAX_PER_RUN:
                     continue
                 who = eligible(plan, people, department_id)
                 if not who:

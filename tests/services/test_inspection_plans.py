@@ -319,3 +319,17 @@ def test_the_programme_shows_each_department_by_month_done_overdue_and_planned(
         ("ISO 9001 8.2.1", 2, 66.7),
         ("ISO 9001 9.1.2", 1, 100.0),
     ]
+
+
+def test_a_long_daily_plan_is_made_a_batch_a_run_and_catches_up_to_today(
+    org, as_user, desk, session, monkeypatch
+):
+    monkeypatch.setattr(inspection_plans, "MAX_PER_RUN", 40)
+    plan = a_plan(org, as_user, desk, department_ids=[org.cs], frequency="daily")
+    # 30 September to 2 December (today and a week ahead): 64 days.
+
+    runs = [inspection_plans.schedule(as_user(None)) for _ in range(3)]
+
+    dues = [r.due_on for r in planned(session, plan.id)]
+    assert runs == [40, 24, 0]
+    assert (dues[0], dues[-1], len(set(dues))) == (date(2026, 9, 30), date(2026, 12, 2), 64)
