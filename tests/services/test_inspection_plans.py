@@ -6,8 +6,14 @@ import pytest
 from sqlmodel import select
 
 from pdca.demo_inspections import SERVICE_DESK_AUDIT
-from pdca.models import Complaint, Event, Inspection
-from pdca.services import complaints, inspection_plans, inspection_programme, inspections
+from pdca.models import Complaint, Event, Inspection, Kpi, Measurement
+from pdca.services import (
+    complaints,
+    inspection_kpis,
+    inspection_plans,
+    inspection_programme,
+    inspections,
+)
 from pdca.services.errors import Forbidden, Invalid
 from tests.services.builders_services import count
 from tests.services.test_concurrency import race
@@ -333,3 +339,30 @@ def test_a_long_daily_plan_is_made_a_batch_a_run_and_catches_up_to_today(
     dues = [r.due_on for r in planned(session, plan.id)]
     assert runs == [40, 24, 0]
     assert (dues[0], dues[-1], len(set(dues))) == (date(2026, 9, 30), date(2026, 12, 2), 64)
+
+
+def test_each_plans_pass_rate_by_department_and_quarter_becomes_a_kpi(org, as_user, desk, session):
+    plan = a_plan(org, as_user, desk)
+    inspection_plans.schedule(as_user(None))
+    cs = {r.due_on.month: r for r in planned(session, plan.id) if r.department_id == org.cs}
+    it_october = next(
+        r for r in planned(session, plan.id) if r.department_id == org.it and r.due_on.month == 10
+    )
+    submit(org, as_user, cs[9])  # the third quarter: passed
+    submit(org, as_user, cs[10])  # the fourth: passed ...
+    submit(org, as_user, it_october, logged="no")  # (another department's rate)
+    submit(org, as_user, cs[11], logged="no")  # ... then failed: half passed
+
+    session.rollback()
+    kpi = session.exec(select(Kpi).where(Kpi.code == f"INSP-{plan.id}-CS")).one()
+    points = session.exec(
+        select(Measurement).where(Measurement.kpi_id == kpi.id).order_by(Measurement.at)
+    ).all()
+    assert [p.value for p in points] == [100.0, 100.0, 50.0]
+    assert (kpi.perspective, kpi.department_id, kpi.unit) == ("internal_process", org.cs, "%")
+    it_kpi = session.exec(select(Kpi).where(Kpi.code == f"INSP-{plan.id}-IT")).one()
+    it_points = session.exec(select(Measurement.value).where(Measurement.kpi_id == it_kpi.id))
+    assert list(it_points) == [0.0]
+    # The rate is read again from the inspections, so an auditor can check a point.
+    assert inspection_kpis.pass_rate(as_user(None), plan, org.cs, date(2026, 12, 31)) == 50.0
+    assert inspection_kpis.pass_rate(as_user(None), plan, org.cs, date(2026, 8, 1)) == 100.0
