@@ -5,7 +5,10 @@ The bodies are also what tests build on (a real checklist, not a toy one).
 
 from typing import Any
 
-from pdca.services import inspections
+from sqlmodel import col, select
+
+from pdca.models import Inspection, InspectionStatus
+from pdca.services import inspection_plans, inspections
 
 
 def _t(en: str, zh: str) -> dict[str, str]:
@@ -224,3 +227,70 @@ def load_inspections(player: Any) -> None:
             inspector_id=player.users["sarah.chen"].id,
             due_on=player.day(due),
         )
+
+    load_plans(player, desk.id, calls.id)  # type: ignore[arg-type]
+
+
+# What the plans' inspections find, in turn: most pass, some fail an item or two.
+DESK_FINDINGS: list[set[str]] = [set(), {"kb_current"}, set(), {"logged"}, set(), {"logged"}]
+CALL_FINDINGS: list[set[str]] = [set(), {"identity"}, set(), set(), {"hold_seconds"}, set()]
+
+
+def load_plans(player: Any, desk_id: int, calls_id: int) -> None:
+    """Two plans over the past year: a quarterly, independent service desk audit of four
+    departments by the quality team, and a monthly spot check of three closed Customer
+    Service actions. The job makes their inspections week by week; the inspectors
+    submit them, except the most recent ones (one overdue, some planned)."""
+    player.goto(-335)
+    quality = [player.users[u].id for u in ("sarah.chen", "zhang.wei")]
+    plans = [
+        inspection_plans.create_plan(
+            player.as_("sarah.chen"),
+            title="Quarterly service desk audit",
+            title_zh="季度服务台审核",
+            checklist_id=desk_id,
+            department_ids=[player.departments[c] for c in ("IT", "OPS", "BIL", "LOG")],
+            frequency="quarterly",
+            starts_on=player.day(-320),
+            inspector_ids=quality,
+            independent=True,
+        ),
+        inspection_plans.create_plan(
+            player.as_("sarah.chen"),
+            title="Monthly spot check of closed actions",
+            title_zh="每月已关闭措施抽查",
+            checklist_id=calls_id,
+            department_ids=[player.departments["CS"]],
+            frequency="monthly",
+            starts_on=player.day(-325),
+            inspector_ids=quality[:1],
+            independent=True,
+            sample_size=3,
+            sample_source="closed_actions",
+        ),
+    ]
+    logins = {u.id: login for login, u in player.users.items()}
+    turn = 0
+    for offset in range(-335, 1, 7):
+        player.goto(offset)
+        inspection_plans.schedule(player.as_(None))
+        due = player.session.exec(
+            select(Inspection)
+            .where(
+                col(Inspection.plan_id).in_([p.id for p in plans]),
+                Inspection.status == InspectionStatus.planned,
+                col(Inspection.due_on) <= player.day(offset),
+                col(Inspection.due_on) <= player.day(-25),
+            )
+            .order_by(col(Inspection.due_on), col(Inspection.id))
+        ).all()
+        for row in due:
+            desk = row.plan_id == plans[0].id
+            findings = (DESK_FINDINGS if desk else CALL_FINDINGS)[turn % 6]
+            turn += 1
+            inspections.submit(
+                player.as_(logins[row.inspector_id]),
+                row.id,  # type: ignore[arg-type]
+                version=None,
+                answers=_answers(SERVICE_DESK_AUDIT if desk else CALL_CENTRE_SPOT_CHECK, findings),
+            )

@@ -869,6 +869,21 @@ class EscalationStep(SQLModel, table=True):
     at: datetime = _at()
 
 
+class InspectionEscalation(SQLModel, table=True):
+    """A step of the escalation ladder taken for an overdue inspection: taken once."""
+
+    __tablename__ = "inspection_escalations"
+    __table_args__ = (
+        UniqueConstraint("inspection_id", "due_on", "step", name="uq_inspection_escalations_once"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    inspection_id: int = Field(foreign_key="inspections.id", index=True)
+    due_on: date
+    step: int
+    to: str = Field(sa_type=String(20))
+    at: datetime = _at()
+
+
 class JobCursor(SQLModel, table=True):
     """How far a job has read an append-only table (the trail): its last id."""
 
@@ -1115,11 +1130,44 @@ class ChecklistVersion(SQLModel, table=True):
     created_at: datetime = _at()
 
 
+class InspectionPlan(SQLModel, table=True):
+    """A schedule of inspections: which checklist, which departments, how often, who
+    inspects, and (for a spot check) how many cases to draw from which list."""
+
+    __tablename__ = "inspection_plans"
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(sa_type=String(200))
+    title_zh: str | None = Field(default=None, sa_type=String(200))
+    checklist_id: int = Field(foreign_key="checklist_templates.id", index=True)
+    department_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # daily, weekly, monthly, quarterly, or rrule (then `rrule` holds an RFC 5545 RRULE).
+    frequency: str = Field(sa_type=String(20))
+    rrule: str | None = Field(default=None, sa_type=String(500))
+    starts_on: date
+    ends_on: date | None = None
+    # Who inspects: the named people, or else every active user with this role.
+    inspector_role: str | None = Field(default=None, sa_type=String(20))
+    inspector_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Independent: an inspector is never a member of the department inspected.
+    independent: bool = False
+    # Spot checks (抽查): draw `sample_size` cases of `sample_source` from the period.
+    sample_size: int = 0
+    sample_source: str | None = Field(default=None, sa_type=String(30))
+    active: bool = True
+    created_by_id: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = _at()
+    version: int = 1
+
+
 class Inspection(SQLModel, table=True):
     """One check of a department against one checklist version, by one inspector."""
 
     __tablename__ = "inspections"
-    __table_args__ = (Index("ix_inspections_inspector_status", "inspector_id", "status"),)
+    __table_args__ = (
+        Index("ix_inspections_inspector_status", "inspector_id", "status"),
+        # A plan makes one inspection per department and date, whatever runs the job.
+        UniqueConstraint("plan_id", "department_id", "due_on", name="uq_inspections_plan_due"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     checklist_version_id: int = Field(foreign_key="checklist_versions.id", index=True)
     department_id: int = Field(foreign_key="departments.id", index=True)
@@ -1136,6 +1184,14 @@ class Inspection(SQLModel, table=True):
     acknowledged_by_id: int | None = Field(default=None, foreign_key="users.id")
     acknowledged_at: datetime | None = _at(nullable=True)
     acknowledgement_note: str | None = _text()
+    plan_id: int | None = Field(default=None, foreign_key="inspection_plans.id", index=True)
+    # A spot check's sample: the seed drawn, the period and list it was drawn from, and
+    # the cases drawn, so an auditor can draw it again and compare.
+    sample_seed: int | None = None
+    sample_source: str | None = Field(default=None, sa_type=String(30))
+    sample_from: date | None = None
+    sample_to: date | None = None
+    sample: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_by_id: int | None = Field(default=None, foreign_key="users.id")
     created_at: datetime = _at()
     version: int = 1

@@ -16,7 +16,19 @@ from sqlmodel import col, select
 
 from pdca import i18n
 from pdca.engine.facts import N_, Reason
-from pdca.models import Action, Department, EscalationLadder, EscalationStep, Role, User
+from pdca.models import (
+    Action,
+    ChecklistTemplate,
+    ChecklistVersion,
+    Department,
+    EscalationLadder,
+    EscalationStep,
+    Inspection,
+    InspectionEscalation,
+    InspectionStatus,
+    Role,
+    User,
+)
 from pdca.services import audit, webhooks
 from pdca.services.context import Ctx, unit_of_work
 from pdca.services.errors import Invalid
@@ -208,7 +220,11 @@ def _take_step(
 
 
 def run(ctx: Ctx, *, mail: bool) -> int:
-    """Take every step that is due for every overdue action; returns steps taken."""
+    """Take every step that is due for every overdue action and inspection; steps taken."""
+    return _run_actions(ctx, mail=mail) + run_inspections(ctx, mail=mail)
+
+
+def _run_actions(ctx: Ctx, *, mail: bool) -> int:
     today = ctx.today()
     with unit_of_work(ctx):
         overdue = [
@@ -231,6 +247,118 @@ def run(ctx: Ctx, *, mail: bool) -> int:
             for number, step in enumerate(steps):
                 if days >= step["days"]:
                     taken += _take_step(ctx, action, number, step, days, mail)
+    return taken
+
+
+# --- overdue inspections: the same ladder, the inspector in the owner's place ---------------------
+
+INSPECTION_UNFINISHED = (InspectionStatus.planned, InspectionStatus.in_progress)
+
+
+def _heads_of(ctx: Ctx, department_id: int | None) -> list[int]:
+    heads = ctx.session.exec(
+        select(User.id).where(
+            User.role == Role.head,
+            User.department_id == department_id,
+            User.active == True,  # noqa: E712
+        )
+    )
+    return [int(h) for h in heads if h is not None]
+
+
+def _take_inspection_step(
+    ctx: Ctx, inspection: Inspection, number: int, to: str, days: int, mail: bool
+) -> bool:
+    assert inspection.id is not None
+    inspector = ctx.session.get(User, inspection.inspector_id)
+    if to == "owner":
+        users = [inspection.inspector_id]
+    elif to == "head":
+        users = _heads_of(ctx, inspector.department_id if inspector else None)
+    else:
+        users = _recipients(ctx, Action(title=""), "quality")[0]
+    taken = insert_once(
+        ctx.session,
+        InspectionEscalation,
+        {
+            "inspection_id": inspection.id,
+            "due_on": inspection.due_on,
+            "step": number,
+            "to": to,
+            "at": ctx.now(),
+        },
+    )
+    if taken is None:
+        return False  # taken before (or by another process just now)
+    template = ctx.session.exec(
+        select(ChecklistTemplate)
+        .join(ChecklistVersion, col(ChecklistVersion.template_id) == ChecklistTemplate.id)
+        .where(ChecklistVersion.id == inspection.checklist_version_id)
+    ).one()
+    department = ctx.session.get(Department, inspection.department_id)
+    params = {
+        "key": key("inspection", inspection.id),
+        "title": {
+            "en": f"{template.title} ({department.code if department else ''})",
+            "zh_CN": f"{template.title_zh or template.title}（{department.code if department else ''}）",
+        },
+        "deadline": inspection.due_on.isoformat(),
+        "days": days,
+        "owner": inspector.name if inspector else "",
+    }
+    dedupe = f"inspection-escalation:{inspection.id}:{inspection.due_on.isoformat()}:{number}"
+    for user_id in users:
+        notify(
+            ctx,
+            user_id,
+            "overdue" if to == "owner" else "escalated",
+            "inspection",
+            inspection.id,
+            params,
+            dedupe,
+            mail=mail,
+        )
+    audit.record(
+        ctx,
+        "inspection",
+        inspection.id,
+        "escalated",
+        data={
+            "step": number,
+            "to": to,
+            "days_overdue": days,
+            "due_on": inspection.due_on.isoformat(),
+            "recipients": users,
+        },
+    )
+    return True
+
+
+def run_inspections(ctx: Ctx, *, mail: bool) -> int:
+    """Overdue inspections climb the actions' ladder: the inspector first, then the head
+    of the inspector's department, then the quality managers; each step once."""
+    today = ctx.today()
+    with unit_of_work(ctx):
+        overdue = [
+            int(i)  # type: ignore[arg-type]
+            for i in ctx.session.exec(
+                select(Inspection.id).where(
+                    col(Inspection.status).in_(INSPECTION_UNFINISHED),
+                    col(Inspection.due_on) < today,
+                )
+            )
+        ]
+        steps = ladder(ctx).steps
+    taken = 0
+    for inspection_id in overdue:
+        with unit_of_work(ctx):
+            inspection = ctx.session.get(Inspection, inspection_id)
+            if inspection is None or inspection.status not in INSPECTION_UNFINISHED:
+                continue
+            days = (today - inspection.due_on).days
+            for number, step in enumerate(steps):
+                if days >= step["days"]:
+                    taken += _take_inspection_step(ctx, inspection, number, step["to"], days, mail)
     return taken
 
 

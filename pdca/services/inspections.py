@@ -41,7 +41,7 @@ from pdca.models import (
     Role,
     User,
 )
-from pdca.services import audit
+from pdca.services import audit, inspection_kpis
 from pdca.services.context import Ctx, unit_of_work
 from pdca.services.errors import Conflict, Invalid
 from pdca.services.keys import key
@@ -450,6 +450,7 @@ def submit(
         )
         for write in deferred:
             write()
+        inspection_kpis.feed(ctx, inspection, found.template, found.department, pass_score)
     return inspection
 
 

@@ -21,6 +21,7 @@ from pdca.services import (
     digests,
     escalation,
     idempotency,
+    inspection_plans,
     leases,
     mail_messages,
     mailer,
@@ -42,6 +43,7 @@ NAMES = (
     "deliver",
     "forget-keys",
     "survey-kpis",
+    "inspections-due",
 )
 
 
@@ -83,6 +85,8 @@ def _steps(config: JobConfig, holder: str) -> dict[str, Callable[[Ctx], int]]:
         "forget-keys": idempotency.forget_expired,
         # Yesterday's survey answers become KPI measurements (pdca.services.surveys).
         "survey-kpis": surveys.feed_kpis,
+        # Plans make their inspections a week before they are due (pdca.services.inspection_plans).
+        "inspections-due": inspection_plans.schedule,
     }
 
 

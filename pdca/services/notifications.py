@@ -79,6 +79,7 @@ PAGES = {
     "cycle": "/cycles/{}",
     "problem": "/problems/{}",
     "meeting": "/meetings/{}",
+    "inspection": "/inspections/{}",
 }
 INBOX_PAGE = 50
 _DATE_PARAMS = ("deadline", "date")
@@ -209,6 +210,8 @@ def notify(
 
 
 def _param(value: Any, name: str, lang: str, zone: ZoneInfo) -> Any:
+    if isinstance(value, dict) and "en" in value:  # a bilingual title: the reader's words
+        return value.get(lang) or value["en"]
     if name in _DATE_PARAMS and isinstance(value, str):
         try:
             return i18n.format_date(date.fromisoformat(value), lang)

@@ -28,6 +28,7 @@ from pdca.web.api import (
     routes_evidence,
     routes_feedback,
     routes_indexes,
+    routes_inspection_plans,
     routes_inspections,
     routes_kpi,
     routes_meetings,
@@ -50,6 +51,7 @@ from pdca.web.pages import complaints as complaint_pages
 from pdca.web.pages import cycles as cycle_pages
 from pdca.web.pages import evidence as evidence_pages
 from pdca.web.pages import indexes as index_pages
+from pdca.web.pages import inspection_plans as inspection_plan_pages
 from pdca.web.pages import inspections as inspection_pages
 from pdca.web.pages import kpis as kpi_pages
 from pdca.web.pages import meetings as meeting_pages
@@ -80,6 +82,7 @@ PAGE_ROUTERS = (
     action_pages.router,
     evidence_pages.router,
     inspection_pages.router,
+    inspection_plan_pages.router,
     trail_pages.router,
     meeting_plan_pages.router,  # before the meetings': /meetings/new is not a meeting
     meeting_pages.router,
@@ -147,6 +150,7 @@ def api_router() -> APIRouter:
         routes_indexes,
         routes_evidence,
         routes_inspections,
+        routes_inspection_plans,
         routes_trail,
         routes_meetings,
         routes_notifications,

@@ -41,6 +41,16 @@ def table() -> dict[tuple[str, str], dict[str, int]]:
         ("POST", f"{API}/inspections/{{entity_id}}/evidence"): only(201, *WORKERS),
         # Customer Service was inspected: Hanna heads it.
         ("POST", f"{API}/inspections/{{inspection_id}}/acknowledge"): only(200, "head", "admin"),
+        # Plans, like checklists, are quality staff's; everyone reads them and the programme.
+        ("GET", f"{API}/inspection-plans"): READ,
+        ("POST", f"{API}/inspection-plans"): only(201, *STAFF),
+        ("GET", f"{API}/inspection-plans/{{plan_id}}"): READ,
+        ("PATCH", f"{API}/inspection-plans/{{plan_id}}"): only(200, *STAFF),
+        ("POST", f"{API}/inspection-plans/{{plan_id}}/schedule"): only(200, *STAFF),
+        # An auditor (the viewer too) re-draws a spot check's sample.
+        ("GET", f"{API}/inspections/{{inspection_id}}/sample"): READ,
+        ("GET", f"{API}/inspection-programme"): READ,
+        ("GET", f"{API}/inspection-programme/clauses"): READ,
     }
 
 
@@ -83,6 +93,36 @@ def _submitted(h: Any) -> dict[str, Any]:
             headers=h.headers_of("mia"),
         )
     )
+
+
+def _plan_body(h: Any, **changed: Any) -> dict[str, Any]:
+    return {
+        "title": "Monthly service desk audit",
+        "checklist_id": _checklist(h)["id"],
+        "department_ids": [h.org.cs],
+        "frequency": "monthly",
+        "starts_on": h.days(3),
+        "inspector_ids": [h.org.mia.id],
+        **changed,
+    }
+
+
+def _plan(h: Any, **changed: Any) -> dict[str, Any]:
+    """A new plan of Customer Service's inspections, for one cell."""
+    return _ok(
+        h.client.post(
+            f"{API}/inspection-plans", json=_plan_body(h, **changed), headers=h.admin_headers
+        ),
+        201,
+    )
+
+
+def _spot_check(h: Any) -> dict[str, Any]:
+    """An inspection a spot-check plan made, with its sample drawn."""
+    plan = _plan(h, sample_size=3, sample_source="closed_actions")
+    _ok(h.client.post(f"{API}/inspection-plans/{plan['id']}/schedule", headers=h.admin_headers))
+    listed = _ok(h.client.get(f"{API}/inspections", headers=h.admin_headers, params={"limit": 500}))
+    return next(i for i in listed["items"] if i["plan_id"] == plan["id"])
 
 
 def builders() -> dict[tuple[str, str], Any]:
@@ -157,4 +197,28 @@ def builders() -> dict[tuple[str, str], Any]:
                 {"version": i["version"], "note": "Seen at the Monday review"},
             )
         )(_submitted(h)),
+        ("GET", f"{API}/inspection-plans"): get("/inspection-plans"),
+        ("POST", f"{API}/inspection-plans"): lambda h: Request(
+            "POST", f"{API}/inspection-plans", _plan_body(h, title="A plan of one's own")
+        ),
+        ("GET", f"{API}/inspection-plans/{{plan_id}}"): lambda h: Request(
+            "GET", f"{API}/inspection-plans/{_plan(h)['id']}"
+        ),
+        ("PATCH", f"{API}/inspection-plans/{{plan_id}}"): lambda h: (
+            lambda p: Request(
+                "PATCH",
+                f"{API}/inspection-plans/{p['id']}",
+                {"version": p["version"], "title": "Service desk audit, monthly"},
+            )
+        )(_plan(h)),
+        ("POST", f"{API}/inspection-plans/{{plan_id}}/schedule"): lambda h: Request(
+            "POST", f"{API}/inspection-plans/{_plan(h)['id']}/schedule"
+        ),
+        ("GET", f"{API}/inspections/{{inspection_id}}/sample"): lambda h: Request(
+            "GET", f"{API}/inspections/{_spot_check(h)['id']}/sample"
+        ),
+        ("GET", f"{API}/inspection-programme"): get("/inspection-programme", year=2026),
+        ("GET", f"{API}/inspection-programme/clauses"): get(
+            "/inspection-programme/clauses", year=2026
+        ),
     }

@@ -1,13 +1,15 @@
 """An overdue action climbs the ladder: owner, then head, then the quality managers."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlmodel import select
 
+from pdca.demo_inspections import SERVICE_DESK_AUDIT
 from pdca.models import Notification
-from pdca.services import actions, escalation
+from pdca.services import actions, escalation, inspections
 from pdca.services.errors import Conflict, Forbidden, Invalid
+from pdca.services.notifications import text_of
 from tests.services.builders_services import a_cycle_in_do, events_of
 
 
@@ -105,3 +107,65 @@ def test_an_administrator_sets_the_ladder_and_wrong_steps_are_named(org, as_user
     assert saved.version == 1
     with pytest.raises(Conflict):
         escalation.save_ladder(admin, version=0, steps=[{"days": 1, "to": "owner"}])
+
+
+def test_an_overdue_inspection_climbs_the_same_ladder_each_step_once(org, as_user, clock, session):
+
+    fiona = as_user(org.fiona)
+    desk = inspections.create_template(
+        fiona, code="SD", title="Service desk audit", title_zh="服务台审核", body=SERVICE_DESK_AUDIT
+    )
+    # Max (IT) inspects Customer Service; Ivan heads IT.
+    due = inspections.create_inspection(
+        fiona,
+        checklist_id=desk.id,
+        department_id=org.cs,
+        inspector_id=org.max.id,
+        due_on=date(2026, 11, 25),
+    )
+    system = as_user(None)
+
+    assert escalation.run(system, mail=False) == 0  # due today: not overdue yet
+    clock.advance(days=1)
+    assert escalation.run(system, mail=False) == 1
+    assert told(session, org.max, "overdue") == [due.id]
+    clock.advance(days=2)
+    assert escalation.run(system, mail=False) == 1
+    assert escalation.run(system, mail=False) == 0  # run again: nothing twice
+    assert told(session, org.ivan, "escalated") == [due.id]
+    assert told(session, org.hanna, "escalated") == []
+    clock.advance(days=4)
+    assert escalation.run(system, mail=False) == 1
+    assert told(session, org.fiona, "escalated") == told(session, org.frank, "escalated")
+
+    steps = events_of(session, "inspection", due.id, "escalated")
+    assert [e.data["to"] for e in steps] == ["owner", "head", "quality"]
+    note = session.exec(select(Notification).where(Notification.user_id == org.ivan.id)).one()
+    assert "服务台审核" in text_of(note.kind, note.params, "zh_CN")
+    assert f"I-{due.id}" in text_of(note.kind, note.params, "en")
+
+
+def test_a_submitted_inspection_is_not_escalated(org, as_user, clock, session):
+
+    fiona = as_user(org.fiona)
+    desk = inspections.create_template(
+        fiona, code="SD", title="Service desk audit", body=SERVICE_DESK_AUDIT
+    )
+    due = inspections.create_inspection(
+        fiona,
+        checklist_id=desk.id,
+        department_id=org.cs,
+        inspector_id=org.max.id,
+        due_on=date(2026, 11, 25),
+    )
+    answers = {
+        "logged": {"value": "yes"},
+        "first_reply": {"value": 20},
+        "closure_confirmed": {"value": "yes"},
+        "kb_current": {"value": 5},
+        "complaints_recorded": {"value": "yes"},
+    }
+    inspections.submit(as_user(org.max), due.id, version=None, answers=answers)
+    clock.advance(days=10)
+
+    assert escalation.run(as_user(None), mail=False) == 0

@@ -40,6 +40,7 @@ SAME_IN_BOTH = {
     "API",
     "URL",
     "UTC",
+    "RRULE",  # the iCalendar (RFC 5545) rule a custom inspection schedule is written in
     "DMAIC",
     "SPC",
     "Markdown",

@@ -12,6 +12,8 @@ from pdca.models import (
     Inspection,
     InspectionFinding,
     InspectionStatus,
+    Kpi,
+    Measurement,
     Problem,
     ProblemStatus,
 )
@@ -403,3 +405,35 @@ def test_a_spot_check_with_a_number_outside_its_limits_fails(org, as_user, sessi
     [problem] = inspection_problems(session)
     assert problem.title.startswith("CC-STD 3.2 failed")
     assert done.score == pytest.approx(round(100 * (1 + 3 + 0.6) / 6, 1))
+
+
+# --- scores feed a KPI --------------------------------------------------------------------------
+
+
+def test_each_submitted_score_becomes_a_point_of_the_checklists_kpi_for_the_department(
+    org, as_user, desk, session, clock
+):
+    good = plan(org, as_user, desk)
+    inspections.submit(as_user(org.frank), good.id, version=None, answers=answers())
+    clock.advance(days=30)
+    poor = plan(org, as_user, desk, due=date(2026, 12, 30))
+    inspections.submit(
+        as_user(org.frank),
+        poor.id,
+        version=None,
+        answers=answers(logged="no", closure_confirmed="no", first_reply=300, kb_current=1),
+    )
+
+    session.rollback()
+    kpi = session.exec(select(Kpi).where(Kpi.code == f"INS-{desk.id}-CS")).one()
+    points = session.exec(
+        select(Measurement).where(Measurement.kpi_id == kpi.id).order_by(Measurement.at)
+    ).all()
+    scores = [fresh(session, i).score for i in (good, poor)]
+    assert (kpi.perspective, kpi.department_id, kpi.target) == ("internal_process", org.cs, 80)
+    assert [p.value for p in points] == scores and scores[1] < kpi.breach_limit
+    # Watched like any KPI: the poor score is a breach of its limit.
+    breach = session.exec(
+        select(Problem).where(Problem.source == "kpi", Problem.kpi_id == kpi.id)
+    ).one()
+    assert breach.status == ProblemStatus.new

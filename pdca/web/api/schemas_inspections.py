@@ -135,4 +135,106 @@ class InspectionOut(BaseModel):
     acknowledged_at: datetime | None
     acknowledgement_note: str | None
     findings: list[InspectionFindingOut]
+    plan_id: int | None = Field(description="The plan that made it, if a plan did.")
+    sample_seed: int | None = Field(description="A spot check's random seed.")
+    sample_source: str | None
+    sample_from: date | None
+    sample_to: date | None
+    sample: list[str] | None = Field(description="The cases drawn, e.g. A-12 or CP-7.")
     version: int
+
+
+# --- plans, spot checks, the programme ---------------------------------------------------------
+
+FrequencyT = Literal["daily", "weekly", "monthly", "quarterly", "rrule"]
+InspectorRoleT = Literal["facilitator", "head", "member", "admin"]
+SampleSourceT = Literal["closed_actions", "complaints"]
+
+
+class PlanCreate(Strict):
+    title: Text(200, 1)
+    title_zh: Text(200) | None = None
+    checklist_id: Id
+    department_ids: list[Id] = Field(min_length=1, max_length=200)
+    frequency: FrequencyT
+    rrule: Text(500) | None = Field(
+        default=None, description="frequency rrule: an RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=MO"
+    )
+    starts_on: Day
+    ends_on: Day | None = None
+    inspector_role: InspectorRoleT | None = Field(
+        default=None, description="Everyone active with this role, in turn (or name people)."
+    )
+    inspector_ids: list[Id] = Field(default=[], max_length=100)
+    independent: Flag = Field(
+        default=False, description="Never a member of the department inspected."
+    )
+    sample_size: Count = Field(default=0, le=100, description="Spot check: cases to draw.")
+    sample_source: SampleSourceT | None = None
+
+
+class PlanUpdate(Strict):
+    version: Version | None = None
+    title: Text(200, 1) | None = None
+    title_zh: Text(200) | None = None
+    ends_on: Day | None = None
+    active: Flag | None = None
+
+
+class PlanOut(BaseModel):
+    id: int
+    title: str
+    title_zh: str | None
+    checklist_id: int
+    department_ids: list[int]
+    frequency: FrequencyT
+    rrule: str | None
+    starts_on: date
+    ends_on: date | None
+    inspector_role: str | None
+    inspector_ids: list[int]
+    independent: bool
+    sample_size: int
+    sample_source: str | None
+    active: bool
+    version: int
+
+
+class ScheduledOut(BaseModel):
+    made: int = Field(description="Inspections made now; 0 when all were made before.")
+
+
+class SampleOut(BaseModel):
+    inspection_id: int
+    seed: int
+    source: SampleSourceT
+    sample_from: date
+    sample_to: date
+    recorded: list[str] = Field(description="The cases drawn when the inspection was made.")
+    redrawn: list[str] = Field(description="The cases the same seed draws from the list now.")
+    same: bool
+
+
+class ProgrammeCellOut(BaseModel):
+    month: int
+    planned: int
+    done: int
+    overdue: int
+
+
+class ProgrammeRowOut(BaseModel):
+    department_id: int
+    department: str
+    months: list[ProgrammeCellOut]
+
+
+class ProgrammeOut(BaseModel):
+    year: int
+    rows: list[ProgrammeRowOut]
+
+
+class ClauseBarOut(BaseModel):
+    clause: str
+    failures: int
+    share: float = Field(description="Percent of all failed items.")
+    cumulative: float = Field(description="Running percent, for the Pareto line.")
