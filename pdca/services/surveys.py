@@ -613,6 +613,16 @@ def kpi_code(survey: Survey, metric: str, department: Department) -> str:
     return code if len(code) <= 30 else f"{survey.code}-{metric}-{department.id}"
 
 
+# What may end a survey's title ("How did we do?") and would stand doubled before the
+# colon that joins it to the metric ("我们做得怎么样？：满意度").
+CLOSING_MARKS = " \t?!.:;,？！。：；，、…"
+
+
+def _lead(title: str) -> str:
+    """A survey's title as the first part of a KPI name: without its closing marks."""
+    return title.rstrip(CLOSING_MARKS) or title
+
+
 def _kpi_for(
     ctx: Ctx, survey: Survey, metric: str, department: Department, names: tuple[str, str]
 ) -> Kpi:
@@ -625,10 +635,11 @@ def _kpi_for(
     return kpis.create_kpi(
         ctx,
         code=code,
-        name=f"{survey.title}: {name} ({department.name})"[:200],
-        name_zh=f"{survey.title_zh or survey.title}：{name_zh}（{department.name_zh or department.name}）"[
-            :200
-        ],
+        name=f"{_lead(survey.title)}: {name} ({department.name})"[:200],
+        name_zh=(
+            f"{_lead(survey.title_zh or survey.title)}：{name_zh}"
+            f"（{department.name_zh or department.name}）"
+        )[:200],
         description=f"Drawn each day from the answers to survey {survey.code}.",
         unit=unit,
         department_id=department.id,
@@ -637,7 +648,17 @@ def _kpi_for(
         breach_limit=breach,
         rules=rules,
         interval_hours=24,
+        tags=metric_tags(survey, metric),
     )
+
+
+def metric_tags(survey: Survey, metric: str) -> list[str]:
+    """The tags of a survey's KPI, which index definitions select members by: `survey`,
+    `survey:<code>`, and what it measures (`survey-csat`, `survey-nps`,
+    `survey-response-rate`, or `survey-dimension` and `dimension:<code>`)."""
+    fixed = {"CSAT": "survey-csat", "NPS": "survey-nps", "RR": "survey-response-rate"}
+    what = [fixed[metric]] if metric in fixed else ["survey-dimension", f"dimension:{metric}"]
+    return ["survey", f"survey:{survey.code}", *what]
 
 
 def nps_of(answers: list[int]) -> float:

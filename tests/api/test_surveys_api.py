@@ -182,6 +182,19 @@ def test_a_bad_score_becomes_next_days_csat_point_and_raises_a_problem(
     assert problem.detection_rule == "limit_breach"
     again = jobs.run_all(system, jobs.JobConfig(), "test", only=("survey-kpis",))
     assert again.counts["survey-kpis"] == 0  # a day is fed once
+    # The KPI names read as one phrase: the survey's question mark is not doubled by
+    # the colon that joins it to the metric, in either language.
+    assert csat.name == "How did we do: CSAT (Customer Service)"
+    assert csat.name_zh.startswith("我们做得怎么样：满意度（")
+    # Each dimension's KPI carries the tags the PCI selects it by, and feeds the PCI.
+    reliability = session.exec(select(Kpi).where(Kpi.code == "CARE-REL-CS")).one()
+    assert reliability.tags == ["survey", "survey:CARE", "survey-dimension", "dimension:REL"]
+    assert "survey-csat" in csat.tags
+    pci = people.fiona.get("/api/v1/indexes/PCI/values", params={"period": "day"}).json()
+    (day,) = pci
+    grouped = {m["kpi"]: m["group"] for m in day["members"] if m["group"]}
+    assert grouped == {"CARE-REL-CS": "survey-dimension", "CARE-RES-CS": "survey-dimension"}
+    assert day["value"] == 0  # ratings of 1 score nothing (3 → 0, 4.5 → 100)
 
 
 def test_only_staff_write_surveys_and_wrong_questions_are_refused(people, survey):
