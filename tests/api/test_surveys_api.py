@@ -219,3 +219,22 @@ def test_only_staff_write_surveys_and_wrong_questions_are_refused(people, survey
     assert wrong.status_code == 422
     reasons = " ".join(r["message"] for r in wrong.json()["reasons"])
     assert "only a rating" in reasons and "2 to 20" in reasons and "NOPE" in reasons
+
+
+def test_the_gap_analysis_reads_the_expectations_of_the_answers(client, people, survey):
+    for perceived, expected in (("3", "5"), ("4", "4")):
+        link = invite(people, survey)
+        answered = client.post(
+            f"/s/{link['token']}", data={**GOOD, "q_speed": perceived, "e_speed": expected}
+        )
+        assert answered.status_code == 200
+    found = people.vera.get("/api/v1/gap-analysis", params={"survey_id": survey["id"]})
+    assert found.status_code == 200, found.text
+    body = found.json()
+    assert [d["code"] for d in body["dimensions"]] == ["RES"]  # only "speed" asks both
+    (res,) = body["overall"]
+    assert (res["pairs"], res["perceived"], res["expected"]) == (2, 3.5, 4.5)
+    assert res["gap"] == -1.0  # perceived − expected
+    assert [d["code"] for d in body["departments"]] == ["CS"]
+    assert people.vera.get("/api/v1/gap-analysis", params={"by": "year"}).status_code == 422
+    assert people.vera.get("/api/v1/gap-analysis", params={"survey_id": 9999}).status_code == 404

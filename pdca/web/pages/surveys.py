@@ -1,15 +1,18 @@
 """Survey pages for the signed-in: the surveys and their results, making an invitation
 link, and the quality dimensions questions are tagged with."""
 
+from datetime import timedelta
+
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import select
 
 from pdca import i18n
 from pdca.models import Department
-from pdca.services import policy, surveys
+from pdca.services import gap_analysis, policy, surveys
 from pdca.services.context import Ctx
 from pdca.services.errors import ServiceError
+from pdca.web import report_charts
 from pdca.web.deps import ReleasingRoute
 from pdca.web.pages.common import FormDep, PageCtx, set_flash, whole_number
 from pdca.web.render import error_message, render
@@ -96,3 +99,69 @@ def add_dimension(request: Request, ctx: PageCtx, data: FormDep) -> Response:
     response = RedirectResponse("/surveys", status_code=303)
     set_flash(request, response, _("Dimension %(code)s added.") % {"code": dimension.code})
     return response
+
+
+@router.get("/surveys/gaps")
+def gaps_page(
+    request: Request,
+    ctx: PageCtx,
+    survey: str = "",
+    dept: str = "",
+    days: str = "365",
+    by: str = "month",
+) -> Response:
+    """Expectation against perception per quality dimension (SERVQUAL's gap), over time
+    and by department. Unknown filter values fall back to the defaults, as on every page."""
+    lang = request.state.lang
+    _ = i18n.translations(lang).gettext
+    found_surveys = surveys.surveys(ctx)
+    chosen = next((s for s in found_surveys if s.code == survey.strip().upper()), None)
+    departments = list(ctx.session.exec(select(Department).order_by(Department.code)))
+    department = next((d for d in departments if d.code == dept.strip().upper()), None)
+    window = whole_number(days) or 365
+    window = window if window in gap_analysis.WINDOWS else 365
+    by = by if by in gap_analysis.GROUPINGS else "month"
+    found = gap_analysis.analyse(
+        ctx,
+        days=window,
+        by=by,
+        survey_id=chosen.id if chosen else None,
+        department_id=department.id if department else None,
+    )
+    names = {
+        d.code: (d.name_zh if lang == "zh_CN" and d.name_zh else d.name) for d in found.dimensions
+    }
+    cells = [found.overall.get(d.code, gap_analysis.EMPTY) for d in found.dimensions]
+    chart = report_charts.grouped_bars(
+        [names[d.code] for d in found.dimensions],
+        [
+            ("expected", _("Expected"), [c.expected or 0.0 for c in cells]),
+            ("perceived", _("Perceived"), [c.perceived or 0.0 for c in cells]),
+        ],
+        label=_("Expected and perceived service, by quality dimension (1–5)"),
+        lang=lang,
+        empty=_("No answer to a gap question in this period."),
+    )
+    return render(
+        request,
+        "surveys/gaps.html",
+        {
+            "g": found,
+            "chart": chart,
+            "dimension_names": names,
+            "surveys": [
+                (s.code, (s.title_zh if lang == "zh_CN" else None) or s.title)
+                for s in found_surveys
+            ],
+            "survey_code": chosen.code if chosen else "",
+            "departments": departments,
+            "department_titles": {
+                d.id: (d.name_zh if lang == "zh_CN" and d.name_zh else d.name) for d in departments
+            },
+            "dept": department.code if department else "",
+            "days": window,
+            "windows": gap_analysis.WINDOWS,
+            "by": by,
+            "timedelta_day": timedelta(days=1),
+        },
+    )
