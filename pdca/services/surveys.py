@@ -311,6 +311,46 @@ def edit_questions(
     return target
 
 
+QUESTION_OPS = ("add", "save", "up", "down", "remove")
+
+
+def with_change(
+    questions: list[dict[str, Any]], op: str, key: str | None, question: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    """The questions after one change from the editor page: add a question at the end,
+    save (replace) the one with `key`, move it up or down, or remove it. Keys stay as
+    they were (answers are stored by key); a new question takes the first free `q<n>`.
+    Checking the result is edit_questions' job, as for the API's whole lists."""
+    if op not in QUESTION_OPS:
+        raise Invalid(f"op: one of {', '.join(QUESTION_OPS)}.")
+    found = [dict(q) for q in questions]
+    if op == "add":
+        taken = {q["key"] for q in found}
+        free = next(f"q{n}" for n in range(1, len(found) + 2) if f"q{n}" not in taken)
+        return [*found, {**(question or {}), "key": free}]
+    at = next((i for i, q in enumerate(found) if q["key"] == key), None)
+    if at is None:
+        raise NotFound(f"The survey has no question {key!r} (any more).")
+    if op == "save":
+        found[at] = {**(question or {}), "key": key}
+    elif op == "remove":
+        del found[at]
+    else:
+        to = at - 1 if op == "up" else at + 1
+        if 0 <= to < len(found):
+            found[at], found[to] = found[to], found[at]
+    return found
+
+
+def answers_to(ctx: Ctx, version: SurveyVersion) -> int:
+    """How many answers a version has: once it has one, an edit makes a new version."""
+    return int(
+        ctx.session.exec(
+            select(func.count()).where(SurveyResponse.survey_version_id == version.id)
+        ).one()
+    )
+
+
 def get_survey(ctx: Ctx, survey_id: int) -> Survey:
     return get_or_404(ctx, Survey, survey_id, "Survey")
 

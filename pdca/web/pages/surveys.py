@@ -2,6 +2,7 @@
 link, and the quality dimensions questions are tagged with."""
 
 from datetime import timedelta
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -165,3 +166,132 @@ def gaps_page(
             "timedelta_day": timedelta(days=1),
         },
     )
+
+
+def _choices_text(choices: list[dict[str, str]]) -> str:
+    return "\n".join(
+        c.get("en", "") + (f" | {c['zh_CN']}" if c.get("zh_CN") else "") for c in choices
+    )
+
+
+def _question_from(data: dict[str, Any]) -> dict[str, Any]:
+    """A question as the editor's fields give it (choices: one a line, "English | 中文")."""
+    choices = []
+    for line in str(data.get("choices") or "").splitlines():
+        en, _bar, zh = line.partition("|")
+        if en.strip() or zh.strip():
+            choices.append({"en": en.strip(), "zh_CN": zh.strip()})
+    return {
+        "kind": str(data.get("kind") or ""),
+        "title": {
+            "en": str(data.get("title_en") or "").strip(),
+            "zh_CN": str(data.get("title_zh") or "").strip(),
+        },
+        "dimension": str(data.get("dimension") or "").strip() or None,
+        "choices": choices,
+        "gap": bool(data.get("gap")),
+        "required": bool(data.get("required")),
+    }
+
+
+def _editor(
+    request: Request,
+    ctx: Ctx,
+    survey_id: int,
+    *,
+    error: str | None = None,
+    posted: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
+    lang = request.state.lang
+    _ = i18n.translations(lang).gettext
+    survey = surveys.get_survey(ctx, survey_id)
+    version = surveys.current_version(ctx, survey)
+    questions = [
+        {**q, "choices_text": _choices_text(q.get("choices") or [])} for q in version.questions
+    ]
+    if posted is not None and posted.get("key"):
+        # What was typed into the question that could not be saved stays in its fields.
+        questions = [
+            {**q, **posted["question"], "choices_text": posted["choices_text"]}
+            if q["key"] == posted["key"]
+            else q
+            for q in questions
+        ]
+    blank = {"kind": "rating", "title": {}, "dimension": None, "gap": False, "required": True}
+    new = (
+        {**posted["question"], "choices_text": posted["choices_text"]}
+        if posted is not None and not posted.get("key")
+        else {**blank, "choices_text": ""}
+    )
+    return render(
+        request,
+        "surveys/questions.html",
+        {
+            "survey": survey,
+            "title": (survey.title_zh if lang == "zh_CN" else None) or survey.title,
+            "version": version,
+            "answered": surveys.answers_to(ctx, version),
+            "questions": questions,
+            "new": new,
+            "kinds": {
+                "rating": _("Rating, 1 to 5"),
+                "nps": _("Recommendation, 0 to 10 (NPS)"),
+                "choice": _("One choice"),
+                "text": _("Free text"),
+            },
+            "dimensions": [d for d in surveys.dimensions(ctx) if d.active],
+            "may_manage": policy.can_manage_feedback(ctx.actor) is None,
+            "error": error,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/surveys/{survey_id:int}/questions")
+def questions_page(request: Request, ctx: PageCtx, survey_id: int) -> Response:
+    return _editor(request, ctx, survey_id)
+
+
+@router.post("/surveys/{survey_id:int}/questions")
+def change_questions(request: Request, ctx: PageCtx, data: FormDep, survey_id: int) -> Response:
+    """One change (add, save, move up or down, remove) through the service the API uses:
+    in place while the version has no answers, else as a new version."""
+    _ = i18n.translations(request.state.lang).gettext
+    policy.require(policy.can_manage_feedback(ctx.actor))
+    op = str(data.get("op") or "")
+    key = str(data.get("key") or "") or None
+    question = _question_from(data) if op in ("add", "save") else None
+    try:
+        survey = surveys.get_survey(ctx, survey_id)
+        current = surveys.current_version(ctx, survey)
+        changed = surveys.with_change(current.questions, op, key, question)
+        saved = surveys.edit_questions(
+            ctx, survey_id, version=whole_number(data.get("version")), questions=changed
+        )
+    except ServiceError as exc:
+        if exc.status_hint in (403, 404):
+            raise
+        posted = (
+            {"key": key if op == "save" else None, "question": question,
+             "choices_text": str(data.get("choices") or "")}
+            if question is not None
+            else None
+        )  # fmt: skip
+        return _editor(
+            request,
+            ctx,
+            survey_id,
+            error=error_message(exc, request.state.lang),
+            posted=posted,
+            status_code=409 if exc.status_hint == 409 else 422,
+        )
+    response = RedirectResponse(f"/surveys/{survey_id}/questions", status_code=303)
+    if saved.number != current.number:
+        message = _(
+            "Saved as version %(n)s: the answers already given keep the questions they answered."
+        ) % {"n": saved.number}
+    else:
+        message = _("Saved.")
+    set_flash(request, response, message)
+    return response
