@@ -1,12 +1,13 @@
 """Survey pages: Vera reads the gap analysis; Fiona edits a survey's questions."""
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from sqlmodel import select
 
 from pdca.models import Survey, SurveyVersion
-from pdca.services import organisation, surveys
+from pdca.services import kpis, organisation, surveys
 from tests.services.test_gap_analysis import answered_survey
 
 
@@ -155,3 +156,24 @@ def test_a_stale_form_is_a_conflict_and_a_member_may_not_edit(org, client_for, c
         data={"csrf_token": mia.csrf, "op": "remove", "key": "words"},
     )
     assert refused.status_code == 403
+
+
+def test_the_pci_page_shows_the_survey_dimensions_it_selected_by_tag(org, client_for, as_user):
+    fiona = as_user(org.fiona)
+    kpis.create_kpi(
+        fiona, code="CS-CSAT", name="Customer satisfaction", department_id=org.cs,
+        target=4.2, warning_limit=3.8, breach_limit=3.0,
+    )  # fmt: skip
+    kpis.create_kpi(
+        fiona, code="CARE-ASS-CS", name="Assurance (CS)", department_id=org.cs, target=4.0,
+        tags=["survey-dimension"],
+    )  # fmt: skip
+    at = datetime(2026, 11, 24, tzinfo=UTC)
+    kpis.ingest(fiona, [kpis.RowIn(1, "CS-CSAT", at, 3.6), kpis.RowIn(2, "CARE-ASS-CS", at, 4.5)])
+    page = client_for("vera").client.get("/indexes/PCI?period=day")
+    assert page.status_code == 200
+    assert "KPIs tagged survey-dimension" in page.text
+    assert "1 KPI shares this weight:" in page.text
+    contributions = page.text.split('id="contributions"')[1].split("</section>")[0]
+    assert "CARE-ASS-CS" in contributions and "tagged survey-dimension" in contributions
+    assert "CS-NPS" in contributions  # a member without data is shown, never hidden

@@ -142,6 +142,7 @@ def gaps_page(
         label=_("Expected and perceived service, by quality dimension (1–5)"),
         lang=lang,
         empty=_("No answer to a gap question in this period."),
+        scale_top=5,
     )
     return render(
         request,
