@@ -300,16 +300,16 @@ def test_the_service_quality_index_breaches_and_names_service_level_as_the_cause
 
 def test_the_demo_complaints_raise_problems_through_the_rules_not_one_each(demo):
     # The billing spike of the last weeks and the critical outage (pdca/demo_feedback.py).
-    raised = demo.exec(select(Problem).where(Problem.source == ProblemSource.complaint)).all()
-    assert raised, "the demo's complaints raised no problem"
     linked = Counter(
         c.problem_id
         for c in demo.exec(select(Complaint).where(col(Complaint.problem_id).is_not(None)))
     )
-    assert set(linked) == {p.id for p in raised}
+    assert len(linked) >= 2, "the spike and the outage each raise a problem"
+    raised = demo.exec(select(Problem).where(col(Problem.id).in_(list(linked)))).all()
+    assert {p.source for p in raised} == {ProblemSource.complaint}
     assert max(linked.values()) > 1  # a category over its threshold: one problem, many complaints
     total = demo.exec(select(func.count()).select_from(Complaint)).one()
-    assert len(raised) < total / 10
+    assert sum(linked.values()) < total  # most complaints stay below every rule
 
 
 # --- the same every time ----------------------------------------------------------------
