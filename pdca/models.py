@@ -552,6 +552,8 @@ class Kpi(SQLModel, table=True):
     # Periods within limits after which an open KPI problem offers to be resolved.
     recovery_periods: int = 7
     active: bool = True
+    # Words an index definition selects KPIs by (`select: {tag: survey-dimension}`).
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _at()
     # Phase I done: the control limits people froze after reviewing the baseline (its
     # special causes excluded); detection uses them until they are unfrozen.

@@ -20,6 +20,14 @@ Weights are normalised over the members that have data in the period: the value 
 the weighted mean of the scores present, and the value always says on how many
 members it stood. A member without data is never scored as zero.
 
+A member may name KPIs by a tag instead of by code (`select: {tag: survey-dimension}`):
+a survey's dimension KPIs are made per survey and department (CARE-ASS-BIL …) and no
+list written in advance can name them. The selector is one member with one weight: the
+KPIs it finds share that weight equally among those with data in the period, and the
+group counts as one member in "stood on n of m". A KPI named by code is never counted
+again by a selector, nor by a second selector. What a tag finds is known only with the
+KPIs at hand: the services resolve a definition (`resolve`) before they compute it.
+
 Nothing here touches the database: the services read the KPIs and the measurements.
 """
 
@@ -27,8 +35,8 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,6 +49,7 @@ from pdca.engine.detection import HIGHER, LOWER, POINT_RULES
 LANGUAGES = ("en", "zh_CN")
 CODE = re.compile(r"^[A-Z][A-Z0-9-]{0,19}$")
 KPI_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,29}$")
+TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:_.-]{0,39}$")
 METHODS = ("limits", "linear", "pass_fail")
 PERIODS = ("day", "week", "month")
 CATEGORIES = ("prevention", "appraisal", "internal_failure", "external_failure")
@@ -65,10 +74,20 @@ class Scoring:
 
 @dataclass(frozen=True)
 class Member:
+    """A member KPI, or a selector of KPIs by tag (`select`, with `kpi` empty) until the
+    definition is resolved; a KPI a selector found keeps the selector's tag as `group`."""
+
     kpi: str
     weight: float
     scoring: Scoring
     category: str | None = None
+    select: str | None = None
+    group: str | None = None
+
+    @property
+    def key(self) -> str:
+        """What names the member in the definition: its KPI code, or `tag:<tag>`."""
+        return f"tag:{self.select}" if self.select else self.kpi
 
 
 @dataclass(frozen=True)
@@ -100,10 +119,37 @@ class IndexDefinition:
     def title(self, lang: str = "en") -> str:
         return self.titles.get(lang) or self.titles["en"]
 
+    @property
+    def selectors(self) -> tuple[Member, ...]:
+        return tuple(m for m in self.members if m.select)
+
     def weights(self) -> dict[str, float]:
-        """Each member's share of the whole (the weights normalised to sum to 1)."""
+        """Each member's share of the whole (the weights normalised to sum to 1), by key;
+        a selector's share is its group's, whatever number of KPIs it finds."""
         total = sum(m.weight for m in self.members)
-        return {m.kpi: m.weight / total for m in self.members}
+        return {m.key: m.weight / total for m in self.members}
+
+
+def resolve(definition: IndexDefinition, tags: Mapping[str, Iterable[str]]) -> IndexDefinition:
+    """The definition with each selector replaced by the KPIs that carry its tag
+    (`tags`: KPI code → its tags), in code order, each with the selector's weight and
+    scoring and the tag as its group. A KPI already a member stays where it is."""
+    if not definition.selectors:
+        return definition
+    taken = {m.kpi for m in definition.members if not m.select}
+    if definition.per_base:
+        taken.add(definition.per_base)
+    members: list[Member] = []
+    for member in definition.members:
+        if not member.select:
+            members.append(member)
+            continue
+        for code in sorted(c for c, t in tags.items() if member.select in t and c not in taken):
+            taken.add(code)
+            members.append(
+                Member(code, member.weight, member.scoring, member.category, group=member.select)
+            )
+    return replace(definition, members=tuple(members))
 
 
 # --- loading ----------------------------------------------------------------------------
@@ -193,7 +239,7 @@ class _Parser:
         if per_base is not None and (not isinstance(per_base, str) or not KPI_CODE.match(per_base)):
             raise self.fail("per_base", "must be a KPI code, e.g. FIN-OPEX")
         members = self.members(top["members"], per_base)
-        if per_base is not None and per_base in {m.kpi for m in members}:
+        if per_base is not None and per_base in {m.kpi for m in members if not m.select}:
             raise self.fail("per_base", f"{per_base} is a member too; the base cannot score itself")
         return IndexDefinition(
             code=code,
@@ -214,12 +260,22 @@ class _Parser:
         found: list[Member] = []
         for i, item in enumerate(raw):
             where = f"members[{i}]"
-            entry = self.mapping(item, where, {"kpi", "weight", "scoring", "category"}, {"kpi"})
-            kpi = entry["kpi"]
-            if not isinstance(kpi, str) or not KPI_CODE.match(kpi):
-                raise self.fail(f"{where}.kpi", "must be a KPI code, e.g. CS-SL")
-            if kpi in {m.kpi for m in found}:
-                raise self.fail(f"{where}.kpi", f"{kpi} is a member twice")
+            entry = self.mapping(
+                item, where, {"kpi", "select", "weight", "scoring", "category"}, set()
+            )
+            if ("kpi" in entry) == ("select" in entry):
+                raise self.fail(where, "names one KPI (kpi) or selects KPIs by tag (select)")
+            kpi, tag = "", None
+            if "select" in entry:
+                tag = self.selector(entry["select"], f"{where}.select")
+                if tag in {m.select for m in found}:
+                    raise self.fail(f"{where}.select", f"the tag {tag} is selected twice")
+            else:
+                kpi = entry["kpi"]
+                if not isinstance(kpi, str) or not KPI_CODE.match(kpi):
+                    raise self.fail(f"{where}.kpi", "must be a KPI code, e.g. CS-SL")
+                if kpi in {m.kpi for m in found}:
+                    raise self.fail(f"{where}.kpi", f"{kpi} is a member twice")
             weight = self.number(entry.get("weight", 1), f"{where}.weight")
             assert weight is not None
             if weight <= 0:
@@ -234,8 +290,17 @@ class _Parser:
                     "a ratio to a base is scored on given values (linear or pass_fail), "
                     "not on the KPI's own limits",
                 )
-            found.append(Member(kpi, weight, scoring, category))
+            found.append(Member(kpi, weight, scoring, category, select=tag))
         return tuple(found)
+
+    def selector(self, raw: Any, where: str) -> str:
+        entry = self.mapping(raw, where, {"tag"}, {"tag"})
+        tag = entry["tag"]
+        if not isinstance(tag, str) or not TAG.match(tag):
+            raise self.fail(
+                f"{where}.tag", "must be a KPI tag: letters, digits, ':', '_', '.', '-'"
+            )
+        return tag
 
     def scoring(self, raw: Any, where: str) -> Scoring:
         if isinstance(raw, str):
@@ -352,11 +417,17 @@ def score(scoring: Scoring, value: float, kpi: KpiFacts | None) -> float | None:
 @dataclass(frozen=True)
 class MemberScore:
     kpi: str
-    weight: float  # as defined
+    weight: float  # as defined (a selector's: its group's whole weight)
     share: float  # normalised over the members with data (0 for a missing member)
     value: float | None  # the period's value (a percentage of the base for a ratio index)
     score: float | None
     contribution: float  # share × score: the points it adds to the index
+    group: str | None = None  # the selector's tag that found this KPI
+
+    @property
+    def unit(self) -> str:
+        """What counts as one member: the KPI, or its whole selector group."""
+        return f"tag:{self.group}" if self.group else self.kpi
 
 
 @dataclass(frozen=True)
@@ -366,15 +437,17 @@ class IndexScore:
 
     @property
     def used(self) -> int:
-        return sum(1 for m in self.members if m.score is not None)
+        return len({m.unit for m in self.members if m.score is not None})
 
     @property
     def total(self) -> int:
-        return len(self.members)
+        return len({m.unit for m in self.members})
 
     @property
     def missing(self) -> list[str]:
-        return [m.kpi for m in self.members if m.score is None]
+        """The members without a score: KPI codes, or `tag:<tag>` for a group with none."""
+        scored = {m.unit for m in self.members if m.score is not None}
+        return list(dict.fromkeys(m.unit for m in self.members if m.unit not in scored))
 
 
 def compose(
@@ -396,10 +469,19 @@ def compose(
             value = 100.0 * value / base if base else None
         result = None if value is None else score(member.scoring, value, kpis.get(member.kpi))
         scored.append((member, value, result))
-    present = sum(m.weight for m, _, s in scored if s is not None)
+    # A group's weight is shared by its KPIs that have a score this period.
+    in_group: dict[str, int] = {}
+    for member, _, result in scored:
+        if member.group and result is not None:
+            in_group[member.group] = in_group.get(member.group, 0) + 1
+
+    def weight(member: Member) -> float:
+        return member.weight / in_group[member.group] if member.group else member.weight
+
+    present = sum(weight(m) for m, _, s in scored if s is not None)
     members = []
     for member, value, result in scored:
-        share = member.weight / present if result is not None and present else 0.0
+        share = weight(member) / present if result is not None and present else 0.0
         members.append(
             MemberScore(
                 member.kpi,
@@ -408,6 +490,7 @@ def compose(
                 value,
                 result,
                 share * result if result is not None else 0.0,
+                member.group,
             )
         )
     total = sum(m.contribution for m in members) if present else None

@@ -102,13 +102,32 @@ def version_of(ctx: Ctx, definition: IndexDefinition) -> IndexVersion:
 
 
 def _stored_definition(
-    ctx: Ctx, version_id: int, cache_: dict[int, IndexDefinition]
+    ctx: Ctx, version_id: int, cache_: dict[int, IndexDefinition], tags: Mapping[str, list[str]]
 ) -> IndexDefinition:
     if version_id not in cache_:
         version = ctx.session.get(IndexVersion, version_id)
         assert version is not None
-        cache_[version_id] = engine.from_dict(version.definition, f"index version {version_id}")
+        stored = engine.from_dict(version.definition, f"index version {version_id}")
+        cache_[version_id] = engine.resolve(stored, tags)
     return cache_[version_id]
+
+
+def kpi_tags(ctx: Ctx) -> dict[str, list[str]]:
+    """The tags of every tagged KPI (code → tags): what the definitions' selectors find."""
+    return {
+        code: list(tags)
+        for code, tags in ctx.session.exec(select(Kpi.code, Kpi.tags).where(Kpi.active == True))  # noqa: E712
+        if tags
+    }
+
+
+def resolved(
+    ctx: Ctx, definition: IndexDefinition, tags: Mapping[str, list[str]] | None = None
+) -> IndexDefinition:
+    """The definition with its selectors replaced by the KPIs they find today."""
+    if not definition.selectors:
+        return definition
+    return engine.resolve(definition, kpi_tags(ctx) if tags is None else tags)
 
 
 # --- computing ---------------------------------------------------------------------------
@@ -167,8 +186,10 @@ def recompute(
     """
     result = Recomputed(problems_raised=[])
     with unit_of_work(ctx):
-        for definition in (definitions or builtin_definitions()).values():
-            codes = {m.kpi for m in definition.members} | (
+        defs = (definitions or builtin_definitions()).values()
+        tags = kpi_tags(ctx) if any(d.selectors for d in defs) else {}
+        for definition in defs:
+            codes = {m.kpi for m in engine.resolve(definition, tags).members} | (
                 {definition.per_base} if definition.per_base else set()
             )
             touched = [at for code, at in since.items() if code in codes]
@@ -176,7 +197,7 @@ def recompute(
                 continue
             earliest = _day(min(touched))
             for period in engine.PERIODS:
-                result.values += _compute(ctx, definition, period, earliest)
+                result.values += _compute(ctx, definition, period, earliest, tags)
             _watch(ctx, definition, earliest, result)
     return result
 
@@ -184,7 +205,8 @@ def recompute(
 def recompute_all(ctx: Ctx, definitions: Mapping[str, IndexDefinition] | None = None) -> Recomputed:
     """Every index from its members' first point on (after a definition was added)."""
     defs = definitions or builtin_definitions()
-    codes = {m.kpi for d in defs.values() for m in d.members} | {
+    tags = kpi_tags(ctx)
+    codes = {m.kpi for d in defs.values() for m in engine.resolve(d, tags).members} | {
         d.per_base for d in defs.values() if d.per_base
     }
     first = dict(
@@ -198,9 +220,16 @@ def recompute_all(ctx: Ctx, definitions: Mapping[str, IndexDefinition] | None = 
     return recompute(ctx, {c: at for c, at in first.items() if at is not None}, defs)
 
 
-def _compute(ctx: Ctx, current: IndexDefinition, period: str, earliest: date) -> int:
+def _compute(
+    ctx: Ctx,
+    current: IndexDefinition,
+    period: str,
+    earliest: date,
+    tags: Mapping[str, list[str]],
+) -> int:
     """Values of one index and period kind from the period holding `earliest` on."""
     start = engine.period_start(period, earliest)
+    current = engine.resolve(current, tags)
     codes = {m.kpi for m in current.members}
     # A stored value keeps its version, whose members may differ from today's: read them all.
     stored = {
@@ -215,7 +244,7 @@ def _compute(ctx: Ctx, current: IndexDefinition, period: str, earliest: date) ->
     }
     cache_: dict[int, IndexDefinition] = {}
     for v in stored.values():
-        old = _stored_definition(ctx, v.version_id, cache_)
+        old = _stored_definition(ctx, v.version_id, cache_, tags)
         codes |= {m.kpi for m in old.members}
     base_code = current.per_base
     kpis = {
@@ -245,7 +274,7 @@ def _compute(ctx: Ctx, current: IndexDefinition, period: str, earliest: date) ->
         for scope in _scopes(kpis, codes):
             existing = stored.get((scope, period_start))
             if existing is not None:
-                definition = _stored_definition(ctx, existing.version_id, cache_)
+                definition = _stored_definition(ctx, existing.version_id, cache_, tags)
                 version_id = existing.version_id
             else:
                 definition = current
@@ -276,6 +305,7 @@ def _compute(ctx: Ctx, current: IndexDefinition, period: str, earliest: date) ->
                     "value": None if m.value is None else round(m.value, 6),
                     "score": None if m.score is None else round(m.score, 4),
                     "contribution": round(m.contribution, 4),
+                    **({"group": m.group} if m.group else {}),
                 }
                 for m in scored.members
             ]

@@ -24,6 +24,7 @@ from sqlmodel import col, func, select
 from pdca.engine import detection
 from pdca.engine.detection import Finding, Point
 from pdca.engine.facts import N_
+from pdca.engine.indexes import TAG
 from pdca.models import (
     Action,
     ActionStatus,
@@ -80,6 +81,7 @@ KPI_FIELDS = {
     "baseline_end",
     "recovery_periods",
     "active",
+    "tags",
 }
 
 
@@ -127,6 +129,13 @@ def _validate(values: dict[str, Any]) -> list[str]:
             )
         if breach is not None and not worse(breach, warn if warn is not None else target):
             reasons.append(f"breach_limit: must be {word} the warning limit (and the target).")
+    tags = values.get("tags") or []
+    if (
+        not isinstance(tags, list)
+        or len(tags) > 20
+        or not all(isinstance(t, str) and TAG.match(t) for t in tags)
+    ):
+        reasons.append("tags: at most 20 words of letters, digits, ':', '_', '.', '-'.")
     start, end = values.get("baseline_start"), values.get("baseline_end")
     if (start is None) != (end is None) or (start and end and start >= end):
         reasons.append("baseline: give both start and end, start before end.")

@@ -311,6 +311,46 @@ def edit_questions(
     return target
 
 
+QUESTION_OPS = ("add", "save", "up", "down", "remove")
+
+
+def with_change(
+    questions: list[dict[str, Any]], op: str, key: str | None, question: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    """The questions after one change from the editor page: add a question at the end,
+    save (replace) the one with `key`, move it up or down, or remove it. Keys stay as
+    they were (answers are stored by key); a new question takes the first free `q<n>`.
+    Checking the result is edit_questions' job, as for the API's whole lists."""
+    if op not in QUESTION_OPS:
+        raise Invalid(f"op: one of {', '.join(QUESTION_OPS)}.")
+    found = [dict(q) for q in questions]
+    if op == "add":
+        taken = {q["key"] for q in found}
+        free = next(f"q{n}" for n in range(1, len(found) + 2) if f"q{n}" not in taken)
+        return [*found, {**(question or {}), "key": free}]
+    at = next((i for i, q in enumerate(found) if q["key"] == key), None)
+    if at is None:
+        raise NotFound(f"The survey has no question {key!r} (any more).")
+    if op == "save":
+        found[at] = {**(question or {}), "key": key}
+    elif op == "remove":
+        del found[at]
+    else:
+        to = at - 1 if op == "up" else at + 1
+        if 0 <= to < len(found):
+            found[at], found[to] = found[to], found[at]
+    return found
+
+
+def answers_to(ctx: Ctx, version: SurveyVersion) -> int:
+    """How many answers a version has: once it has one, an edit makes a new version."""
+    return int(
+        ctx.session.exec(
+            select(func.count()).where(SurveyResponse.survey_version_id == version.id)
+        ).one()
+    )
+
+
 def get_survey(ctx: Ctx, survey_id: int) -> Survey:
     return get_or_404(ctx, Survey, survey_id, "Survey")
 
@@ -613,6 +653,16 @@ def kpi_code(survey: Survey, metric: str, department: Department) -> str:
     return code if len(code) <= 30 else f"{survey.code}-{metric}-{department.id}"
 
 
+# What may end a survey's title ("How did we do?") and would stand doubled before the
+# colon that joins it to the metric ("我们做得怎么样？：满意度").
+CLOSING_MARKS = " \t?!.:;,？！。：；，、…"
+
+
+def _lead(title: str) -> str:
+    """A survey's title as the first part of a KPI name: without its closing marks."""
+    return title.rstrip(CLOSING_MARKS) or title
+
+
 def _kpi_for(
     ctx: Ctx, survey: Survey, metric: str, department: Department, names: tuple[str, str]
 ) -> Kpi:
@@ -625,10 +675,11 @@ def _kpi_for(
     return kpis.create_kpi(
         ctx,
         code=code,
-        name=f"{survey.title}: {name} ({department.name})"[:200],
-        name_zh=f"{survey.title_zh or survey.title}：{name_zh}（{department.name_zh or department.name}）"[
-            :200
-        ],
+        name=f"{_lead(survey.title)}: {name} ({department.name})"[:200],
+        name_zh=(
+            f"{_lead(survey.title_zh or survey.title)}：{name_zh}"
+            f"（{department.name_zh or department.name}）"
+        )[:200],
         description=f"Drawn each day from the answers to survey {survey.code}.",
         unit=unit,
         department_id=department.id,
@@ -637,7 +688,17 @@ def _kpi_for(
         breach_limit=breach,
         rules=rules,
         interval_hours=24,
+        tags=metric_tags(survey, metric),
     )
+
+
+def metric_tags(survey: Survey, metric: str) -> list[str]:
+    """The tags of a survey's KPI, which index definitions select members by: `survey`,
+    `survey:<code>`, and what it measures (`survey-csat`, `survey-nps`,
+    `survey-response-rate`, or `survey-dimension` and `dimension:<code>`)."""
+    fixed = {"CSAT": "survey-csat", "NPS": "survey-nps", "RR": "survey-response-rate"}
+    what = [fixed[metric]] if metric in fixed else ["survey-dimension", f"dimension:{metric}"]
+    return ["survey", f"survey:{survey.code}", *what]
 
 
 def nps_of(answers: list[int]) -> float:

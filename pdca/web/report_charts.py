@@ -34,13 +34,17 @@ def grouped_bars(
     empty: str,
     height: int = 260,
     value_text: Callable[[float], str] | None = None,
+    scale_top: float | None = None,
 ) -> str:
-    """Bars per category, one per series (css key, name, values), with a legend on top."""
+    """Bars per category, one per series (css key, name, values), with a legend on top;
+    `scale_top` fixes the top of the scale (5 for ratings of 1 to 5)."""
     text = value_text or _fmt(lang)
     if not categories or not any(v for _k, _n, values in series for v in values):
         return _empty_svg("bars", label, empty)
     top_value = max(v for _k, _n, values in series for v in values)
-    ticks = nice_ticks(0, top_value, 5)
+    if scale_top is not None:
+        top_value = max(top_value, scale_top)
+    ticks = nice_ticks(0, top_value, 6 if scale_top is not None else 5)
     if len(ticks) > 1 and ticks[1] - ticks[0] < 1:
         ticks = list(range(0, int(ticks[-1]) + 2))
     rotate = len(categories) > 8

@@ -17,6 +17,7 @@ def table() -> dict[tuple[str, str], dict[str, int]]:
         ("POST", f"{API}/complaints"): only(201, *WORKERS),
         ("GET", f"{API}/complaints/{{complaint_id}}"): READ,
         ("GET", f"{API}/complaint-analysis"): READ,
+        ("GET", f"{API}/gap-analysis"): READ,
         ("PATCH", f"{API}/complaints/{{complaint_id}}"): only(200, *WORKERS),
         # surveys: staff write them and their dimensions; the desk (anyone but a viewer)
         # invites a customer; the answers come in on the public page, without a token
@@ -88,6 +89,9 @@ def builders() -> dict[tuple[str, str], Any]:
         ("GET", f"{API}/complaints"): lambda h: Request("GET", f"{API}/complaints"),
         ("GET", f"{API}/complaint-analysis"): lambda h: Request(
             "GET", f"{API}/complaint-analysis", params={"days": 30}
+        ),
+        ("GET", f"{API}/gap-analysis"): lambda h: Request(
+            "GET", f"{API}/gap-analysis", params={"by": "week"}
         ),
         ("POST", f"{API}/complaints"): lambda h: (
             _category(h),

@@ -65,3 +65,19 @@ def test_an_unknown_index_or_period_is_a_clear_4xx(client, headers):
         "/api/v1/indexes/QSI/values?start=2026-11-02&end=2026-11-01", headers=headers
     )
     assert backwards.status_code == 422
+
+
+def test_pci_shows_its_selector_and_a_kpi_takes_tags_through_the_api(client, tokens, auth, org):
+    fiona = auth(tokens["fiona"])
+    pci = client.get("/api/v1/indexes/PCI", headers=fiona).json()
+    (selector,) = [m for m in pci["members"] if m["select"]]
+    assert selector == {**selector, "kpi": None, "select": "survey-dimension", "weight": 20}
+    assert selector["share"] == pytest.approx(20 / 120)
+    body = {"code": "CS-QUIET", "name": "Quiet hours", "department_id": org.cs, "target": 4}
+    made = client.post("/api/v1/kpis", json={**body, "tags": ["survey-dimension"]}, headers=fiona)
+    assert made.status_code == 201, made.text
+    assert made.json()["tags"] == ["survey-dimension"]
+    wrong = client.post(
+        "/api/v1/kpis", json={**body, "code": "CS-LOUD", "tags": ["two words"]}, headers=fiona
+    )
+    assert wrong.status_code == 422

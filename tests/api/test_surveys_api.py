@@ -182,6 +182,19 @@ def test_a_bad_score_becomes_next_days_csat_point_and_raises_a_problem(
     assert problem.detection_rule == "limit_breach"
     again = jobs.run_all(system, jobs.JobConfig(), "test", only=("survey-kpis",))
     assert again.counts["survey-kpis"] == 0  # a day is fed once
+    # The KPI names read as one phrase: the survey's question mark is not doubled by
+    # the colon that joins it to the metric, in either language.
+    assert csat.name == "How did we do: CSAT (Customer Service)"
+    assert csat.name_zh.startswith("我们做得怎么样：满意度（")
+    # Each dimension's KPI carries the tags the PCI selects it by, and feeds the PCI.
+    reliability = session.exec(select(Kpi).where(Kpi.code == "CARE-REL-CS")).one()
+    assert reliability.tags == ["survey", "survey:CARE", "survey-dimension", "dimension:REL"]
+    assert "survey-csat" in csat.tags
+    pci = people.fiona.get("/api/v1/indexes/PCI/values", params={"period": "day"}).json()
+    (day,) = pci
+    grouped = {m["kpi"]: m["group"] for m in day["members"] if m["group"]}
+    assert grouped == {"CARE-REL-CS": "survey-dimension", "CARE-RES-CS": "survey-dimension"}
+    assert day["value"] == 0  # ratings of 1 score nothing (3 → 0, 4.5 → 100)
 
 
 def test_only_staff_write_surveys_and_wrong_questions_are_refused(people, survey):
@@ -206,3 +219,22 @@ def test_only_staff_write_surveys_and_wrong_questions_are_refused(people, survey
     assert wrong.status_code == 422
     reasons = " ".join(r["message"] for r in wrong.json()["reasons"])
     assert "only a rating" in reasons and "2 to 20" in reasons and "NOPE" in reasons
+
+
+def test_the_gap_analysis_reads_the_expectations_of_the_answers(client, people, survey):
+    for perceived, expected in (("3", "5"), ("4", "4")):
+        link = invite(people, survey)
+        answered = client.post(
+            f"/s/{link['token']}", data={**GOOD, "q_speed": perceived, "e_speed": expected}
+        )
+        assert answered.status_code == 200
+    found = people.vera.get("/api/v1/gap-analysis", params={"survey_id": survey["id"]})
+    assert found.status_code == 200, found.text
+    body = found.json()
+    assert [d["code"] for d in body["dimensions"]] == ["RES"]  # only "speed" asks both
+    (res,) = body["overall"]
+    assert (res["pairs"], res["perceived"], res["expected"]) == (2, 3.5, 4.5)
+    assert res["gap"] == -1.0  # perceived − expected
+    assert [d["code"] for d in body["departments"]] == ["CS"]
+    assert people.vera.get("/api/v1/gap-analysis", params={"by": "year"}).status_code == 422
+    assert people.vera.get("/api/v1/gap-analysis", params={"survey_id": 9999}).status_code == 404

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 from typer.testing import Result
 
 from pdca import migrate, resources
@@ -15,6 +15,7 @@ from pdca.demo import load_demo
 from pdca.demo_kpis import BASELINE_DAYS, FIRST_DAY, KPIS, midnight, series
 from pdca.engine import detection
 from pdca.models import (
+    Complaint,
     Cycle,
     CycleProblem,
     Event,
@@ -278,7 +279,13 @@ def test_the_service_quality_index_breaches_and_names_service_level_as_the_cause
     assert all(line.latest is not None for line in lines.values())
     assert lines["QSI"].status == "breach"
     assert lines["QSI"].latest.members_used == 5  # CS-FCR stopped reporting
-    assert lines["PCI"].status == "on_target"
+    # PCI stands on the survey's dimensions too, selected by their tag: one group of
+    # weight 20 whose KPIs (five dimensions, two departments) share it. Billing's dip
+    # in the survey's last weeks holds the index below its target of 80.
+    pci = lines["PCI"].latest
+    grouped = [m for m in pci.members if m.get("group") == "survey-dimension"]
+    assert len(grouped) == 10 and pci.members_total == 4
+    assert lines["PCI"].status == "off_target"
     problem = demo.exec(
         select(Problem).where(
             Problem.index_scope == "QSI:0", Problem.detection_rule == "limit_breach"
@@ -289,6 +296,20 @@ def test_the_service_quality_index_breaches_and_names_service_level_as_the_cause
     assert top["kpi"] == "CS-SL"
     assert "Pulled down most by CS-SL Service level" in problem_text(problem, "en").description
     assert "拉低最多的是 CS-SL 服务水平" in problem_text(problem, "zh_CN").description
+
+
+def test_the_demo_complaints_raise_problems_through_the_rules_not_one_each(demo):
+    # The billing spike of the last weeks and the critical outage (pdca/demo_feedback.py).
+    linked = Counter(
+        c.problem_id
+        for c in demo.exec(select(Complaint).where(col(Complaint.problem_id).is_not(None)))
+    )
+    assert len(linked) >= 2, "the spike and the outage each raise a problem"
+    raised = demo.exec(select(Problem).where(col(Problem.id).in_(list(linked)))).all()
+    assert {p.source for p in raised} == {ProblemSource.complaint}
+    assert max(linked.values()) > 1  # a category over its threshold: one problem, many complaints
+    total = demo.exec(select(func.count()).select_from(Complaint)).one()
+    assert sum(linked.values()) < total  # most complaints stay below every rule
 
 
 # --- the same every time ----------------------------------------------------------------

@@ -204,3 +204,33 @@ def test_an_index_read_with_a_wrong_period_or_code_is_refused(service_kpis):
         indexes.values(service_kpis, "XYZ")
     with pytest.raises(Invalid):
         indexes.values(service_kpis, "QSI", period="year")
+
+
+def test_the_pci_takes_the_survey_dimensions_by_their_tag_sharing_one_weight(org, as_user, session):
+    """A survey's dimension KPIs (one per survey, department and dimension) are no names
+    a definition could list: PCI selects them by the tag the survey feed gives them."""
+    fiona = as_user(org.fiona)
+    kpis.create_kpi(
+        fiona, code="CS-CSAT", name="Customer satisfaction", department_id=org.cs,
+        target=4.2, warning_limit=3.8, breach_limit=3.0,
+    )  # fmt: skip
+    for code, dept in (("CARE-ASS-CS", org.cs), ("CARE-EMP-IT", org.it)):
+        kpis.create_kpi(
+            fiona, code=code, name=code, department_id=dept, target=4.0, warning_limit=3.5,
+            tags=["survey", "survey:CARE", "survey-dimension", f"dimension:{code[5:8]}"],
+        )  # fmt: skip
+    feed(fiona, [("CS-CSAT", day(0), 3.6), ("CARE-ASS-CS", day(0), 4.5), ("CARE-EMP-IT", day(0), 3.75)])  # fmt: skip
+    # CSAT 3.6 → 50 on its limits (3.0 → 0, 4.2 → 100), weight 40; the dimensions, linear
+    # 3 → 0 and 4.5 → 100, share the group's 20: ASS 4.5 → 100 and EMP 3.75 → 50, 10 each.
+    # NPS and the complaint rate have no data: (40·50 + 10·100 + 10·50) / 60.
+    v = value(session, "day", day(0), code="PCI")
+    assert v.value == pytest.approx((40 * 50 + 10 * 100 + 10 * 50) / 60, abs=1e-4)
+    assert (v.members_used, v.members_total) == (2, 4)  # CSAT and the group; NPS, COMPL not
+    by_kpi = {m["kpi"]: m for m in v.members}
+    assert by_kpi["CARE-EMP-IT"]["group"] == "survey-dimension"
+    assert by_kpi["CARE-ASS-CS"]["share"] == pytest.approx(10 / 60, abs=1e-6)
+    # A department's value stands on its own: in CS the one dimension takes the whole 20.
+    cs = value(session, "day", day(0), org.cs, code="PCI")
+    assert cs.value == pytest.approx((40 * 50 + 20 * 100) / 60, abs=1e-4)
+    it = value(session, "day", day(0), org.it, code="PCI")
+    assert (it.value, it.members_used, it.members_total) == (50, 1, 1)

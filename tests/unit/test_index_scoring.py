@@ -136,6 +136,14 @@ def test_the_drop_is_each_members_change_of_contribution_largest_first():
         ({"watch": {"period": "day", "target": 90, "warning_limit": 95}}, "watch.warning_limit"),
         ({"watch": {"period": "day", "target": 90, "rules": ["spc_magic"]}}, "watch.rules"),
         ({"colour": "red"}, "index"),
+        ({"members": [{"kpi": "SL", "select": {"tag": "dim"}}]}, "members[0]"),
+        ({"members": [{"weight": 2}]}, "members[0]"),
+        ({"members": [{"select": {"tag": "two words"}}]}, "members[0].select.tag"),
+        ({"members": [{"select": {"tags": ["dim"]}}]}, "members[0].select"),
+        (
+            {"members": [{"select": {"tag": "dim"}}, {"select": {"tag": "dim"}}]},
+            "members[1].select",
+        ),
     ],
 )
 def test_a_wrong_definition_names_the_item_and_the_reason(change, item):
@@ -151,6 +159,70 @@ def test_a_wrong_definition_names_the_item_and_the_reason(change, item):
     assert refused.value.item == item and refused.value.reason
 
 
+def survey_dimensions():
+    """A service level named by code (weight 3) and the survey dimensions chosen by their
+    tag (weight 2 for the group), each dimension linear from 3 (0) to 4.5 (100)."""
+    return definition(
+        [
+            {"kpi": "SL", "weight": 3},
+            {
+                "select": {"tag": "survey-dimension"},
+                "weight": 2,
+                "scoring": {"method": "linear", "score_0": 3, "score_100": 4.5},
+            },
+        ]
+    )
+
+
+TAGS = {
+    "CARE-ASS-BIL": ["survey", "survey-dimension", "dimension:ASS"],
+    "CARE-EMP-BIL": ["survey", "survey-dimension", "dimension:EMP"],
+    "CARE-REL-CS": ["survey", "survey-dimension", "dimension:REL"],
+    "CARE-CSAT-CS": ["survey", "survey-csat"],
+    "SL": ["survey-dimension"],  # a member by code already: never counted twice
+}
+
+
+def test_a_selector_takes_every_kpi_with_its_tag_and_is_one_member_of_the_definition():
+    d = survey_dimensions()
+    assert d.weights() == {"SL": 0.6, "tag:survey-dimension": 0.4}
+    resolved = ix.resolve(d, TAGS)
+    assert [(m.kpi, m.group) for m in resolved.members] == [
+        ("SL", None),
+        ("CARE-ASS-BIL", "survey-dimension"),
+        ("CARE-EMP-BIL", "survey-dimension"),
+        ("CARE-REL-CS", "survey-dimension"),
+    ]
+    assert resolved.digest == d.digest  # the same definition version, whatever it finds
+
+
+def test_the_kpis_a_selector_found_share_its_weight_among_those_with_data():
+    resolved = ix.resolve(survey_dimensions(), TAGS)
+    # SL 75 → 50 (3 parts); the group's 2 parts go to the two dimensions with data,
+    # 1 each: ASS 4.5 → 100, EMP 3.75 → 50; REL has no data this period.
+    scored = ix.compose(
+        resolved, {"SL": 75, "CARE-ASS-BIL": 4.5, "CARE-EMP-BIL": 3.75}, {"SL": HIGHER}
+    )
+    assert scored.value == pytest.approx((3 * 50 + 1 * 100 + 1 * 50) / 5)  # 60
+    assert [round(m.share, 6) for m in scored.members] == [0.6, 0.2, 0.2, 0]
+    assert [round(m.contribution, 6) for m in scored.members] == [30, 20, 10, 0]
+    # The group counts as one member: it stood on both, though one dimension is missing.
+    assert (scored.used, scored.total, scored.missing) == (2, 2, [])
+
+
+def test_a_selector_whose_kpis_have_no_data_is_one_missing_member():
+    resolved = ix.resolve(survey_dimensions(), TAGS)
+    scored = ix.compose(resolved, {"SL": 77.5}, {"SL": HIGHER})
+    assert scored.value == 75  # SL alone: (77.5 - 70) / (80 - 70)
+    assert (scored.used, scored.total, scored.missing) == (1, 2, ["tag:survey-dimension"])
+
+
+def test_a_selector_that_finds_nothing_leaves_the_index_on_its_other_members():
+    resolved = ix.resolve(survey_dimensions(), {"CARE-CSAT-CS": ["survey-csat"]})
+    assert [m.kpi for m in resolved.members] == ["SL"]
+    assert ix.compose(resolved, {"SL": 75}, {"SL": HIGHER}).value == 50
+
+
 def test_the_shipped_definitions_load_with_weights_that_sum_to_one():
     from pdca import resources
 
@@ -160,3 +232,4 @@ def test_the_shipped_definitions_load_with_weights_that_sum_to_one():
         assert sum(d.weights().values()) == pytest.approx(1)
     assert {m.category for m in found["QCI"].members} == set(ix.CATEGORIES)
     assert found["QCI"].per_base == "FIN-OPEX"
+    assert [m.select for m in found["PCI"].selectors] == ["survey-dimension"]

@@ -1,13 +1,13 @@
 """The voice of the customer: the complaint taxonomy, complaint intake and progress."""
 
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
 from pdca.models import Complaint, ComplaintCategory, Survey
 from pdca.services import complaint_analysis as analysis
-from pdca.services import complaints, surveys
+from pdca.services import complaints, gap_analysis, surveys
 from pdca.services.complaints import ComplaintFilter, ComplaintIn
 from pdca.web.api import schemas as s
 from pdca.web.api import schemas_feedback as f
@@ -299,4 +299,50 @@ def complaint_analysis(
             for w, a, b, c in found.weeks
         ],
         top_repeaters=[{"customer_ref": r, "complaints": n} for r, n in found.top_repeaters],
+    )
+
+
+def _cells(found: gap_analysis.GapAnalysis, cells: dict[str, gap_analysis.Cell]) -> list[Any]:
+    return [
+        f.GapCellOut(dimension=d.code, **_cell(cells.get(d.code, gap_analysis.EMPTY)))
+        for d in found.dimensions
+    ]
+
+
+def _cell(cell: gap_analysis.Cell) -> dict[str, Any]:
+    return {**asdict(cell), "gap": cell.gap}
+
+
+@router.get(
+    "/gap-analysis",
+    response_model=f.GapAnalysisOut,
+    summary="SERVQUAL gaps (perceived − expected) per quality dimension, over time and by "
+    "department",
+)
+def gap_analysis_(
+    ctx: CtxDep,
+    days: Annotated[int, Query(ge=7, le=731)] = 365,
+    by: Literal["week", "month"] = "month",
+    survey_id: QueryId | None = None,
+    department_id: QueryId | None = None,
+    end: QueryDay | None = None,
+) -> f.GapAnalysisOut:
+    found = gap_analysis.analyse(
+        ctx, days=days, by=by, survey_id=survey_id, department_id=department_id, end=end
+    )
+    return f.GapAnalysisOut(
+        start=found.start,
+        end=found.end,
+        by=found.by,  # type: ignore[arg-type]
+        survey_id=found.survey_id,
+        department_id=found.department_id,
+        dimensions=[
+            f.GapDimensionOut(code=d.code, name=d.name, name_zh=d.name_zh) for d in found.dimensions
+        ],
+        overall=_cells(found, found.overall),
+        periods=[f.GapPeriodOut(start=p.key, cells=_cells(found, p.cells)) for p in found.periods],
+        departments=[
+            f.GapDepartmentOut(department_id=d.key, code=d.label, cells=_cells(found, d.cells))
+            for d in found.departments
+        ],
     )

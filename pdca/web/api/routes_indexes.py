@@ -18,7 +18,8 @@ Limit = Annotated[int, Query(ge=1, le=5000)]
 
 
 class IndexMemberOut(BaseModel):
-    kpi: str
+    kpi: str | None  # None for a selector
+    select: str | None  # the tag a selector finds its KPIs by; they share its weight
     weight: float
     share: float  # the weight normalised: the member's share of the index
     method: str  # limits | linear | pass_fail
@@ -55,6 +56,7 @@ class IndexMemberValueOut(BaseModel):
     value: float | None
     score: float | None  # None: no data in the period (never counted as zero)
     contribution: float
+    group: str | None = None  # the selector's tag that found this KPI
 
 
 class IndexValueOut(BaseModel):
@@ -80,9 +82,10 @@ def index_out(d: IndexDefinition) -> IndexOut:
         per_base=d.per_base,
         members=[
             IndexMemberOut(
-                kpi=m.kpi,
+                kpi=m.kpi or None,
+                select=m.select,
                 weight=m.weight,
-                share=shares[m.kpi],
+                share=shares[m.key],
                 method=m.scoring.method,
                 score_0=m.scoring.score_0,
                 score_100=m.scoring.score_100,

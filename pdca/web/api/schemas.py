@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from pdca.web.api.types import (
     Day,
@@ -618,6 +618,9 @@ RuleT = Literal[
 ]
 
 
+KpiTag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9:_.-]{0,39}$")]
+
+
 class KpiCreate(Strict):
     code: Text(30, 1) = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", examples=["CS-SL"])  # type: ignore[valid-type]
     name: Text(200, 1) = Field(examples=["Service level (calls answered in 20 s)"])  # type: ignore[valid-type]
@@ -637,6 +640,11 @@ class KpiCreate(Strict):
     baseline_start: Moment | None = None
     baseline_end: Moment | None = None
     recovery_periods: StrictInt = Field(default=7, ge=1, le=365)
+    tags: list[KpiTag] = Field(
+        default=[],
+        max_length=20,
+        description="Words an index definition selects KPIs by (`select: {tag: …}`).",
+    )
 
 
 class KpiUpdate(Strict):
@@ -664,6 +672,9 @@ class KpiUpdate(Strict):
         default=None,
         json_schema_extra=_absent_means_unchanged,
         description="false retires the KPI (no more checks); true brings it back.",
+    )
+    tags: list[KpiTag] = Field(
+        default=None, max_length=20, json_schema_extra=_absent_means_unchanged
     )
     # These may be cleared with null.
     name_zh: Text(200) | None = None  # type: ignore[valid-type]
@@ -695,6 +706,7 @@ class KpiOut(BaseModel):
     baseline_end: datetime | None
     recovery_periods: int
     active: bool
+    tags: list[str]
     version: int
 
 

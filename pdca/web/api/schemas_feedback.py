@@ -249,3 +249,42 @@ class AnalysisOut(BaseModel):
     departments: list[DepartmentTimesOut]
     repeat_customers: TripleOut = Field(description="Customers who complained more than once.")
     top_repeaters: list[RepeaterOut]
+
+
+class GapCellOut(BaseModel):
+    dimension: str
+    pairs: int = Field(description="Answers to gap questions (expected and perceived, 1–5).")
+    expected: float | None = Field(description="Mean expectation over the pairs.")
+    perceived: float | None = Field(description="Mean perception over the pairs.")
+    gap: float | None = Field(description="perceived − expected: below 0 is a shortfall.")
+
+
+class GapPeriodOut(BaseModel):
+    start: date
+    cells: list[GapCellOut]
+
+
+class GapDepartmentOut(BaseModel):
+    department_id: int
+    code: str
+    cells: list[GapCellOut]
+
+
+class GapDimensionOut(BaseModel):
+    code: str
+    name: str
+    name_zh: str | None
+
+
+class GapAnalysisOut(BaseModel):
+    start: date
+    end: date = Field(description="Exclusive.")
+    by: Literal["week", "month"]
+    survey_id: int | None
+    department_id: int | None
+    dimensions: list[GapDimensionOut]
+    overall: list[GapCellOut]
+    periods: list[GapPeriodOut] = Field(description="Oldest first; periods with answers only.")
+    departments: list[GapDepartmentOut] = Field(
+        description="Every department with answers (the department filter does not apply)."
+    )

@@ -77,9 +77,16 @@ def index_page(
         year_ago = indexes.value_at(
             ctx, definition.code, period, scope, indexes.year_before(period, latest.start)
         )
-    codes = {m["kpi"] for v in (latest, previous) if v for m in v.members} | {
-        m.kpi for m in definition.members
-    }
+    # The KPIs each selector finds today (they share its weight).
+    found: dict[str, list[str]] = {}
+    for m in indexes.resolved(ctx, definition).members:
+        if m.group:
+            found.setdefault(m.group, []).append(m.kpi)
+    codes = (
+        {m["kpi"] for v in (latest, previous) if v for m in v.members}
+        | {m.kpi for m in definition.members if not m.select}
+        | {c for group in found.values() for c in group}
+    )
     kpis = {k.code: k for k in ctx.session.exec(select(Kpi).where(col(Kpi.code).in_(codes)))}
 
     def name(kpi_code: str) -> str:
@@ -151,10 +158,16 @@ def index_page(
             "definition_members": [
                 {
                     "kpi": m.kpi,
-                    "name": name(m.kpi),
+                    "select": m.select,
+                    "found": [
+                        (c, kpis[c].id if c in kpis else None) for c in found.get(m.select, [])
+                    ]
+                    if m.select
+                    else [],
+                    "name": name(m.kpi) if m.kpi else "",
                     "kpi_id": kpis[m.kpi].id if m.kpi in kpis else None,
                     "weight": m.weight,
-                    "share": weights[m.kpi],
+                    "share": weights[m.key],
                     "method": m.scoring.method,
                     "scoring": m.scoring,
                     "category": m.category,

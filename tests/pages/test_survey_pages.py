@@ -1,0 +1,179 @@
+"""Survey pages: Vera reads the gap analysis; Fiona edits a survey's questions."""
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+from sqlmodel import select
+
+from pdca.models import Survey, SurveyVersion
+from pdca.services import kpis, organisation, surveys
+from tests.services.test_gap_analysis import answered_survey
+
+
+def test_a_viewer_reads_the_gaps_in_a_chart_and_tables_in_both_languages(
+    org, client_for, as_user, clock
+):
+    answered_survey(org, as_user, clock)
+    vera = client_for("vera")
+    page = vera.client.get("/surveys/gaps?by=month")
+    assert page.status_code == 200
+    assert '<svg class="chart bars"' in page.text and 'role="img"' in page.text
+    overall = page.text.split('data-testid="gap-overall"')[1].split("</table>")[0]
+    assert "−1.67" in overall or "-1.67" in overall  # RES: 3 against 14/3
+    assert "+0.33" in overall  # ASS: 13/3 against 4
+    months = page.text.split('data-testid="gap-periods"')[1].split("</table>")[0]
+    assert "2026-10" in months and "2026-11" in months
+    only_cs = vera.client.get("/surveys/gaps?dept=CS")
+    cs = only_cs.text.split('data-testid="gap-overall"')[1].split("</table>")[0]
+    assert "2.5" in cs and "0.5" in cs
+    organisation.set_locale(as_user(org.vera), "zh_CN")
+    chinese = vera.client.get("/surveys/gaps")
+    assert "差距分析" in chinese.text and "响应性" in chinese.text
+
+
+def test_unknown_filters_fall_back_instead_of_failing(org, client_for):
+    page = client_for("vera").client.get("/surveys/gaps?survey=NOPE&dept=XX&days=7&by=year")
+    assert page.status_code == 200
+    assert "No answer to a gap question in this period." in page.text
+
+
+QUESTIONS = [
+    {"key": "overall", "kind": "rating", "title": {"en": "Overall?"}, "dimension": "REL"},
+    {"key": "words", "kind": "text", "title": {"en": "Anything else?"}},
+]
+
+
+@pytest.fixture
+def care(org, as_user):
+    return surveys.create_survey(
+        as_user(org.fiona), code="CARE", title="How did we do?", department_id=org.cs,
+        questions=QUESTIONS,
+    )  # fmt: skip
+
+
+def change(fiona, survey, **fields):
+    current = fiona.client.get(f"/surveys/{survey.id}/questions").text
+    version = re.search(r'name="version" value="(\d+)"', current).group(1)
+    return fiona.client.post(
+        f"/surveys/{survey.id}/questions",
+        data={"csrf_token": fiona.csrf, "version": version, **fields},
+        follow_redirects=False,
+    )
+
+
+def questions_of(session, survey):
+    session.rollback()  # end the snapshot this session read in: the pages wrote since
+    session.expire_all()
+    version = session.get(SurveyVersion, session.get(Survey, survey.id).current_version_id)
+    return version.number, version.questions
+
+
+def test_a_facilitator_adds_a_bilingual_gap_question_without_javascript(
+    org, client_for, care, session
+):
+    fiona = client_for("fiona")
+    added = change(
+        fiona, care, op="add", kind="rating", title_en="How quick were we?",
+        title_zh="我们够快吗？", dimension="RES", gap="1", required="1",
+    )  # fmt: skip
+    assert added.status_code == 303
+    number, questions = questions_of(session, care)
+    assert number == 1  # nobody answered yet: the version is edited in place
+    assert questions[-1] == {
+        "key": "q1", "kind": "rating", "title": {"en": "How quick were we?", "zh_CN": "我们够快吗？"},
+        "dimension": "RES", "choices": [], "gap": True, "required": True,
+    }  # fmt: skip
+    page = fiona.client.get(f"/surveys/{care.id}/questions")
+    assert 'value="我们够快吗？"' in page.text and "Saved." in page.text
+
+
+def test_moving_and_removing_keep_the_keys_and_a_choice_takes_its_lines(
+    org, client_for, care, session
+):
+    fiona = client_for("fiona")
+    assert change(fiona, care, op="down", key="overall").status_code == 303
+    assert [q["key"] for q in questions_of(session, care)[1]] == ["words", "overall"]
+    assert change(fiona, care, op="up", key="overall").status_code == 303
+    saved = change(
+        fiona, care, op="save", key="words", kind="choice", title_en="How did you reach us?",
+        choices="Phone | 电话\nWeb | 网站\n\n",
+    )  # fmt: skip
+    assert saved.status_code == 303
+    words = questions_of(session, care)[1][1]
+    assert words["choices"] == [{"en": "Phone", "zh_CN": "电话"}, {"en": "Web", "zh_CN": "网站"}]
+    assert words["required"] is False  # the box was not ticked
+    assert change(fiona, care, op="remove", key="words").status_code == 303
+    assert [q["key"] for q in questions_of(session, care)[1]] == ["overall"]
+
+
+def test_a_wrong_question_is_refused_with_the_reason_and_what_was_typed_stays(
+    org, client_for, care, session
+):
+    fiona = client_for("fiona")
+    wrong = change(
+        fiona, care, op="save", key="overall", kind="nps", title_en="Recommend?", gap="1"
+    )
+    assert wrong.status_code == 422
+    assert "only a rating asks for the expectation too" in wrong.text
+    assert 'value="Recommend?"' in wrong.text
+    last = change(fiona, care, op="remove", key="overall")
+    assert change(fiona, care, op="remove", key="words").status_code == 422  # none would be left
+    assert last.status_code == 303
+    assert [q["key"] for q in questions_of(session, care)[1]] == ["words"]
+
+
+def test_editing_a_survey_with_answers_makes_a_new_version(org, client_for, care, session, as_user):
+    link = surveys.invite(as_user(org.mia), care.id)
+    surveys.answer(as_user(None), link.token, {"q_overall": "4"})
+    fiona = client_for("fiona")
+    page = fiona.client.get(f"/surveys/{care.id}/questions")
+    assert "makes version 2" in page.text
+    saved = change(fiona, care, op="up", key="words")
+    assert saved.status_code == 303
+    number, questions = questions_of(session, care)
+    assert number == 2 and [q["key"] for q in questions] == ["words", "overall"]
+    first = session.exec(
+        select(SurveyVersion).where(SurveyVersion.survey_id == care.id, SurveyVersion.number == 1)
+    ).one()
+    assert [q["key"] for q in first.questions] == ["overall", "words"]  # as it was answered
+
+
+def test_a_stale_form_is_a_conflict_and_a_member_may_not_edit(org, client_for, care):
+    fiona = client_for("fiona")
+    old = fiona.client.get(f"/surveys/{care.id}/questions").text
+    version = re.search(r'name="version" value="(\d+)"', old).group(1)
+    assert change(fiona, care, op="down", key="overall").status_code == 303
+    stale = fiona.client.post(
+        f"/surveys/{care.id}/questions",
+        data={"csrf_token": fiona.csrf, "version": version, "op": "remove", "key": "words"},
+    )
+    assert stale.status_code == 409
+    mia = client_for("mia")
+    assert 'name="op"' not in mia.client.get(f"/surveys/{care.id}/questions").text
+    refused = mia.client.post(
+        f"/surveys/{care.id}/questions",
+        data={"csrf_token": mia.csrf, "op": "remove", "key": "words"},
+    )
+    assert refused.status_code == 403
+
+
+def test_the_pci_page_shows_the_survey_dimensions_it_selected_by_tag(org, client_for, as_user):
+    fiona = as_user(org.fiona)
+    kpis.create_kpi(
+        fiona, code="CS-CSAT", name="Customer satisfaction", department_id=org.cs,
+        target=4.2, warning_limit=3.8, breach_limit=3.0,
+    )  # fmt: skip
+    kpis.create_kpi(
+        fiona, code="CARE-ASS-CS", name="Assurance (CS)", department_id=org.cs, target=4.0,
+        tags=["survey-dimension"],
+    )  # fmt: skip
+    at = datetime(2026, 11, 24, tzinfo=UTC)
+    kpis.ingest(fiona, [kpis.RowIn(1, "CS-CSAT", at, 3.6), kpis.RowIn(2, "CARE-ASS-CS", at, 4.5)])
+    page = client_for("vera").client.get("/indexes/PCI?period=day")
+    assert page.status_code == 200
+    assert "KPIs tagged survey-dimension" in page.text
+    assert "1 KPI shares this weight:" in page.text
+    contributions = page.text.split('id="contributions"')[1].split("</section>")[0]
+    assert "CARE-ASS-CS" in contributions and "tagged survey-dimension" in contributions
+    assert "CS-NPS" in contributions  # a member without data is shown, never hidden
