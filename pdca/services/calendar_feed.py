@@ -196,6 +196,7 @@ def feed(ctx: Ctx, token: str, base_url: str) -> bytes:
                 col(Action.deadline).is_not(None),
             )
             .order_by(col(Action.deadline).desc())
+            .limit(1)
         ).first()
         if last is None:
             continue

@@ -511,6 +511,7 @@ def _open_volume_problem(ctx: Ctx, category: ComplaintCategory) -> Problem | Non
         )
         .order_by(col(Problem.id).desc())
         .execution_options(populate_existing=True)
+        .limit(1)
     ).first()
 
 

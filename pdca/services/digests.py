@@ -65,6 +65,7 @@ def content(ctx: Ctx, user: User, prefs: Preferences, lang: str) -> dict[str, An
         select(Outbox.created_at)
         .where(Outbox.channel == "mail", Outbox.user_id == user.id, Outbox.kind == "digest")
         .order_by(col(Outbox.id).desc())
+        .limit(1)
     ).first()
     query = select(Notification).where(
         Notification.user_id == user.id, col(Notification.read_at).is_(None)

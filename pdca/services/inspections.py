@@ -693,6 +693,7 @@ def _earlier_effective_cycle(ctx: Ctx, finding: str) -> Cycle | None:
             Cycle.effectiveness == "effective",
         )
         .order_by(col(Cycle.closed_at).desc())
+        .limit(1)
     ).first()
 
 

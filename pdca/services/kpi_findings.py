@@ -196,6 +196,7 @@ def _open_problem(ctx: Ctx, kpi: Kpi, rule: str) -> Problem | None:
         )
         .order_by(col(Problem.id).desc())
         .execution_options(populate_existing=True)
+        .limit(1)
     ).first()
 
 
@@ -318,6 +319,7 @@ def _new_problem(ctx: Ctx, kpi: Kpi, finding: Finding) -> Problem:
         select(Cycle)
         .where(Cycle.kpi_id == kpi.id, Cycle.state == "closed", Cycle.effectiveness == "effective")
         .order_by(col(Cycle.closed_at).desc())
+        .limit(1)
     ).first()
     description = finding.reason.message
     if earlier is not None:

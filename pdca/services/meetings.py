@@ -265,6 +265,7 @@ def schedule_next(ctx: Ctx, series_id: int) -> Meeting:
             select(Meeting.starts_at)
             .where(Meeting.series_id == series_id)
             .order_by(col(Meeting.starts_at).desc())
+            .limit(1)
         ).first()
         after = max(last, ctx.now()) if last is not None else ctx.now()
         meeting = _new_meeting(
@@ -413,6 +414,7 @@ def previous_meeting(ctx: Ctx, meeting: Meeting) -> Meeting | None:
             col(Meeting.status).in_([MeetingStatus.ended, MeetingStatus.signed]),
         )
         .order_by(col(Meeting.starts_at).desc())
+        .limit(1)
     ).first()
 
 
