@@ -352,6 +352,24 @@ def time_zones() -> list[str]:
     ]
 
 
+def _check_calendar_feed(sent: bool | None, row: NotificationPreference | None) -> None:
+    """A read-only field sent back as read is fine; another value would be a silent no-op."""
+    if sent is None or sent == (row is not None and row.calendar_token_prefix is not None):
+        return
+    raise Invalid(
+        N_("The preferences were not saved."),
+        [
+            Reason(
+                "calendar_feed_read_only",
+                N_(
+                    "The calendar feed is turned on and off on your profile page, not with "
+                    "the preferences: send the value you read, or leave it out."
+                ),
+            )
+        ],
+    )
+
+
 def save_preferences(
     ctx: Ctx,
     *,
@@ -363,8 +381,12 @@ def save_preferences(
     time_zone: str,
     due_soon_days: int | None,
     muted: bool,
+    calendar_feed: bool | None = None,
 ) -> Preferences:
-    """Save the signed-in person's choices; every wrong field is named, nothing is guessed."""
+    """Save the signed-in person's choices; every wrong field is named, nothing is guessed.
+
+    `calendar_feed` is what the person read (whether their feed is on): it cannot be
+    changed here, so it is only checked against the stored state (None: not sent)."""
     user = _me(ctx)
     reasons = []
     unknown = sorted((set(kinds_on) | set(urgent_kinds)) - set(KINDS))
@@ -396,10 +418,12 @@ def save_preferences(
         if row is None:
             # Never saved: the form read "version 0" (the defaults).
             check_version(NotificationPreference(user_id=0, version=0), version, "Your preferences")
+            _check_calendar_feed(calendar_feed, None)
             row = NotificationPreference(user_id=user.id, **values)  # type: ignore[arg-type]
             ctx.session.add(row)
         else:
             check_version(row, version, "Your preferences")
+            _check_calendar_feed(calendar_feed, row)
             for name, value in values.items():
                 setattr(row, name, value)
             row.version += 1
