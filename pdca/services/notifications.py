@@ -57,6 +57,8 @@ VARIANTS: dict[tuple[str, str], str] = {
     ),
     ("meeting", "started"): N_("%(title)s (%(key)s) has started."),
     ("meeting", "signed"): N_("The minutes of %(title)s (%(key)s) of %(starts_at)s are signed."),
+    # A cycle that ended in its `cancelled` state (every shipped workflow has one).
+    ("cycle_closed", "cancelled"): N_("%(key)s “%(title)s”, which you lead, was cancelled."),
 }
 KIND_TITLES: dict[str, str] = {
     "assigned": N_("An action is assigned to you"),
