@@ -57,6 +57,8 @@ VARIANTS: dict[tuple[str, str], str] = {
     ),
     ("meeting", "started"): N_("%(title)s (%(key)s) has started."),
     ("meeting", "signed"): N_("The minutes of %(title)s (%(key)s) of %(starts_at)s are signed."),
+    # A cycle that ended in its `cancelled` state (every shipped workflow has one).
+    ("cycle_closed", "cancelled"): N_("%(key)s “%(title)s”, which you lead, was cancelled."),
 }
 KIND_TITLES: dict[str, str] = {
     "assigned": N_("An action is assigned to you"),
@@ -355,6 +357,24 @@ def time_zones() -> list[str]:
     ]
 
 
+def _check_calendar_feed(sent: bool | None, row: NotificationPreference | None) -> None:
+    """A read-only field sent back as read is fine; another value would be a silent no-op."""
+    if sent is None or sent == (row is not None and row.calendar_token_prefix is not None):
+        return
+    raise Invalid(
+        N_("The preferences were not saved."),
+        [
+            Reason(
+                "calendar_feed_read_only",
+                N_(
+                    "The calendar feed is turned on and off on your profile page, not with "
+                    "the preferences: send the value you read, or leave it out."
+                ),
+            )
+        ],
+    )
+
+
 def save_preferences(
     ctx: Ctx,
     *,
@@ -366,8 +386,12 @@ def save_preferences(
     time_zone: str,
     due_soon_days: int | None,
     muted: bool,
+    calendar_feed: bool | None = None,
 ) -> Preferences:
-    """Save the signed-in person's choices; every wrong field is named, nothing is guessed."""
+    """Save the signed-in person's choices; every wrong field is named, nothing is guessed.
+
+    `calendar_feed` is what the person read (whether their feed is on): it cannot be
+    changed here, so it is only checked against the stored state (None: not sent)."""
     user = _me(ctx)
     reasons = []
     unknown = sorted((set(kinds_on) | set(urgent_kinds)) - set(KINDS))
@@ -399,10 +423,12 @@ def save_preferences(
         if row is None:
             # Never saved: the form read "version 0" (the defaults).
             check_version(NotificationPreference(user_id=0, version=0), version, "Your preferences")
+            _check_calendar_feed(calendar_feed, None)
             row = NotificationPreference(user_id=user.id, **values)  # type: ignore[arg-type]
             ctx.session.add(row)
         else:
             check_version(row, version, "Your preferences")
+            _check_calendar_feed(calendar_feed, row)
             for name, value in values.items():
                 setattr(row, name, value)
             row.version += 1

@@ -53,6 +53,9 @@ class Plan:
     params: dict[str, Any]
     inbox: dict[str, set[int]] = field(default_factory=dict)
     hook: str | None = None
+    # Kinds the event's own actor hears of too: what the system concluded from their
+    # step, which they did not choose (an escalation), is news to them as well.
+    news_to_actor: set[str] = field(default_factory=set)
 
     def tell(self, kind: str, *user_ids: int | None) -> None:
         self.inbox.setdefault(kind, set()).update(u for u in user_ids if u is not None)
@@ -112,12 +115,15 @@ def _cycle_plan(ctx: Ctx, e: Event) -> Plan | None:
         machine = ctx.catalog.machine_for_version_id(ctx.session, cycle.workflow_version_id)
         state = machine.definition.states.get(e.to_value)
         if state is not None and state.final:
+            # The end state picks the sentence: "is closed", or "was cancelled".
+            plan.params = {**plan.params, "event": e.to_value}
             plan.tell("cycle_closed", cycle.lead_id)
             plan.hook = "cycle.closed"
     elif e.verb == "effectiveness_judged" and e.to_value == "not_effective":
         plan.tell("cycle_refused", cycle.lead_id)
     elif e.verb == "escalated":
         plan.tell("cycle_escalated", cycle.lead_id, *_facilitators(ctx))
+        plan.news_to_actor.add("cycle_escalated")
         plan.hook = "cycle.escalated"
     elif e.verb == "commented":
         _mentions(ctx, e, plan)
@@ -206,18 +212,20 @@ RULES = {
 
 
 def apply(ctx: Ctx, e: Event, *, mail: bool) -> int:
-    """Notify whoever event `e` concerns (never its own actor); returns lines added."""
+    """Notify whoever event `e` concerns (its own actor only of what is news to them);
+    returns lines added."""
     rule = RULES.get(e.entity_type)
     plan = rule(ctx, e) if rule else None
     if plan is None:
         return 0
     added = 0
-    everyone = sorted({u for users in plan.inbox.values() for u in users if u != e.actor_id})
+    for kind, users in plan.inbox.items():
+        if kind not in plan.news_to_actor:
+            users.discard(e.actor_id)  # type: ignore[arg-type]  # you know what you just did
+    everyone = sorted({u for users in plan.inbox.values() for u in users})
     prefs = preferences_for(ctx.session, everyone)
     for kind, users in plan.inbox.items():
         for user_id in sorted(users):
-            if user_id == e.actor_id:
-                continue  # you know what you just did
             made = notify(
                 ctx,
                 user_id,

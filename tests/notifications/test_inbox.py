@@ -194,3 +194,111 @@ def test_the_lead_hears_that_the_cycle_was_judged_not_effective(org, as_user, cl
     )
     notify_rules.run(as_user(None), mail=False)
     assert ("cycle_refused", f"C-{built.cycle.id}") in inbox_of(session, org.fiona)
+
+
+def _close_as(closer, org, as_user, clock):
+    """A cycle Fiona leads, taken from Check to closed (effective) by `closer`."""
+    from pdca.services import cycles
+    from tests.services.builders_services import a_cycle_in_check, signed
+
+    built = a_cycle_in_check(org, as_user, clock)
+    cycle, ctx = built.cycle, as_user(closer)
+    cycles.update_cycle_fields(ctx, cycle.id, version=None, changes={"result": 84})
+    cycles.record_effectiveness(
+        as_user(org.frank), cycle.id, effective=True, note="84% for two weeks", version=None
+    )
+    cycles.fire_transition(ctx, cycle.id, trigger="start_act", version=None)
+    cycles.update_cycle_fields(
+        ctx, cycle.id, version=None, changes={"standardisation": "Rota in the SOP"}
+    )
+    cycles.fire_transition(
+        ctx,
+        cycle.id,
+        trigger="close_effective",
+        version=None,
+        signature=signed("approved closure"),
+    )
+    return built
+
+
+def test_the_lead_hears_that_a_colleague_closed_the_cycle_but_not_of_her_own_closing(
+    org, as_user, clock, session
+):
+    by_frank = _close_as(org.frank, org, as_user, clock)
+    notify_rules.run(as_user(None), mail=False)
+    assert ("cycle_closed", f"C-{by_frank.cycle.id}") in inbox_of(session, org.fiona)
+    [line] = [n for n in notifications.inbox(as_user(org.fiona), "en") if "closed" in n.text]
+    assert line.text == f"C-{by_frank.cycle.id} “Cut lunchtime waiting”, which you lead, is closed."
+    assert line.link == f"/cycles/{by_frank.cycle.id}"
+    # Only the lead hears: the closer knows, the owners of its actions are not told.
+    assert not any(k == "cycle_closed" for k, _ in inbox_of(session, org.frank))
+    assert not any(k == "cycle_closed" for k, _ in inbox_of(session, org.mia))
+
+    by_herself = _close_as(org.fiona, org, as_user, clock)
+    notify_rules.run(as_user(None), mail=False)
+    assert ("cycle_closed", f"C-{by_herself.cycle.id}") not in inbox_of(session, org.fiona)
+
+
+def test_the_lead_hears_that_her_cycle_was_cancelled_in_those_words(org, as_user, clock, session):
+    from pdca.services import cycles
+    from tests.services.builders_services import a_cycle_in_do
+
+    built = a_cycle_in_do(org, as_user, clock)
+    cycles.fire_transition(
+        as_user(org.frank), built.cycle.id, trigger="cancel", version=None, note="merged"
+    )
+    notify_rules.run(as_user(None), mail=False)
+    assert ("cycle_closed", f"C-{built.cycle.id}") in inbox_of(session, org.fiona)
+    texts = [n.text for n in notifications.inbox(as_user(org.fiona), "zh_CN")]
+    assert f"你牵头的 C-{built.cycle.id}“Cut lunchtime waiting”已取消。" in texts
+    english = [n.text for n in notifications.inbox(as_user(org.fiona), "en")]
+    assert f"C-{built.cycle.id} “Cut lunchtime waiting”, which you lead, was cancelled." in english
+
+
+def test_three_turns_without_effect_escalate_to_the_lead_and_every_facilitator_once(
+    org, as_user, clock, session
+):
+    from pdca.services import cycles
+    from tests.services.builders_services import a_colleague, a_problem
+    from tests.services.test_workflow_walks import PLAN_FIELDS, go_round_without_effect
+
+    # Hanna (head of CS) leads; Fiona drives the turns; Frank is the other facilitator.
+    cycle = cycles.open_cycle(
+        as_user(org.fiona),
+        title="Cut lunchtime waiting",
+        workflow="pdca",
+        lead_id=org.hanna.id,
+        problem_ids=[a_problem(as_user(org.mia), department_id=org.cs).id],
+        fields=PLAN_FIELDS,
+    )
+    bystander = a_colleague(as_user)
+
+    def escalations(user) -> list[str]:
+        return [k for k, key in inbox_of(session, user) if k == "cycle_escalated"]
+
+    for _ in range(2):
+        go_round_without_effect(org, as_user, clock, cycle)
+        cycles.fire_transition(as_user(org.fiona), cycle.id, trigger="next_iteration", version=None)
+    notify_rules.run(as_user(None), mail=False)
+    assert escalations(org.hanna) == escalations(org.frank) == []
+
+    go_round_without_effect(org, as_user, clock, cycle)
+    cycles.fire_transition(as_user(org.fiona), cycle.id, trigger="next_iteration", version=None)
+    notify_rules.run(as_user(None), mail=False)
+    # Fiona started the fourth turn, but the escalation is the system's verdict: news to her too.
+    for person in (org.hanna, org.fiona, org.frank):
+        assert escalations(person) == ["cycle_escalated"], person.name
+    assert escalations(org.mia) == escalations(bystander) == []
+    [line] = [
+        n for n in notifications.inbox(as_user(org.hanna), "en") if n.kind == "cycle_escalated"
+    ]
+    assert line.text == (
+        f"C-{cycle.id} “Cut lunchtime waiting” is escalated: three turns of the cycle were "
+        "not effective."
+    )
+
+    # Flagged once: a fifth turn tells nobody again.
+    go_round_without_effect(org, as_user, clock, cycle)
+    cycles.fire_transition(as_user(org.fiona), cycle.id, trigger="next_iteration", version=None)
+    notify_rules.run(as_user(None), mail=False)
+    assert escalations(org.hanna) == escalations(org.fiona) == ["cycle_escalated"]

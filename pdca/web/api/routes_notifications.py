@@ -71,7 +71,10 @@ def get_preferences(ctx: CtxDep) -> n.PreferencesOut:
 
 @router.put("/notifications/preferences", response_model=n.PreferencesOut)
 def put_preferences(ctx: CtxDep, body: n.PreferencesIn) -> n.PreferencesOut:
-    """Replace your preferences (a stale `version` is a 409)."""
+    """Replace your preferences (a stale `version` is a 409).
+
+    The body may be what GET answered, with some fields changed: `calendar_feed` is
+    read-only and may come back unchanged."""
     saved = notifications.save_preferences(
         ctx,
         version=body.version,
@@ -82,6 +85,7 @@ def put_preferences(ctx: CtxDep, body: n.PreferencesIn) -> n.PreferencesOut:
         time_zone=body.time_zone,
         due_soon_days=body.due_soon_days,
         muted=body.muted,
+        calendar_feed=body.calendar_feed,
     )
     return _preferences_out(saved)
 

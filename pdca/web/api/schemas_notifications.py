@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, StrictBool, StrictInt
 
-from pdca.web.api.schemas import Strict
+from pdca.web.api.schemas import Strict, _absent_means_unchanged
 from pdca.web.api.types import Id
 
 KindT = Literal[
@@ -67,6 +67,17 @@ class PreferencesIn(Strict):
     time_zone: str = Field(max_length=64, examples=["Asia/Shanghai"])
     due_soon_days: StrictInt = Field(ge=0, le=30)
     muted: StrictBool = False
+    # Read-only, but accepted: a client may PUT back exactly what it read (GET, change a
+    # field, PUT) without learning which fields to drop.
+    calendar_feed: StrictBool = Field(
+        default=None,
+        json_schema_extra=_absent_means_unchanged,
+        description=(
+            "Read-only: whether your calendar feed is on (turned on and off on your profile "
+            "page). Leave it out, or send the value you read; another value is a 422 "
+            "(`calendar_feed_read_only`)."
+        ),
+    )
 
 
 class PreferencesOut(BaseModel):
@@ -78,7 +89,10 @@ class PreferencesOut(BaseModel):
     time_zone: str
     due_soon_days: int
     muted: bool
-    calendar_feed: bool
+    calendar_feed: bool = Field(
+        description="Whether your calendar feed is on. Read-only here: a PUT may send it back "
+        "unchanged; the feed is turned on and off on your profile page."
+    )
 
 
 class WebhookIn(Strict):
