@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
 from pdca import i18n
-from pdca.engine.facts import N_, Reason
+from pdca.engine.facts import N_, Reason, because
 from pdca.models import Notification, NotificationPreference, User
 from pdca.services import audit
 from pdca.services.context import Ctx, unit_of_work
@@ -396,7 +396,9 @@ def save_preferences(
     reasons = []
     unknown = sorted((set(kinds_on) | set(urgent_kinds)) - set(KINDS))
     if unknown:
-        reasons.append(Reason("kinds_unknown", f"Unknown kinds: {', '.join(unknown)}."))
+        reasons.append(
+            because("kinds_unknown", "Unknown kinds: %(kinds)s.", kinds=", ".join(unknown))
+        )
     if digest_hour is None or not 0 <= digest_hour <= 23:
         reasons.append(Reason("digest_hour_invalid", N_("Choose the digest's hour, 0 to 23.")))
     if due_soon_days is None or not 0 <= due_soon_days <= 30:
