@@ -18,9 +18,12 @@ monitoring rules watch them like any other KPI. A day is fed once it is over, an
 answers are counted on the day they arrive, so a day once fed never changes.
 """
 
+import csv
 import hashlib
+import io
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from statistics import mean
@@ -59,6 +62,7 @@ DEFAULT_DIMENSIONS = (
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,19}$")
 CODE = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
 MAX_QUESTIONS = 40
+MAX_INVITATIONS = 1000  # one CSV file of invitations
 MAX_TEXT_ANSWER = 2000
 INVITATION_DAYS = 30
 ANSWERS_PER_HOUR = 20
@@ -130,8 +134,19 @@ def update_dimension(
     unknown = sorted(set(changes) - {"name", "name_zh", "active"})
     if unknown:
         raise Invalid(f"These fields cannot be changed: {', '.join(unknown)}.")
-    if "name" in changes and not str(changes["name"] or "").strip():
-        raise Invalid("The dimension cannot be changed.", ["name: 1 to 100 characters."])
+    reasons = []
+    if "name" in changes:
+        changes["name"] = str(changes["name"] or "").strip()
+        if not changes["name"] or len(changes["name"]) > 100:
+            reasons.append("name: 1 to 100 characters.")
+    if "name_zh" in changes:
+        changes["name_zh"] = str(changes["name_zh"] or "").strip() or None
+        if changes["name_zh"] is not None and len(changes["name_zh"]) > 100:
+            reasons.append("name_zh: at most 100 characters.")
+    if "active" in changes and not isinstance(changes["active"], bool):
+        reasons.append("active: true or false.")
+    if reasons:
+        raise Invalid("The dimension cannot be changed.", reasons)
     with unit_of_work(ctx):
         dimension = get_or_404(ctx, QualityDimension, dimension_id, "Dimension")
         check_version(dimension, version, f"Dimension {dimension.code}")
@@ -158,12 +173,16 @@ def _titles(value: Any, where: str, reasons: list[str]) -> dict[str, str]:
     return {k: v for k, v in titles.items() if v}
 
 
-def check_questions(ctx: Ctx, questions: Any) -> list[dict[str, Any]]:
-    """The questions, normalised, or Invalid with every reason."""
+def check_questions(
+    ctx: Ctx, questions: Any, kept: set[tuple[str, str]] | None = None
+) -> list[dict[str, Any]]:
+    """The questions, normalised, or Invalid with every reason. A retired dimension cannot
+    be chosen, but stays on a question that had it (`kept`: its (key, dimension) pairs)."""
     reasons: list[str] = []
     if not isinstance(questions, list) or not 1 <= len(questions) <= MAX_QUESTIONS:
         raise Invalid("A survey asks 1 to 40 questions.", ["questions: 1 to 40."])
     known = {d.code for d in dimensions(ctx) if d.active}
+    kept = kept or set()
     seen: set[str] = set()
     result = []
     for n, raw in enumerate(questions, start=1):
@@ -179,7 +198,7 @@ def check_questions(ctx: Ctx, questions: Any) -> list[dict[str, Any]]:
         if kind not in QuestionKind.__members__:
             reasons.append(f"{where}: kind is one of {', '.join(QuestionKind.__members__)}.")
         dimension = raw.get("dimension")
-        if dimension is not None and dimension not in known:
+        if dimension is not None and dimension not in known and (key, dimension) not in kept:
             reasons.append(
                 f"{where}: dimension {dimension!r} is none of {', '.join(sorted(known))}."
             )
@@ -273,9 +292,10 @@ def edit_questions(
     with unit_of_work(ctx):
         survey = get_or_404(ctx, Survey, survey_id, "Survey")
         check_version(survey, version, f"Survey {survey.code}")
-        checked = check_questions(ctx, questions)
         current = ctx.session.get(SurveyVersion, survey.current_version_id)
         assert current is not None
+        kept = {(q["key"], q["dimension"]) for q in current.questions if q.get("dimension")}
+        checked = check_questions(ctx, questions, kept)
         answered = ctx.session.exec(
             select(func.count()).where(SurveyResponse.survey_version_id == current.id)
         ).one()
@@ -378,6 +398,25 @@ class NewInvitation:
     token: str  # shown once: only its digest is kept
 
 
+@dataclass(frozen=True)
+class InvitationIn:
+    """One invitation to make: from the API, or one line of a CSV file (`line`)."""
+
+    case_ref: str | None = None
+    department: int | str | None = None  # an id, or a department's code (CSV)
+    channel: str | None = None
+    line: int = 0
+
+
+def _invitation_reasons(item: InvitationIn, prefix: str) -> list[str]:
+    reasons = []
+    if item.case_ref is not None and (len(item.case_ref) > 100 or not storable(item.case_ref)):
+        reasons.append(f"{prefix}case_ref: at most 100 characters.")
+    if item.channel is not None and item.channel not in CHANNELS:
+        reasons.append(f"{prefix}channel: one of {', '.join(CHANNELS)}.")
+    return reasons
+
+
 def invite(
     ctx: Ctx,
     survey_id: int,
@@ -388,44 +427,125 @@ def invite(
     valid_days: int = INVITATION_DAYS,
 ) -> NewInvitation:
     """A one-time link for a customer whose case closed (a service desk calls this)."""
+    item = InvitationIn(case_ref=case_ref, department=department_id, channel=channel)
+    return invite_many(ctx, survey_id, [item], valid_days=valid_days)[0]
+
+
+def invite_many(
+    ctx: Ctx, survey_id: int, items: list[InvitationIn], *, valid_days: int = INVITATION_DAYS
+) -> list[NewInvitation]:
+    """One-time links for many customers (a CSV file): all or nothing, every bad line named."""
     require(can_take_complaints(ctx.actor))
-    reasons = []
-    if case_ref is not None and (len(case_ref) > 100 or not storable(case_ref)):
-        reasons.append("case_ref: at most 100 characters.")
-    if channel is not None and channel not in CHANNELS:
-        reasons.append(f"channel: one of {', '.join(CHANNELS)}.")
+    if not items:
+        raise Invalid("The file holds no invitation.", ["The file holds no invitation."])
+    if len(items) > MAX_INVITATIONS:
+        raise Invalid(f"A file holds at most {MAX_INVITATIONS:,} invitations; split it.")
+    single = len(items) == 1 and items[0].line == 0
+    reasons: list[str] = []
     if not 1 <= valid_days <= 365:
         reasons.append("valid_days: between 1 and 365.")
-    if reasons:
-        raise Invalid("The invitation cannot be made.", reasons)
+    for item in items:
+        reasons += _invitation_reasons(item, "" if single else f"line {item.line}: ")
+    made: list[NewInvitation] = []
     with unit_of_work(ctx):
         survey = get_or_404(ctx, Survey, survey_id, "Survey")
         if not survey.active:
             raise Conflict(f"The survey {survey.code} is closed.")
-        if department_id is not None:
-            get_or_404(ctx, Department, department_id, "Department")
-        token = secrets.token_urlsafe(24)
-        invitation = SurveyInvitation(
-            survey_id=survey_id,
-            token_hash=_digest(token),
-            case_ref=(case_ref or "").strip() or None,
-            department_id=department_id or survey.department_id,
-            channel=channel,
-            created_by_id=ctx.actor_id,
-            created_at=ctx.now(),
-            expires_at=ctx.now() + timedelta(days=valid_days),
-        )
-        ctx.session.add(invitation)
+        known = list(ctx.session.exec(select(Department)))
+        by_id = {d.id: d for d in known}
+        by_code = {d.code.upper(): d for d in known}
+        departments: list[int] = []
+        for item in items:
+            ref = item.department
+            if ref is None or ref == "":
+                departments.append(survey.department_id)
+                continue
+            found = (
+                by_id.get(int(ref))
+                if isinstance(ref, int) or (str(ref).isascii() and str(ref).isdigit())
+                else by_code.get(str(ref).strip().upper())
+            )
+            if found is None:
+                if single:
+                    raise NotFound(f"Department {ref} does not exist.")
+                reasons.append(f"line {item.line}: department: there is no department {ref!r}.")
+                departments.append(survey.department_id)
+            else:
+                departments.append(found.id)  # type: ignore[arg-type]
+        if reasons:
+            raise Invalid(
+                "The invitation cannot be made."
+                if single
+                else f"Nothing was made: {len(reasons)} line(s) are wrong.",
+                reasons[:200],
+            )
+        for item, department_id in zip(items, departments, strict=True):
+            token = secrets.token_urlsafe(24)
+            invitation = SurveyInvitation(
+                survey_id=survey_id,
+                token_hash=_digest(token),
+                case_ref=(item.case_ref or "").strip() or None,
+                department_id=department_id,
+                channel=item.channel,
+                created_by_id=ctx.actor_id,
+                created_at=ctx.now(),
+                expires_at=ctx.now() + timedelta(days=valid_days),
+            )
+            ctx.session.add(invitation)
+            made.append(NewInvitation(invitation, token))
         ctx.session.flush()
-        assert invitation.id is not None
-        audit.record(
-            ctx,
-            "invitation",
-            invitation.id,
-            "created",
-            data={"survey": survey.code, "case_ref": invitation.case_ref, "channel": channel},
-        )
-    return NewInvitation(invitation, token)
+        for new in made:
+            assert new.invitation.id is not None
+            audit.record(
+                ctx,
+                "invitation",
+                new.invitation.id,
+                "created",
+                data={
+                    "survey": survey.code,
+                    "case_ref": new.invitation.case_ref,
+                    "channel": new.invitation.channel,
+                },
+            )
+    return made
+
+
+def invitations_from_csv(source: str | Iterable[str]) -> list[InvitationIn]:
+    """Invitations of a CSV file whose first line names its columns, all optional:
+    case_ref, department (a code or an id; the survey's when empty), channel."""
+    reader = csv.DictReader(io.StringIO(source) if isinstance(source, str) else source)
+    allowed = {"case_ref", "department", "channel"}
+    try:
+        header = {(h or "").strip().lower() for h in reader.fieldnames or []}
+        if not header & allowed or header - allowed:
+            raise Invalid(
+                "The first line must name the columns: case_ref, department, channel.",
+                [f"line 1: the columns are case_ref, department, channel; not "
+                 f"{', '.join(sorted(header - allowed)) or 'none of them'}."],
+            )  # fmt: skip
+        rows = []
+        for raw in reader:
+            cells = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
+            if not any(cells.values()):
+                continue
+            if len(rows) == MAX_INVITATIONS:
+                raise Invalid(f"A file holds at most {MAX_INVITATIONS:,} invitations; split it.")
+            rows.append(
+                InvitationIn(
+                    case_ref=cells.get("case_ref") or None,
+                    department=cells.get("department") or None,
+                    channel=cells.get("channel") or None,
+                    line=reader.line_num,
+                )
+            )
+    except csv.Error as exc:
+        raise Invalid(
+            f"Line {reader.line_num} cannot be read as CSV: {exc}.",
+            [f"line {reader.line_num}: {exc}."],
+        ) from exc
+    if not rows:
+        raise Invalid("The file holds no invitation.", ["The file holds no invitation."])
+    return rows
 
 
 def open_link(ctx: Ctx, survey_id: int) -> str:
@@ -438,6 +558,17 @@ def open_link(ctx: Ctx, survey_id: int) -> str:
         compare_and_set(ctx, survey, f"Survey {survey.code}", {"open_token_hash": _digest(token)})
         audit.record(ctx, "survey", survey_id, "open_link_made")
     return token
+
+
+def close_open_link(ctx: Ctx, survey_id: int) -> Survey:
+    """Turn the anonymous link off: its token stops working (invitations still do)."""
+    require(can_manage_feedback(ctx.actor))
+    with unit_of_work(ctx):
+        survey = get_or_404(ctx, Survey, survey_id, "Survey")
+        if survey.open_token_hash is not None:
+            compare_and_set(ctx, survey, f"Survey {survey.code}", {"open_token_hash": None})
+            audit.record(ctx, "survey", survey_id, "open_link_closed")
+    return survey
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,9 @@ def table() -> dict[tuple[str, str], dict[str, int]]:
         ("PUT", f"{API}/surveys/{{survey_id}}/questions"): only(200, *STAFF),
         ("POST", f"{API}/surveys/{{survey_id}}/invitations"): only(201, *WORKERS),
         ("POST", f"{API}/surveys/{{survey_id}}/open-link"): only(200, *STAFF),
+        ("DELETE", f"{API}/surveys/{{survey_id}}/open-link"): only(204, *STAFF),
+        ("POST", f"{API}/surveys/{{survey_id}}/invitations/import"): only(201, *WORKERS),
+        ("PATCH", f"{API}/quality-dimensions/{{dimension_id}}"): only(200, *STAFF),
     }
 
 
@@ -137,4 +140,30 @@ def builders() -> dict[tuple[str, str], Any]:
         ("POST", f"{API}/surveys/{{survey_id}}/open-link"): lambda h: Request(
             "POST", f"{API}/surveys/{_survey(h)['id']}/open-link"
         ),
+        ("DELETE", f"{API}/surveys/{{survey_id}}/open-link"): lambda h: Request(
+            "DELETE", f"{API}/surveys/{_survey(h)['id']}/open-link"
+        ),
+        ("POST", f"{API}/surveys/{{survey_id}}/invitations/import"): lambda h: Request(
+            "POST",
+            f"{API}/surveys/{_survey(h)['id']}/invitations/import",
+            files={"file": ("cases.csv", b"case_ref,channel\nSD-1,phone\n", "text/csv")},
+        ),
+        ("PATCH", f"{API}/quality-dimensions/{{dimension_id}}"): lambda h: (
+            _survey(h),
+            (
+                lambda d: Request(
+                    "PATCH",
+                    f"{API}/quality-dimensions/{d['id']}",
+                    {"version": d["version"], "name": "Reliability of service"},
+                )
+            )(
+                next(
+                    d
+                    for d in h.client.get(
+                        f"{API}/quality-dimensions", headers=h.admin_headers
+                    ).json()
+                    if d["code"] == "REL"
+                )
+            ),
+        )[1],
     }

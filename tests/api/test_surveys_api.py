@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from pdca.models import Kpi, Measurement, Problem, SurveyResponse
+from pdca.models import Kpi, Measurement, Problem, SurveyInvitation, SurveyResponse
 from pdca.services import jobs
 from tests.api import fixtures_story
 from tests.api.fixtures_story import People, running_server
@@ -238,3 +238,111 @@ def test_the_gap_analysis_reads_the_expectations_of_the_answers(client, people, 
     assert [d["code"] for d in body["departments"]] == ["CS"]
     assert people.vera.get("/api/v1/gap-analysis", params={"by": "year"}).status_code == 422
     assert people.vera.get("/api/v1/gap-analysis", params={"survey_id": 9999}).status_code == 404
+
+
+def import_csv(people: People, survey: dict, text: str):
+    return people.mia.post(
+        f"/api/v1/surveys/{survey['id']}/invitations/import",
+        files={"file": ("closed-cases.csv", text.encode(), "text/csv")},
+    )
+
+
+def test_a_desk_uploads_closed_cases_and_gets_one_link_per_line(client, people, survey, session):
+    made = import_csv(
+        people, survey, "case_ref,department,channel\nSD-1,CS,phone\nSD-2,it,email\n\nSD-3,,\n"
+    )
+    assert made.status_code == 201, made.text
+    links = made.json()
+    assert [(i["case_ref"], i["department_id"], i["channel"]) for i in links] == [
+        ("SD-1", people.cs, "phone"),
+        ("SD-2", people.it, "email"),
+        ("SD-3", survey["department_id"], None),
+    ]
+    assert len({i["token"] for i in links}) == 3
+    answered = client.post(f"/s/{links[1]['token']}", data=GOOD, follow_redirects=False)
+    assert answered.status_code == 303
+    (stored,) = session.exec(select(SurveyResponse)).all()
+    assert stored.department_id == people.it
+
+
+def test_a_file_with_bad_lines_makes_no_link_and_names_each_line(people, survey, session):
+    wrong = import_csv(
+        people,
+        survey,
+        "case_ref,department,channel\nSD-1,CS,phone\nSD-2,XX,email\nSD-3,CS,pigeon\n",
+    )
+    assert wrong.status_code == 422
+    reasons = [r["message"] for r in wrong.json()["reasons"]]
+    assert any(r.startswith("line 3:") and "XX" in r for r in reasons)
+    assert any(r.startswith("line 4:") and "channel" in r for r in reasons)
+    assert not any(r.startswith("line 2:") for r in reasons)
+    assert session.exec(select(SurveyInvitation)).all() == []
+    header = import_csv(people, survey, "case,dept\nSD-1,CS\n")
+    assert header.status_code == 422 and "line 1" in header.text
+    assert (
+        people.vera.post(
+            f"/api/v1/surveys/{survey['id']}/invitations/import",
+            files={"file": ("c.csv", b"case_ref\nSD-1\n", "text/csv")},
+        ).status_code
+        == 403
+    )
+
+
+def test_a_retired_dimension_stays_on_its_question_but_no_new_one_takes_it(people, survey):
+    dims = {d["code"]: d for d in people.fiona.get("/api/v1/quality-dimensions").json()}
+    renamed = people.fiona.request(
+        "PATCH",
+        f"/api/v1/quality-dimensions/{dims['RES']['id']}",
+        json={"version": dims["RES"]["version"], "name": "Speed", "name_zh": "速度"},
+    )
+    assert renamed.status_code == 200, renamed.text
+    retired = people.fiona.request(
+        "PATCH",
+        f"/api/v1/quality-dimensions/{dims['RES']['id']}",
+        json={"version": renamed.json()["version"], "active": False},
+    )
+    assert retired.json()["active"] is False and retired.json()["name"] == "Speed"
+    stale = people.fiona.request(
+        "PATCH",
+        f"/api/v1/quality-dimensions/{dims['RES']['id']}",
+        json={"version": dims["RES"]["version"], "name": "Late"},
+    )
+    assert stale.status_code == 409
+    # The question that had RES keeps it when the survey is edited...
+    kept = people.fiona.request(
+        "PUT",
+        f"/api/v1/surveys/{survey['id']}/questions",
+        json={"version": survey["version"], "questions": QUESTIONS[:2]},
+    )
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["questions"][1]["dimension"] == "RES"
+    # ...but a new question cannot choose it, nor can a new survey.
+    added = people.fiona.request(
+        "PUT",
+        f"/api/v1/surveys/{survey['id']}/questions",
+        json={
+            "version": kept.json()["version"],
+            "questions": [*QUESTIONS[:2], {"key": "new", "kind": "rating",
+                                           "title": {"en": "?"}, "dimension": "RES"}],
+        },
+    )  # fmt: skip
+    assert added.status_code == 422 and "RES" in added.text
+    assert (
+        people.mia.request(
+            "PATCH",
+            f"/api/v1/quality-dimensions/{dims['REL']['id']}",
+            json={"version": dims["REL"]["version"], "active": False},
+        ).status_code
+        == 403
+    )
+
+
+def test_the_open_link_turns_on_and_off(client, people, survey):
+    assert survey["open_link"] is False
+    opened = people.fiona.post(f"/api/v1/surveys/{survey['id']}/open-link").json()
+    assert client.get(f"/s/{opened['token']}").status_code == 200
+    assert people.fiona.get(f"/api/v1/surveys/{survey['id']}").json()["open_link"] is True
+    closed = people.fiona.request("DELETE", f"/api/v1/surveys/{survey['id']}/open-link")
+    assert closed.status_code == 204
+    assert client.get(f"/s/{opened['token']}").status_code == 404
+    assert people.fiona.get(f"/api/v1/surveys/{survey['id']}").json()["open_link"] is False

@@ -1,12 +1,15 @@
 """Survey pages: Vera reads the gap analysis; Fiona edits a survey's questions."""
 
+import csv
+import io
 import re
 from datetime import UTC, datetime
+from urllib.parse import unquote
 
 import pytest
 from sqlmodel import select
 
-from pdca.models import Survey, SurveyVersion
+from pdca.models import QualityDimension, Survey, SurveyInvitation, SurveyVersion
 from pdca.services import kpis, organisation, surveys
 from tests.services.test_gap_analysis import answered_survey
 
@@ -177,3 +180,133 @@ def test_the_pci_page_shows_the_survey_dimensions_it_selected_by_tag(org, client
     contributions = page.text.split('id="contributions"')[1].split("</section>")[0]
     assert "CARE-ASS-CS" in contributions and "tagged survey-dimension" in contributions
     assert "CS-NPS" in contributions  # a member without data is shown, never hidden
+
+
+def upload(caller, survey, text):
+    return caller.client.post(
+        f"/surveys/{survey.id}/invitations/import",
+        data={"csrf_token": caller.csrf},
+        files={"file": ("cases.csv", text.encode(), "text/csv")},
+        follow_redirects=False,
+    )
+
+
+def test_a_desk_uploads_closed_cases_on_the_survey_page_and_saves_the_links(
+    org, client_for, care, session
+):
+    mia = client_for("mia")
+    assert (
+        f'action="/surveys/{care.id}/invitations/import'
+        in mia.client.get(f"/surveys/{care.id}/questions").text
+    )
+    made = upload(mia, care, "case_ref,department,channel\nSD-7,CS,phone\nSD-8,IT,\n")
+    assert made.status_code == 200
+    table = made.text.split('data-testid="links"')[1].split("</table>")[0]
+    assert table.count("/s/") == 2 * 2  # each link's href and its text
+    assert "SD-7" in table and "SD-8" in table
+    download = re.search(r'href="(data:text/csv[^"]+)"', made.text).group(1)
+    saved = list(csv.DictReader(io.StringIO(unquote(download.split(",", 1)[1]).lstrip("\ufeff"))))
+    assert [(r["case_ref"], r["department"], r["channel"]) for r in saved] == [
+        ("SD-7", "CS", "phone"),
+        ("SD-8", "IT", ""),
+    ]
+    assert all(r["url"] in table for r in saved)
+    session.expire_all()
+    assert len(session.exec(select(SurveyInvitation)).all()) == 2
+
+
+def test_a_file_with_a_bad_line_makes_no_link_and_the_page_names_the_line(
+    org, client_for, care, session
+):
+    mia = client_for("mia")
+    wrong = upload(mia, care, "case_ref,department,channel\nSD-7,CS,phone\nSD-8,NOPE,fax\n")
+    assert wrong.status_code == 422
+    errors = wrong.text.split('data-testid="import-errors"')[1].split("</ul>")[0]
+    assert "line 3" in errors and "NOPE" in errors and "channel" in errors
+    assert "line 2" not in errors
+    session.expire_all()
+    assert session.exec(select(SurveyInvitation)).all() == []
+
+
+def test_a_facilitator_renames_and_retires_a_dimension_and_old_questions_keep_it(
+    org, client_for, care, session
+):
+    fiona = client_for("fiona")
+    session.expire_all()
+    rel = session.exec(select(QualityDimension).where(QualityDimension.code == "REL")).one()
+
+    def post(**fields):
+        page = fiona.client.get("/surveys").text
+        version = re.search(
+            rf'/surveys/dimensions/{rel.id}".*?name="version" value="(\d+)"', page, re.S
+        ).group(1)
+        return fiona.client.post(
+            f"/surveys/dimensions/{rel.id}",
+            data={"csrf_token": fiona.csrf, "version": version, **fields},
+            follow_redirects=False,
+        )
+
+    assert post(op="rename", name="Dependability", name_zh="可信赖").status_code == 303
+    assert post(op="retire").status_code == 303
+    listed = fiona.client.get("/surveys").text
+    assert 'value="Dependability"' in listed and "retired" in listed
+    editor = fiona.client.get(f"/surveys/{care.id}/questions").text
+    old = editor.split('id="question-overall"')[1].split("</li>")[0]
+    assert re.search(r'<option value="REL"\s+selected>REL · Dependability \(retired\)', old)
+    new = editor.split('id="add"')[1]
+    assert 'value="REL"' not in new
+    # Saving the old question keeps its retired dimension; a new question cannot take it.
+    kept = change(fiona, care, op="save", key="overall", kind="rating", title_en="Overall?",
+                  dimension="REL", required="1")  # fmt: skip
+    assert kept.status_code == 303
+    refused = change(fiona, care, op="add", kind="rating", title_en="Again?", dimension="REL")
+    assert refused.status_code == 422 and "REL" in refused.text
+    assert (
+        client_for("mia")
+        .client.post(
+            f"/surveys/dimensions/{rel.id}",
+            data={"csrf_token": client_for("mia").csrf, "op": "restore"},
+        )
+        .status_code
+        == 403
+    )
+
+
+def test_a_facilitator_creates_a_survey_and_turns_its_open_link_on_and_off(
+    org, client_for, session
+):
+    fiona = client_for("fiona")
+    form = {"csrf_token": fiona.csrf, "code": "care", "title": "How did we do?",
+            "title_zh": "我们做得怎么样？", "department": str(org.cs),
+            "q_en": "Overall?", "q_zh": "总体？", "dimension": "REL"}  # fmt: skip
+    made = fiona.client.post("/surveys", data=form, follow_redirects=False)
+    assert made.status_code == 303
+    session.expire_all()
+    survey = session.exec(select(Survey).where(Survey.code == "CARE")).one()
+    assert made.headers["location"] == f"/surveys/{survey.id}/questions"
+    again = fiona.client.post("/surveys", data=form)
+    assert again.status_code == 409 and 'value="How did we do?"' in again.text
+
+    page = fiona.client.get(f"/surveys/{survey.id}/questions").text
+    assert "Off:" in page.split('data-testid="open-link-state"')[1]
+    on = fiona.client.post(
+        f"/surveys/{survey.id}/open-link", data={"csrf_token": fiona.csrf, "op": "on"}
+    )
+    url = re.search(r'data-testid="open-link">([^<]+)<', on.text).group(1)
+    token = url.rsplit("/s/", 1)[1]
+    assert fiona.client.get(f"/s/{token}").status_code == 200
+    assert "On:" in on.text.split('data-testid="open-link-state"')[1]
+    off = fiona.client.post(
+        f"/surveys/{survey.id}/open-link",
+        data={"csrf_token": fiona.csrf, "op": "off"},
+        follow_redirects=False,
+    )
+    assert off.status_code == 303
+    assert fiona.client.get(f"/s/{token}").status_code == 404
+    mia = client_for("mia")
+    assert (
+        mia.client.post(
+            f"/surveys/{survey.id}/open-link", data={"csrf_token": mia.csrf, "op": "on"}
+        ).status_code
+        == 403
+    )

@@ -29,6 +29,7 @@ NO_LOCATION = {
     f"{API}/comments",
     f"{API}/quality-dimensions",
     f"{API}/surveys/{{survey_id}}/invitations",
+    f"{API}/surveys/{{survey_id}}/invitations/import",
 }
 WHY = {
     401: "Missing, unknown, expired or revoked credentials",

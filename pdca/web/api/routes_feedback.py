@@ -3,18 +3,20 @@
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 
 from pdca.models import Complaint, ComplaintCategory, Survey
 from pdca.services import complaint_analysis as analysis
 from pdca.services import complaints, gap_analysis, surveys
 from pdca.services.complaints import ComplaintFilter, ComplaintIn
+from pdca.services.errors import Invalid
 from pdca.web.api import schemas as s
 from pdca.web.api import schemas_feedback as f
 from pdca.web.api.http import created, etag, expected_version, preconditions
 from pdca.web.api.idempotency import ApiRoute
 from pdca.web.api.types import QueryBool, QueryDay, QueryId, QueryMoment
 from pdca.web.deps import CtxDep
+from pdca.web.uploads import read_limited
 
 router = APIRouter(tags=["feedback"], route_class=ApiRoute)
 Limit = Annotated[int, Query(ge=1, le=500)]
@@ -181,6 +183,7 @@ def survey_out(ctx: Any, survey: Survey, response: Response | None = None) -> f.
     current = surveys.current_version(ctx, survey)
     return f.SurveyOut(
         **survey.model_dump(exclude={"open_token_hash"}),
+        open_link=survey.open_token_hash is not None,
         version_number=current.number,
         questions=current.questions,
     )
@@ -203,6 +206,24 @@ def list_dimensions(ctx: CtxDep) -> list[f.DimensionOut]:
 )
 def create_dimension(ctx: CtxDep, body: f.DimensionCreate) -> f.DimensionOut:
     dimension = surveys.create_dimension(ctx, **body.model_dump())
+    return f.DimensionOut(**dimension.model_dump())
+
+
+@router.patch(
+    "/quality-dimensions/{dimension_id}",
+    response_model=f.DimensionOut,
+    summary="Rename a quality dimension, or retire it (`active: false`): questions that "
+    "have it keep it, new ones cannot choose it",
+)
+def update_dimension(
+    ctx: CtxDep, dimension_id: int, body: f.DimensionUpdate, request: Request, response: Response
+) -> f.DimensionOut:
+    changes = body.model_dump(exclude_unset=True, exclude={"version"})
+    with preconditions(request):
+        dimension = surveys.update_dimension(
+            ctx, dimension_id, version=expected_version(request, body.version), changes=changes
+        )
+    etag(response, dimension.version)
     return f.DimensionOut(**dimension.model_dump())
 
 
@@ -260,12 +281,40 @@ def create_invitation(
     ctx: CtxDep, survey_id: int, body: f.InvitationCreate, request: Request
 ) -> f.InvitationOut:
     made = surveys.invite(ctx, survey_id, **body.model_dump())
-    invitation = made.invitation
+    return invitation_out(made, request)
+
+
+def invitation_out(made: surveys.NewInvitation, request: Request) -> f.InvitationOut:
     return f.InvitationOut(
-        **invitation.model_dump(exclude={"token_hash"}),
+        **made.invitation.model_dump(exclude={"token_hash"}),
         token=made.token,
         url=str(request.base_url).rstrip("/") + f"/s/{made.token}",
     )
+
+
+CSV_LIMIT = 2 * 1024 * 1024
+
+
+@router.post(
+    "/surveys/{survey_id}/invitations/import",
+    status_code=201,
+    response_model=list[f.InvitationOut],
+    summary="One-time links from a CSV file (columns case_ref, department, channel): all or "
+    "nothing, every bad line named; the tokens are shown once",
+)
+def import_invitations(
+    ctx: CtxDep,
+    survey_id: int,
+    request: Request,
+    file: Annotated[UploadFile, File(description="A UTF-8 CSV file (multipart/form-data).")],
+) -> list[f.InvitationOut]:
+    data = read_limited(file, CSV_LIMIT)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise Invalid("The file is not UTF-8 text.", ["file: not UTF-8 text."]) from None
+    made = surveys.invite_many(ctx, survey_id, surveys.invitations_from_csv(text))
+    return [invitation_out(m, request) for m in made]
 
 
 @router.post(
@@ -276,6 +325,16 @@ def create_invitation(
 def make_open_link(ctx: CtxDep, survey_id: int, request: Request) -> f.OpenLinkOut:
     token = surveys.open_link(ctx, survey_id)
     return f.OpenLinkOut(token=token, url=str(request.base_url).rstrip("/") + f"/s/{token}")
+
+
+@router.delete(
+    "/surveys/{survey_id}/open-link",
+    status_code=204,
+    summary="Turn the anonymous open link off (invitations keep working)",
+)
+def close_open_link(ctx: CtxDep, survey_id: int) -> Response:
+    surveys.close_open_link(ctx, survey_id)
+    return Response(status_code=204)
 
 
 @router.get(

@@ -154,6 +154,7 @@ class SurveyOut(BaseModel):
     questions: list[dict[str, Any]]
     active: bool
     fed_through: date | None = Field(description="The last day whose answers became KPI points.")
+    open_link: bool = Field(description="Whether the anonymous open link is on.")
     version: int
 
 
@@ -184,6 +185,16 @@ class DimensionCreate(Strict):
     code: Text(10, 1) = Field(examples=["ACC"])
     name: Text(100, 1) = Field(examples=["Accessibility"])
     name_zh: Text(100) | None = Field(default=None, examples=["可及性"])
+
+
+class DimensionUpdate(Strict):
+    """Only the fields sent change; `active: false` retires the dimension (questions that
+    have it keep it; new ones cannot choose it)."""
+
+    version: Version
+    name: Text(100, 1) | None = None
+    name_zh: Text(100) | None = None
+    active: Flag | None = None
 
 
 class DimensionOut(BaseModel):

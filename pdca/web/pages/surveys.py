@@ -1,24 +1,29 @@
 """Survey pages for the signed-in: the surveys and their results, making an invitation
 link, and the quality dimensions questions are tagged with."""
 
+import csv
+import io
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import select
+from starlette.datastructures import UploadFile
 
 from pdca import i18n
 from pdca.models import Department
 from pdca.services import gap_analysis, policy, surveys
 from pdca.services.context import Ctx
-from pdca.services.errors import ServiceError
+from pdca.services.errors import Invalid, ServiceError
 from pdca.web import report_charts
 from pdca.web.deps import ReleasingRoute
 from pdca.web.pages.common import FormDep, PageCtx, set_flash, whole_number
-from pdca.web.render import error_message, render
+from pdca.web.render import error_message, reason_text, render
 
 router = APIRouter(include_in_schema=False, route_class=ReleasingRoute)
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 
 
 def _page(
@@ -27,6 +32,7 @@ def _page(
     *,
     link: str | None = None,
     error: str | None = None,
+    posted: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> Response:
     lang = request.state.lang
@@ -56,6 +62,7 @@ def _page(
             },
             "link": link,
             "error": error,
+            "posted": posted or {},
             "may_invite": policy.can_take_complaints(ctx.actor) is None,
             "may_manage": policy.can_manage_feedback(ctx.actor) is None,
         },
@@ -81,6 +88,69 @@ def invite(request: Request, ctx: PageCtx, data: FormDep, survey_id: int) -> Res
         return _page(request, ctx, error=error_message(exc, request.state.lang), status_code=422)
     link = str(request.base_url).rstrip("/") + f"/s/{made.token}"
     return _page(request, ctx, link=link)
+
+
+@router.post("/surveys")
+def create_survey(request: Request, ctx: PageCtx, data: FormDep) -> Response:
+    """A new survey with its first question; the other questions are added on its page."""
+    _ = i18n.translations(request.state.lang).gettext
+    posted = {k: str(data.get(k) or "").strip() for k in
+              ("code", "title", "title_zh", "department", "q_en", "q_zh", "dimension")}  # fmt: skip
+    try:
+        survey = surveys.create_survey(
+            ctx,
+            code=posted["code"],
+            title=posted["title"],
+            title_zh=posted["title_zh"] or None,
+            department_id=whole_number(posted["department"]) or 0,
+            questions=[
+                {
+                    "key": "q1",
+                    "kind": "rating",
+                    "title": {"en": posted["q_en"], "zh_CN": posted["q_zh"]},
+                    "dimension": posted["dimension"] or None,
+                }
+            ],
+        )
+    except ServiceError as exc:
+        if exc.status_hint == 403:
+            raise
+        message = error_message(exc, request.state.lang)
+        return _page(request, ctx, error=message, posted=posted, status_code=exc.status_hint)
+    response = RedirectResponse(f"/surveys/{survey.id}/questions", status_code=303)
+    set_flash(request, response, _("Survey %(code)s created.") % {"code": survey.code})
+    return response
+
+
+@router.post("/surveys/dimensions/{dimension_id:int}")
+def change_dimension(request: Request, ctx: PageCtx, data: FormDep, dimension_id: int) -> Response:
+    """Rename a dimension, or retire it (questions that have it keep it) or bring it back."""
+    _ = i18n.translations(request.state.lang).gettext
+    op = str(data.get("op") or "rename")
+    if op == "rename":
+        changes: dict[str, Any] = {
+            "name": str(data.get("name") or ""),
+            "name_zh": str(data.get("name_zh") or ""),
+        }
+    else:
+        changes = {"active": op == "restore"}
+    try:
+        dimension = surveys.update_dimension(
+            ctx, dimension_id, version=whole_number(data.get("version")), changes=changes
+        )
+    except ServiceError as exc:
+        if exc.status_hint in (403, 404):
+            raise
+        message = error_message(exc, request.state.lang)
+        return _page(request, ctx, error=message, status_code=exc.status_hint)
+    response = RedirectResponse("/surveys#dims-title", status_code=303)
+    done = {
+        "rename": _("Dimension %(code)s saved."),
+        "retire": _("Dimension %(code)s retired: questions that have it keep it."),
+        "restore": _("Dimension %(code)s can be chosen again."),
+    }
+    set_flash(request, response, done.get(op, done["rename"]) % {"code": dimension.code})
+    return response
 
 
 @router.post("/surveys/dimensions")
@@ -202,11 +272,15 @@ def _editor(
     *,
     error: str | None = None,
     posted: dict[str, Any] | None = None,
+    links: list[dict[str, Any]] | None = None,
+    import_errors: list[str] | None = None,
+    open_url: str | None = None,
     status_code: int = 200,
 ) -> Response:
     lang = request.state.lang
     _ = i18n.translations(lang).gettext
     survey = surveys.get_survey(ctx, survey_id)
+    departments = list(ctx.session.exec(select(Department).order_by(Department.code)))
     version = surveys.current_version(ctx, survey)
     questions = [
         {**q, "choices_text": _choices_text(q.get("choices") or [])} for q in version.questions
@@ -241,9 +315,15 @@ def _editor(
                 "choice": _("One choice"),
                 "text": _("Free text"),
             },
-            "dimensions": [d for d in surveys.dimensions(ctx) if d.active],
+            "dimensions": surveys.dimensions(ctx),
             "may_manage": policy.can_manage_feedback(ctx.actor) is None,
+            "may_invite": policy.can_take_complaints(ctx.actor) is None,
             "error": error,
+            "links": links,
+            "links_csv": _links_csv(links) if links else "",
+            "import_errors": import_errors or [],
+            "open_url": open_url,
+            "department_codes": {d.id: d.code for d in departments},
         },
         status_code=status_code,
     )
@@ -296,3 +376,74 @@ def change_questions(request: Request, ctx: PageCtx, data: FormDep, survey_id: i
         message = _("Saved.")
     set_flash(request, response, message)
     return response
+
+
+def _links_csv(links: list[dict[str, Any]]) -> str:
+    """The links as a CSV file in a data: URL, so they can be saved without JavaScript
+    (the tokens are shown once: nothing keeps them)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["case_ref", "department", "channel", "url", "expires_at"])
+    for link in links:
+        writer.writerow([link["case_ref"] or "", link["department"], link["channel"] or "",
+                         link["url"], link["expires_at"]])  # fmt: skip
+    return "data:text/csv;charset=utf-8," + quote("\ufeff" + out.getvalue())
+
+
+@router.post("/surveys/{survey_id:int}/invitations/import")
+def import_invitations(request: Request, ctx: PageCtx, form: FormDep, survey_id: int) -> Response:
+    """One-time links from a CSV file: all or nothing, every bad line listed; the links
+    are shown once, in a table and as a file to save."""
+    lang = request.state.lang
+    _ = i18n.translations(lang).gettext
+    file = form.get("file")
+    errors: list[str] = []
+    status = 422
+    if not isinstance(file, UploadFile) or not file.filename:
+        errors.append(_("Choose a CSV file to upload."))
+    else:
+        data = file.file.read(MAX_UPLOAD_BYTES + 1)
+        try:
+            if len(data) > MAX_UPLOAD_BYTES:
+                errors.append(_("The file is larger than 2 MB; split it."))
+            else:
+                made = surveys.invite_many(
+                    ctx, survey_id, surveys.invitations_from_csv(data.decode("utf-8-sig"))
+                )
+        except UnicodeDecodeError:
+            errors.append(_("The file is not UTF-8 text."))
+        except Invalid as exc:
+            errors = [reason_text(r, lang) for r in exc.reasons] or [error_message(exc, lang)]
+        except ServiceError as exc:
+            if exc.status_hint in (403, 404):
+                raise
+            errors, status = [error_message(exc, lang)], exc.status_hint
+        if not errors:
+            codes = {d.id: d.code for d in ctx.session.exec(select(Department))}
+            base = str(request.base_url).rstrip("/")
+            links = [
+                {
+                    "case_ref": m.invitation.case_ref,
+                    "department": codes.get(m.invitation.department_id, ""),
+                    "channel": m.invitation.channel,
+                    "url": f"{base}/s/{m.token}",
+                    "expires_at": m.invitation.expires_at.date().isoformat(),
+                }
+                for m in made
+            ]
+            return _editor(request, ctx, survey_id, links=links)
+    return _editor(request, ctx, survey_id, import_errors=errors, status_code=status)
+
+
+@router.post("/surveys/{survey_id:int}/open-link")
+def switch_open_link(request: Request, ctx: PageCtx, data: FormDep, survey_id: int) -> Response:
+    """Turn the anonymous link on (a new link, shown once; an old one stops working) or off."""
+    _ = i18n.translations(request.state.lang).gettext
+    if data.get("op") == "off":
+        surveys.close_open_link(ctx, survey_id)
+        response = RedirectResponse(f"/surveys/{survey_id}/questions#open-link", status_code=303)
+        set_flash(request, response, _("The open link is off: it no longer opens the survey."))
+        return response
+    token = surveys.open_link(ctx, survey_id)
+    url = str(request.base_url).rstrip("/") + f"/s/{token}"
+    return _editor(request, ctx, survey_id, open_url=url)
