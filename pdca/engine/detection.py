@@ -64,10 +64,10 @@ show it in the reader's language; numbers are already formatted in the params.
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from itertools import pairwise
 
-from pdca.engine.facts import Reason, because, because_n
+from pdca.engine.facts import Reason, because, because_n, moment
 
 LIMIT_BREACH = "limit_breach"
 WARNINGS_IN_A_ROW = "warnings_in_a_row"
@@ -479,7 +479,7 @@ def missing_data(spec: KpiSpec, last_at: datetime | Point | None, now: datetime)
         "the last was at %(last)s.",
         int(elapsed.total_seconds() // 3600),
         interval=interval,
-        last=at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        last=moment(at),
     )
     return Finding(MISSING_DATA, now, (last,) if last is not None else (), reason)
 

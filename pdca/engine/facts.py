@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 FINISHED_ACTION_STATES = frozenset({"done", "verified", "cancelled"})
@@ -41,10 +41,23 @@ class Reason:
 
 
 def _in(value: Any, lang: str) -> Any:
-    """A parameter given in several languages ({"en": …, "zh_CN": …}) in the reader's one."""
+    """A parameter given in several languages ({"en": …, "zh_CN": …}) in the reader's one;
+    a moment ({"utc": ISO text}, see `moment`) as UTC text (pages show it in the reader's
+    locale and zone)."""
     if isinstance(value, Mapping) and "en" in value:
         return value.get(lang) or value["en"]
+    if isinstance(value, Mapping) and "utc" in value:
+        return utc_words(value["utc"])
     return value
+
+
+def moment(at: datetime) -> dict[str, str]:
+    """A time as a reason's parameter: stored as ISO text in UTC, shown in the reader's zone."""
+    return {"utc": at.astimezone(UTC).isoformat()}
+
+
+def utc_words(iso: str) -> str:
+    return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def because(code: str, template: str, **params: Any) -> Reason:
@@ -55,7 +68,8 @@ def because(code: str, template: str, **params: Any) -> Reason:
 
 def because_n(code: str, singular: str, plural: str, count: int, **params: Any) -> Reason:
     params = {**params, "count": count}
-    return Reason(code, (singular if count == 1 else plural) % params, singular, plural, params)
+    english = (singular if count == 1 else plural) % {k: _in(v, "en") for k, v in params.items()}
+    return Reason(code, english, singular, plural, params)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlmodel import Session, col, select
@@ -40,7 +40,8 @@ COLUMNS = (
     "signature_method",
     "hash",
 )
-Format = Literal["csv", "json"]
+Format = Literal["csv", "json", "xlsx"]
+BOM = "\ufeff"
 
 
 @dataclass(frozen=True)
@@ -144,10 +145,26 @@ def check_export(ctx: Ctx) -> None:
     require(can_audit_trail(ctx.actor))
 
 
-def export(engine: Any, fmt: Format) -> Iterator[str]:
+def records(engine: Any) -> Iterator[tuple[dict[str, Any], datetime]]:
+    """Every event as exported (`at` as the hashed UTC text) with its time as a datetime in UTC,
+    in id order, read in its own session (call check_export first). The XLSX export's rows."""
+    with Session(engine) as session:
+        for entry, email in _rows(session):
+            at = entry.at if entry.at.tzinfo else entry.at.replace(tzinfo=UTC)
+            yield _record(entry, email), at.astimezone(UTC)
+
+
+def data_text(data: Any) -> str:
+    """An event's `data` as the JSON text both file exports carry (keys sorted, not escaped)."""
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+def export(engine: Any, fmt: Literal["csv", "json"]) -> Iterator[str]:
     """The whole trail with its hashes, streamed in its own session (call check_export first).
 
-    JSON is an array of objects; CSV has one column per field, `data` as JSON text.
+    JSON is an array of objects; CSV has one column per field, `data` as JSON text, and
+    starts with a byte-order mark so that spreadsheet programs read Chinese as Chinese (the
+    hashes are over the events' fields, not the file's bytes, so the mark changes nothing).
     """
     with Session(engine) as session:
         if fmt == "json":
@@ -161,11 +178,12 @@ def export(engine: Any, fmt: Format) -> Iterator[str]:
             yield "\n]\n"
             return
         buffer = io.StringIO()
+        buffer.write(BOM)
         writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\r\n")
         writer.writeheader()
         for count, (entry, email) in enumerate(_rows(session), start=1):
             record = _record(entry, email)
-            record["data"] = json.dumps(record["data"], ensure_ascii=False, sort_keys=True)
+            record["data"] = data_text(record["data"])
             writer.writerow(record)
             if count % 200 == 0:
                 yield buffer.getvalue()

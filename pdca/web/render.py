@@ -19,6 +19,7 @@ from pdca import i18n
 from pdca.engine.facts import Reason
 from pdca.services.keys import key
 from pdca.web import texts
+from pdca.web.zones import reader_zone
 
 FLASH_COOKIE = "pdca_flash"
 
@@ -108,6 +109,7 @@ def base_context(request: Request) -> dict[str, Any]:
     lang = getattr(request.state, "lang", i18n.DEFAULT_LANGUAGE)
     translations = i18n.translations(lang)
     region = getattr(request.state, "fmt_locale", lang)  # dates and numbers: en_GB, en_US…
+    zone = reader_zone(request)  # the times the system wrote into its sentences
     settings = request.app.state.settings
     auth = getattr(request.state, "auth", None)
     return {
@@ -126,9 +128,11 @@ def base_context(request: Request) -> dict[str, Any]:
         "reason_text": lambda reason: reason_text(reason, lang),
         "error_text": lambda error: error_text(error, lang),
         "event_note": lambda entry: texts.event_note(entry, lang),
-        "problem_text": lambda problem: texts.problem_text(problem, lang),
+        "problem_text": lambda problem: texts.problem_text(problem, lang, zone, region),
         "snapshot_title": lambda snapshot: texts.snapshot_title(snapshot, lang),
-        "occurrence_reason": lambda occurrence: texts.occurrence_reason(occurrence, lang),
+        "occurrence_reason": lambda occurrence: texts.occurrence_reason(
+            occurrence, lang, zone, region
+        ),
         "rule_title": lambda rule: texts.rule_titles(translations.gettext).get(rule, rule),
         "me": auth.user if auth else None,
         "csrf_token": auth.web_session.csrf_token if auth and auth.web_session else "",

@@ -7,12 +7,17 @@ numbers, dates as dates), a bold header row, frozen panes below it, column width
 
 People's text that begins with =, +, -, @ (or a tab or carriage return) would be run
 as a formula by a spreadsheet (CSV injection): such a cell is written with a leading
-apostrophe, which spreadsheets show as text. The audit trail is never exported here:
-its own export keeps every value exactly as hashed.
+apostrophe, which spreadsheets show as text. The audit trail's text is kind "exact":
+kept exactly as stored (so its hashes can be checked again), a string cell that openpyxl
+never turns into a formula, with the control characters XML cannot carry (a carriage
+return, which XML reads as a line feed) in the format's own escape `_xHHHH_` (and a
+literal "_x" as "_x005F_x"), which Excel decodes and `openpyxl.utils.escape.unescape`
+undoes. Its times are kind "timestamp", shown to the second.
 """
 
 import csv
 import io
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -30,6 +35,7 @@ XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 WIDTHS = {
     "text": 28,
+    "exact": 28,
     "code": 14,
     "int": 10,
     "float": 12,
@@ -37,9 +43,17 @@ WIDTHS = {
     "bool": 9,
     "date": 12,
     "datetime": 18,
+    "timestamp": 20,
 }
+DATETIME_FORMATS = {"timestamp": "yyyy-mm-dd hh:mm:ss"}
 NUMBER_FORMATS = {"percent": "0.0%", "float": "0.###"}
 CHUNK = 64 * 1024
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
+
+
+def ooxml_escape(value: str) -> str:
+    """Text as an XLSX cell keeps it byte for byte once unescaped (tab and line feed stay)."""
+    return CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", value.replace("_x", "_x005F_x"))
 
 
 @dataclass(frozen=True)
@@ -63,7 +77,7 @@ def _value(kind: str, value: Any, zone: tzinfo) -> Any:
         return None
     if kind == "text":
         return defuse(str(value))
-    if kind == "datetime" and isinstance(value, datetime):
+    if kind in ("datetime", "timestamp") and isinstance(value, datetime):
         return value.astimezone(zone)
     return value
 
@@ -151,7 +165,7 @@ def _xlsx_cell(ws: Any, kind: str, value: Any) -> Any:
     if isinstance(value, datetime):
         # Excel keeps no zone: the time as the reader's clock shows it (the header says which).
         cell = WriteOnlyCell(ws, value=value.replace(tzinfo=None))
-        cell.number_format = "yyyy-mm-dd hh:mm"
+        cell.number_format = DATETIME_FORMATS.get(kind, "yyyy-mm-dd hh:mm")
         return cell
     if isinstance(value, date):
         cell = WriteOnlyCell(ws, value=value)
@@ -159,7 +173,7 @@ def _xlsx_cell(ws: Any, kind: str, value: Any) -> Any:
         return cell
     if isinstance(value, str):
         # Never a formula: openpyxl would make one of any text that starts with "=".
-        cell = WriteOnlyCell(ws, value=value)
+        cell = WriteOnlyCell(ws, value=ooxml_escape(value) if kind == "exact" else value)
         cell.data_type = "s"
         return cell
     if kind in NUMBER_FORMATS and isinstance(value, int | float) and not isinstance(value, bool):

@@ -6,7 +6,7 @@ Rows written before that have only their English text, which is shown as it is.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from pdca import i18n
@@ -80,19 +80,33 @@ def rule_explanations(_: Any) -> dict[str, str]:
     }
 
 
-def _param(value: Any, lang: str) -> Any:
+def _param(value: Any, lang: str, zone: tzinfo | None = None, region: str | None = None) -> Any:
     if isinstance(value, dict) and "en" in value:
         return value.get(lang) or value["en"]
+    if isinstance(value, dict) and "utc" in value:
+        # A moment (see engine.facts.moment): in the reader's locale and zone, as pages show times.
+        at = datetime.fromisoformat(value["utc"]).astimezone(zone or UTC)
+        return i18n.format_datetime(at, region or lang, "medium")
     return value
 
 
-def translate(template: str, params: dict[str, Any], lang: str, plural: str | None = None) -> str:
+def translate(
+    template: str,
+    params: dict[str, Any],
+    lang: str,
+    plural: str | None = None,
+    *,
+    zone: tzinfo | None = None,
+    region: str | None = None,
+) -> str:
+    """A stored template and its parameters in the reader's language (times in `zone`,
+    formatted for `region`, e.g. en_US; UTC and the language's own format without them)."""
     translations = i18n.translations(lang)
     if plural is not None:
         text = translations.ngettext(template, plural, int(params.get("count", 1)))
     else:
         text = translations.gettext(template)
-    return str(text) % {k: _param(v, lang) for k, v in params.items()}
+    return str(text) % {k: _param(v, lang, zone, region) for k, v in params.items()}
 
 
 def event_note(entry: Event, lang: str) -> str:
@@ -110,7 +124,9 @@ class ProblemText:
     evidence: str | None
 
 
-def problem_text(problem: Problem, lang: str) -> ProblemText:
+def problem_text(
+    problem: Problem, lang: str, zone: tzinfo | None = None, region: str | None = None
+) -> ProblemText:
     """Title, description and evidence; those a KPI rule wrote, in the reader's language."""
     written = problem.generated
     if not written:
@@ -120,7 +136,9 @@ def problem_text(problem: Problem, lang: str) -> ProblemText:
     if written.get("kind") == "inspection":
         return _inspection_text(written, lang)
     reason = written["reason"]
-    because = translate(reason["template"], reason["params"], lang, reason.get("plural"))
+    because = translate(
+        reason["template"], reason["params"], lang, reason.get("plural"), zone=zone, region=region
+    )
     if written.get("kind") == "index":
         return _index_problem_text(written, because, lang)
     kpi = written["kpi"]
@@ -230,12 +248,17 @@ def _inspection_text(written: dict[str, Any], lang: str) -> ProblemText:
     return ProblemText(title, description, "\n".join(lines) or None)
 
 
-def occurrence_reason(occurrence: ProblemOccurrence, lang: str) -> str:
+def occurrence_reason(
+    occurrence: ProblemOccurrence, lang: str, zone: tzinfo | None = None, region: str | None = None
+) -> str:
     """Why a rule fired this time, in the reader's language when the template was kept."""
     evidence = occurrence.evidence or {}
     reason = evidence.get("reason_i18n")
     if isinstance(reason, dict) and "template" in reason:
-        return translate(reason["template"], reason.get("params") or {}, lang, reason.get("plural"))
+        params = reason.get("params") or {}
+        return translate(
+            reason["template"], params, lang, reason.get("plural"), zone=zone, region=region
+        )
     return str(
         evidence.get("reason")
         or rule_titles(i18n.translations(lang).gettext).get(occurrence.rule, occurrence.rule)

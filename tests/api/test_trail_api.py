@@ -1,5 +1,10 @@
 """The trail through the API: the last verification, a new one, and the export."""
 
+import io
+
+from openpyxl import load_workbook
+
+from pdca.web.spreadsheets import XLSX_MEDIA
 from tests.conftest import Org
 
 
@@ -26,10 +31,20 @@ def test_a_member_may_not_export_or_verify_and_gets_the_reason(client, tokens, a
         assert "auditors" in refused.json()["detail"]
 
 
-def test_the_export_comes_as_csv_or_json_and_refuses_another_format(client, tokens, auth) -> None:
+def test_the_export_comes_as_csv_xlsx_or_json_and_refuses_another_format(
+    client, tokens, auth
+) -> None:
     as_csv = client.get("/api/v1/trail/export?format=csv", headers=auth(tokens["vera"]))
     assert as_csv.status_code == 200
-    assert as_csv.text.startswith("id,at,actor_id,actor_email,entity_type")
+    # A byte-order mark first, so that a spreadsheet program reads Chinese as Chinese.
+    assert as_csv.content.startswith(b"\xef\xbb\xbfid,at,actor_id,actor_email,entity_type")
+    as_xlsx = client.get("/api/v1/trail/export?format=xlsx", headers=auth(tokens["vera"]))
+    assert as_xlsx.status_code == 200
+    assert as_xlsx.headers["content-type"] == XLSX_MEDIA
+    assert as_xlsx.headers["content-disposition"].endswith('.xlsx"')
+    sheet = load_workbook(io.BytesIO(as_xlsx.content), read_only=True).worksheets[0]
+    header = next(sheet.iter_rows(max_row=1, values_only=True))
+    assert header[:3] == ("id", "at (UTC)", "at_hashed") and header[-1] == "hash"
     as_json = client.get("/api/v1/trail/export", headers=auth(tokens["vera"]))
     assert as_json.status_code == 200 and isinstance(as_json.json(), list)
     wrong = client.get("/api/v1/trail/export?format=xml", headers=auth(tokens["vera"]))

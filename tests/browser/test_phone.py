@@ -5,7 +5,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Story, accessibility_problems, card_in, sign_in
+from pdca.services import actions
+from tests.browser.conftest import Story, accessibility_problems, card_in, idle, sign_in
 
 pytestmark = pytest.mark.browser
 PHONE_HEIGHT = 844
@@ -83,3 +84,39 @@ def test_the_boards_column_headings_stay_in_view_while_its_lanes_scroll(
 
     assert scrolled > 0, "the lanes are taller than the box: it scrolls"
     assert heading.bounding_box()["y"] == pytest.approx(top, abs=1)
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+def test_the_a3_pages_short_columns_in_chinese_keep_each_word_on_one_line(
+    open_browser, story: Story, as_user, session, width: int
+) -> None:
+    """A long countermeasure once squeezed kind and status to a character a line."""
+    actions.add_action(
+        as_user(story.org.fiona),
+        story.cycle_id,
+        title="Put a temporary second gateway in front of the queue and reroute "
+        "every campaign mailing through it until the replacement is certified",
+        department_id=story.org.it,
+        owner_id=story.org.max.id,
+        kind="containment",
+    )
+    idle(session)
+    page = open_browser(js=True, phone=width == 390)
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, story.org.fiona, next=f"/cycles/{story.cycle_id}/a3")
+    page.get_by_label("Language").select_option("zh_CN")  # a Chinese reader
+    expect(page.locator("html[lang=zh-CN]")).to_have_count(1)
+    expect(page.locator(".a3-actions")).to_be_visible()
+
+    # Lines each short cell's text takes: one, however long the countermeasure beside it.
+    lines = page.evaluate(
+        "() => [...document.querySelectorAll('.a3-actions tr')].flatMap(row =>"
+        " [0, 2, 4, 5].map(i => { const r = document.createRange();"
+        " r.selectNodeContents(row.children[i]);"
+        " return [row.children[i].textContent.trim(),"
+        " new Set([...r.getClientRects()].map(b => Math.round(b.top))).size]; }))"
+    )
+    assert len(lines) >= 4 * 5  # the heading and four actions
+    assert [text for text, count in lines if count != 1] == []
+    # The page stays as wide as the screen: a wide table scrolls in its own box.
+    assert page.evaluate("document.documentElement.scrollWidth") <= width

@@ -3,13 +3,16 @@
 import csv
 import io
 import json
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
+from openpyxl import load_workbook
+from openpyxl.utils.escape import unescape
 from sqlalchemy import text
 from sqlmodel import col, select
 
 from pdca.models import Event
 from pdca.services import audit, organisation
+from pdca.web.spreadsheets import XLSX_MEDIA
 from tests.conftest import Org
 
 
@@ -109,10 +112,74 @@ def test_the_csv_export_has_a_row_per_event_with_its_hash_and_who(
     response = fiona.get("/trail/export.csv")
 
     assert response.headers["content-type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert response.content.startswith(b"\xef\xbb\xbf")  # so a spreadsheet reads Chinese
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     stored = session.exec(select(Event).order_by(col(Event.id))).all()
     assert [int(r["id"]) for r in rows] == [e.id for e in stored]
     assert all(len(r["hash"]) == 64 for r in rows)
     by_admin = [r for r in rows if r["actor_id"] == str(org.admin.id)]
     assert by_admin and all(r["actor_email"] == org.admin.email for r in by_admin)
     assert json.loads(rows[0]["data"]) == stored[0].data
+
+
+def test_the_xlsx_export_is_typed_and_its_chain_checks_from_the_cells_alone(
+    client_for, org: Org, session, as_user
+) -> None:
+    """An auditor opens the workbook: numbers, times and exact texts, and the chain holds."""
+    organisation.create_department(as_user(org.admin), code="Q", name="质量部")
+    # Texts a spreadsheet would bend: a formula, a Windows line end, the format's own escape.
+    organisation.create_department(as_user(org.admin), code="F", name="=SUM(A1) 一\r\n二 _x000D_")
+    vera, _csrf = client_for("vera")
+    assert 'href="/trail/export.xlsx"' in vera.get("/trail").text
+
+    response = vera.get("/trail/export.xlsx")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == XLSX_MEDIA
+    assert response.headers["content-disposition"].endswith('.xlsx"')
+    sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
+    assert sheet.freeze_panes == "A2"
+    header = [c.value for c in sheet[1]]
+    assert all(c.font.b for c in sheet[1])
+    rows = [dict(zip(header, r, strict=True)) for r in sheet.iter_rows(min_row=2, values_only=True)]
+    stored = session.exec(select(Event).order_by(col(Event.id))).all()
+    assert [r["id"] for r in rows] == [e.id for e in stored]
+    assert [r["hash"] for r in rows] == [e.hash for e in stored]  # the stored ones
+    for row, event in zip(rows, stored, strict=True):
+        assert isinstance(row["id"], int) and isinstance(row["entity_id"], int)
+        assert isinstance(row["at (UTC)"], datetime)
+        # Excel keeps a time to the millisecond: the cell is the event's UTC time so rounded.
+        exact = datetime.fromisoformat(row["at_hashed"])
+        assert abs(row["at (UTC)"] - exact.replace(tzinfo=None)) <= timedelta(milliseconds=1)
+        assert exact == event.at.replace(tzinfo=event.at.tzinfo or UTC)
+    assert sheet.cell(row=2, column=1).data_type == "n"
+    assert all(c.data_type == "s" for c in sheet[len(rows) + 1] if isinstance(c.value, str))
+    texts = [unescape(r["data"]) for r in rows]
+    assert any("质量部" in t for t in texts)
+    assert any("=SUM(A1) 一\r\n二 _x000D_" in json.loads(t).get("name", "") for t in texts)
+
+    def exact(value):  # type: ignore[no-untyped-def]
+        return None if value is None else unescape(value)
+
+    rebuilt = [
+        Event(
+            id=r["id"],
+            at=datetime.fromisoformat(r["at_hashed"]),
+            actor_id=r["actor_id"],
+            entity_type=exact(r["entity_type"]),
+            entity_id=r["entity_id"],
+            verb=exact(r["verb"]),
+            field=exact(r["field"]),
+            from_value=exact(r["from_value"]),
+            to_value=exact(r["to_value"]),
+            note=exact(r["note"]),
+            data=json.loads(exact(r["data"])),
+            signature_meaning=exact(r["signature_meaning"]),
+            signature_method=exact(r["signature_method"]),
+            hash=r["hash"],
+        )
+        for r in rows
+    ]
+    assert audit.verify_chain(rebuilt).broken_at is None
+    rebuilt[2].to_value = "changed in the workbook"
+    assert audit.verify_chain(rebuilt).broken_at == rebuilt[2].id

@@ -5,8 +5,10 @@ chart with centre 100 and sigma 10 (lines at 70, 80, 90, 100, 110, 120, 130), an
 mirrored around 100 for "lower is better" (the bad side is high).
 """
 
+import json
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -25,6 +27,7 @@ from pdca.engine.detection import (
     status,
 )
 from pdca.models import DetectionRule
+from pdca.web import texts
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
 STEP = timedelta(hours=1)
@@ -395,6 +398,45 @@ def test_missing_data_when_overdue() -> None:
     assert by_time.points == ()
     assert by_time.reason == finding.reason
     assert missing_data(spec(), NOW - timedelta(hours=24, seconds=1), NOW) is not None
+
+
+@pytest.mark.parametrize(
+    ("lang", "region", "zone", "shown"),
+    [
+        ("zh_CN", "zh_CN", "Asia/Shanghai", "2024年3月9日 18:30"),
+        ("en", "en_US", "America/New_York", "Mar 9, 2024, 5:30"),
+        ("en", "en_GB", "Europe/London", "9 Mar 2024, 10:30"),
+    ],
+)
+def test_the_last_measurement_time_reads_in_the_readers_locale_and_zone(
+    lang: str, region: str, zone: str, shown: str
+) -> None:
+    """A Chinese reader in Shanghai sees 2024年3月9日 18:30, not an ISO date in UTC."""
+    finding = missing_data(spec(), NOW - timedelta(hours=25, minutes=30), NOW)
+    assert finding is not None
+    stored = json.loads(json.dumps(dict(finding.reason.params)))  # as a problem keeps it
+    reason = finding.reason
+
+    text = texts.translate(
+        reason.template or "", stored, lang, reason.plural, zone=ZoneInfo(zone), region=region
+    )
+
+    assert shown in text and "2024-03-09" not in text and "UTC" not in text
+    if lang == "zh_CN":
+        assert text.startswith("已有 25 小时没有测量数据")  # the Chinese sentence around it
+
+
+def test_a_last_time_stored_as_text_before_still_reads() -> None:
+    old = {"count": 25, "interval": 24, "last": "2024-03-09 10:30 UTC"}
+    text = texts.translate(
+        "No measurement for %(count)d hour (one is expected every %(interval)s h); "
+        "the last was at %(last)s.",
+        old,
+        "en",
+        "No measurement for %(count)d hours (one is expected every %(interval)s h); "
+        "the last was at %(last)s.",
+    )
+    assert text.endswith("the last was at 2024-03-09 10:30 UTC.")
 
 
 def test_missing_data_only_when_the_rule_is_on() -> None:

@@ -1,9 +1,7 @@
 """The audit trail page: its last verification, verifying it now, exports, and the events."""
 
-from datetime import datetime
-
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from fastapi.responses import RedirectResponse, Response
 from sqlmodel import col, select
 
 from pdca import i18n
@@ -11,7 +9,7 @@ from pdca.models import User
 from pdca.services import policy, queries, trail
 from pdca.services.errors import Invalid
 from pdca.services.queries import EventFilter, Paging
-from pdca.web.api.routes_trail import MEDIA
+from pdca.web.api.routes_trail import download
 from pdca.web.deps import ReleasingRoute
 from pdca.web.pages.common import PageCtx, set_flash
 from pdca.web.render import render
@@ -95,17 +93,17 @@ def verify(request: Request, ctx: PageCtx) -> Response:
 
 def _export(request: Request, ctx: PageCtx, fmt: trail.Format) -> Response:
     trail.check_export(ctx)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return StreamingResponse(
-        trail.export(request.app.state.engine, fmt),
-        media_type=MEDIA[fmt],
-        headers={"Content-Disposition": f'attachment; filename="pdca-trail-{stamp}.{fmt}"'},
-    )
+    return download(request.app.state.engine, fmt, f"{ctx.now():%Y%m%d-%H%M%S}")
 
 
 @router.get("/trail/export.csv")
 def export_csv(request: Request, ctx: PageCtx) -> Response:
     return _export(request, ctx, "csv")
+
+
+@router.get("/trail/export.xlsx")
+def export_xlsx(request: Request, ctx: PageCtx) -> Response:
+    return _export(request, ctx, "xlsx")
 
 
 @router.get("/trail/export.json")
