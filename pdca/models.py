@@ -1040,6 +1040,7 @@ class InspectionStatus(StrEnum):
     in_progress = "in_progress"
     submitted = "submitted"
     acknowledged = "acknowledged"
+    skipped = "skipped"  # not done, on purpose: who skipped it and why are recorded
 
 
 class ChecklistTemplate(SQLModel, table=True):
@@ -1192,6 +1193,10 @@ class Inspection(SQLModel, table=True):
     sample_from: date | None = None
     sample_to: date | None = None
     sample: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # Skipped on purpose (the department closed, the service was not run that month).
+    skip_reason: str | None = _text()
+    skipped_by_id: int | None = Field(default=None, foreign_key="users.id")
+    skipped_at: datetime | None = _at(nullable=True)
     created_by_id: int | None = Field(default=None, foreign_key="users.id")
     created_at: datetime = _at()
     version: int = 1

@@ -49,6 +49,7 @@ from pdca.services.policy import (
     can_acknowledge_inspection,
     can_fill_inspection,
     can_manage_checklists,
+    can_skip_inspection,
     require,
 )
 from pdca.services.store import check_version, compare_and_set, get_or_404
@@ -479,6 +480,47 @@ def acknowledge(
             old=InspectionStatus.submitted,
             new=InspectionStatus.acknowledged,
             note=(note or "").strip() or None,
+        )
+        ctx.session.refresh(inspection)
+    return inspection
+
+
+def skip(ctx: Ctx, inspection_id: int, *, reason: str, version: int | None) -> Inspection:
+    """A due inspection not done on purpose: who, when and why are kept, and the
+    programme shows it as skipped rather than overdue. Only one not yet submitted."""
+    with unit_of_work(ctx):
+        inspection = get_inspection(ctx, inspection_id)
+        require(can_skip_inspection(ctx.actor, inspection.department_id))
+        check_version(inspection, version, "Inspection")
+        if inspection.status not in UNFINISHED:
+            raise Conflict(
+                because("not_due", "Only an inspection not yet submitted can be skipped.")
+            )
+        reason = (reason or "").strip()
+        if not reason:
+            raise Invalid(N_("Say why the inspection is skipped."))
+        if len(reason) > NOTE_MAX:
+            raise Invalid(N_("A reason has at most 2,000 characters."))
+        old_status = inspection.status
+        compare_and_set(
+            ctx,
+            inspection,
+            "Inspection",
+            {
+                "status": InspectionStatus.skipped,
+                "skip_reason": reason,
+                "skipped_by_id": ctx.actor_id,
+                "skipped_at": ctx.now(),
+            },
+        )
+        audit.record(
+            ctx,
+            "inspection",
+            inspection_id,
+            "skipped",
+            old=old_status,
+            new=InspectionStatus.skipped,
+            note=reason,
         )
         ctx.session.refresh(inspection)
     return inspection

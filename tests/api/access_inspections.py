@@ -41,6 +41,8 @@ def table() -> dict[tuple[str, str], dict[str, int]]:
         ("POST", f"{API}/inspections/{{entity_id}}/evidence"): only(201, *WORKERS),
         # Customer Service was inspected: Hanna heads it.
         ("POST", f"{API}/inspections/{{inspection_id}}/acknowledge"): only(200, "head", "admin"),
+        # Skipping one with a reason: quality staff, or Hanna whose department it inspects.
+        ("POST", f"{API}/inspections/{{inspection_id}}/skip"): only(200, "head", *STAFF),
         # Plans, like checklists, are quality staff's; everyone reads them and the programme.
         ("GET", f"{API}/inspection-plans"): READ,
         ("POST", f"{API}/inspection-plans"): only(201, *STAFF),
@@ -197,6 +199,13 @@ def builders() -> dict[tuple[str, str], Any]:
                 {"version": i["version"], "note": "Seen at the Monday review"},
             )
         )(_submitted(h)),
+        ("POST", f"{API}/inspections/{{inspection_id}}/skip"): lambda h: (
+            lambda i: Request(
+                "POST",
+                f"{API}/inspections/{i['id']}/skip",
+                {"version": i["version"], "reason": "The desk was closed for the move"},
+            )
+        )(_inspection(h)),
         ("GET", f"{API}/inspection-plans"): get("/inspection-plans"),
         ("POST", f"{API}/inspection-plans"): lambda h: Request(
             "POST", f"{API}/inspection-plans", _plan_body(h, title="A plan of one's own")

@@ -188,3 +188,18 @@ def acknowledge(
             ctx, inspection_id, note=body.note, version=expected_version(request, body.version)
         )
     return inspection_out(ctx, inspection_id, response)
+
+
+@router.post(
+    "/inspections/{inspection_id}/skip",
+    response_model=si.InspectionOut,
+    summary="Skip a due inspection with a reason (quality staff or the department's head)",
+)
+def skip(
+    ctx: CtxDep, inspection_id: int, body: si.SkipIn, request: Request, response: Response
+) -> si.InspectionOut:
+    with preconditions(request):
+        inspections.skip(
+            ctx, inspection_id, reason=body.reason, version=expected_version(request, body.version)
+        )
+    return inspection_out(ctx, inspection_id, response)

@@ -9,7 +9,7 @@ from pdca.web.api.schemas import SeverityT, Strict
 from pdca.web.api.types import Count, Day, Flag, Id, Number, Text, Version
 
 ItemKindT = Literal["yes_no", "score", "number", "text"]
-InspectionStatusT = Literal["planned", "in_progress", "submitted", "acknowledged"]
+InspectionStatusT = Literal["planned", "in_progress", "submitted", "acknowledged", "skipped"]
 
 
 class Bilingual(Strict):
@@ -108,6 +108,11 @@ class AcknowledgeIn(Strict):
     note: Text(2000) | None = None
 
 
+class SkipIn(Strict):
+    version: Version | None = None
+    reason: Text(2000) = Field(description="Why the inspection is not done; required.")
+
+
 class InspectionFindingOut(BaseModel):
     item_id: str
     clause: str
@@ -141,6 +146,9 @@ class InspectionOut(BaseModel):
     sample_from: date | None
     sample_to: date | None
     sample: list[str] | None = Field(description="The cases drawn, e.g. A-12 or CP-7.")
+    skip_reason: str | None = Field(default=None, description="Why it was skipped, if it was.")
+    skipped_by_id: int | None = None
+    skipped_at: datetime | None = None
     version: int
 
 
@@ -220,6 +228,8 @@ class ProgrammeCellOut(BaseModel):
     planned: int
     done: int
     overdue: int
+    skipped: int
+    skip_reasons: list[str] = Field(description="Why each skipped inspection was skipped.")
 
 
 class ProgrammeRowOut(BaseModel):

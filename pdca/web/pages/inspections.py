@@ -30,6 +30,7 @@ def status_titles(_: Any) -> dict[str, str]:
         "in_progress": _("In progress"),
         "submitted": _("Submitted"),
         "acknowledged": _("Acknowledged"),
+        "skipped": _("Skipped"),
     }
 
 
@@ -275,6 +276,11 @@ def _inspection(
             "editable": fills and found.status in inspections.UNFINISHED,
             "may_acknowledge": found.status == "submitted"
             and policy.can_acknowledge_inspection(ctx.actor, found.department_id) is None,
+            "may_skip": found.status in inspections.UNFINISHED
+            and policy.can_skip_inspection(ctx.actor, found.department_id) is None,
+            "skipped_by": ctx.session.get(User, found.skipped_by_id)
+            if found.skipped_by_id
+            else None,
             "overdue": inspections.is_overdue(found, ctx.today()),
             "statuses": status_titles(_),
             "errors": errors or [],
@@ -360,4 +366,29 @@ def acknowledge(request: Request, ctx: PageCtx, data: FormDep, inspection_id: in
         )
     response = RedirectResponse(f"/inspections/{inspection_id}", status_code=303)
     set_flash(request, response, _("Inspection acknowledged."))
+    return response
+
+
+@router.post("/inspections/{inspection_id:int}/skip")
+def skip(request: Request, ctx: PageCtx, data: FormDep, inspection_id: int) -> Response:
+    _ = i18n.translations(request.state.lang).gettext
+    try:
+        inspections.skip(
+            ctx,
+            inspection_id,
+            version=whole_number(data.get("version")),
+            reason=str(data.get("reason", "")),
+        )
+    except ServiceError as exc:
+        if exc.status_hint == 403:
+            raise
+        return _inspection(
+            request,
+            ctx,
+            inspection_id,
+            errors=_reasons(exc, request.state.lang),
+            status_code=exc.status_hint,
+        )
+    response = RedirectResponse(f"/inspections/{inspection_id}", status_code=303)
+    set_flash(request, response, _("Inspection skipped."))
     return response
