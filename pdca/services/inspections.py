@@ -34,6 +34,7 @@ from pdca.models import (
     Evidence,
     Inspection,
     InspectionFinding,
+    InspectionReview,
     InspectionStatus,
     Problem,
     ProblemSource,
@@ -347,6 +348,13 @@ def _parsed_answers(
     return answers, reasons
 
 
+def _not_a_review(inspection: Inspection) -> None:
+    if inspection.kind != "checklist":
+        raise Conflict(
+            because("expert_review", "An expert review is scored by its reviewers, not answered.")
+        )
+
+
 def save_answers(
     ctx: Ctx, inspection_id: int, *, answers: dict[str, dict[str, Any]], version: int | None
 ) -> Inspection:
@@ -356,6 +364,7 @@ def save_answers(
         inspection = found.inspection
         require(can_fill_inspection(ctx.actor, inspection.inspector_id))
         check_version(inspection, version, "Inspection")
+        _not_a_review(inspection)
         if inspection.status not in UNFINISHED:
             raise Conflict(
                 because("submitted", "The inspection is submitted: its answers are final.")
@@ -397,6 +406,7 @@ def submit(
         inspection = found.inspection
         require(can_fill_inspection(ctx.actor, inspection.inspector_id))
         check_version(inspection, version, "Inspection")
+        _not_a_review(inspection)
         if inspection.status not in UNFINISHED:
             raise Conflict(because("submitted", "The inspection is submitted already."))
         parsed, reasons = _parsed_answers(found.items, answers or {}, inspection.answers or {})
@@ -581,9 +591,18 @@ def _lines(ctx: Ctx, condition: Any, limit: int = 200) -> list[InspectionLine]:
 
 
 def due_for(ctx: Ctx, user: User) -> list[InspectionLine]:
-    """Inspections the user is to fill in, the earliest due first."""
+    """Inspections the user is to fill in, or expert reviews waiting for their score,
+    the earliest due first."""
+    to_score = select(InspectionReview.inspection_id).where(
+        InspectionReview.reviewer_id == user.id, col(InspectionReview.score).is_(None)
+    )
     return _lines(
-        ctx, (Inspection.inspector_id == user.id) & col(Inspection.status).in_(UNFINISHED)
+        ctx,
+        col(Inspection.status).in_(UNFINISHED)
+        & (
+            ((Inspection.inspector_id == user.id) & (Inspection.kind == "checklist"))
+            | col(Inspection.id).in_(to_score)
+        ),
     )
 
 

@@ -204,7 +204,9 @@ def test_a_head_skips_an_inspection_with_a_reason_and_the_programme_counts_it_sk
 
     no_reason = refused(client.post(url, json={"version": 1, "reason": ""}, headers=ivan), 422)
     skipped = ok(client.post(url, json={"version": 1, "reason": "Server room move"}, headers=ivan))
-    again = refused(client.post(url, json={"version": skipped["version"], "reason": "Twice"}, headers=ivan), 409)
+    again = refused(
+        client.post(url, json={"version": skipped["version"], "reason": "Twice"}, headers=ivan), 409
+    )
 
     assert "Say why" in no_reason["detail"]
     assert (skipped["status"], skipped["skip_reason"], skipped["skipped_by_id"]) == (
