@@ -13,9 +13,9 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import select
 
 from pdca import i18n
+from pdca.engine.facts import N_
 from pdca.models import Department, Role, User
 from pdca.services import inspection_reviews, inspections, policy
-from pdca.engine.facts import N_
 from pdca.services.errors import Invalid, ServiceError
 from pdca.web.deps import ReleasingRoute
 from pdca.web.pages.common import FormDep, PageCtx, evidence_context, set_flash, whole_number
