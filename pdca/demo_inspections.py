@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from pdca.models import Inspection, InspectionStatus
-from pdca.services import inspection_plans, inspections
+from pdca.services import inspection_plans, inspection_reviews, inspections
 
 
 def _t(en: str, zh: str) -> dict[str, str]:
@@ -286,6 +286,15 @@ def load_plans(player: Any, desk_id: int, calls_id: int) -> None:
         ).all()
         for row in due:
             desk = row.plan_id == plans[0].id
+            if not desk and player.day(-215) <= row.due_on <= player.day(-185):
+                # One month's spot check was not done: the desk had moved floors.
+                inspections.skip(
+                    player.as_("li.na"),
+                    row.id,  # type: ignore[arg-type]
+                    reason="Service desk closed for the office move; no cases to check.",
+                    version=None,
+                )
+                continue
             findings = (DESK_FINDINGS if desk else CALL_FINDINGS)[turn % 6]
             turn += 1
             inspections.submit(
@@ -294,3 +303,29 @@ def load_plans(player: Any, desk_id: int, calls_id: int) -> None:
                 version=None,
                 answers=_answers(SERVICE_DESK_AUDIT if desk else CALL_CENTRE_SPOT_CHECK, findings),
             )
+    load_expert_review(player, desk_id)
+
+
+def load_expert_review(player: Any, desk_id: int) -> None:
+    """An expert review of Customer Service a month ago: Zhang Wei and Grace Kim (an
+    outside expert on a viewer account) scored it; the review's score is their mean."""
+    player.goto(-40)
+    review = inspection_reviews.create_review(
+        player.as_("sarah.chen"),
+        checklist_id=desk_id,
+        department_id=player.departments["CS"],
+        due_on=player.day(-30),
+        reviewer_ids=[player.users[u].id for u in ("zhang.wei", "grace.kim")],
+    )
+    for offset, login, value, comment in (
+        (-33, "zhang.wei", 84.0, "Records are complete; the knowledge base lags behind."),
+        (-31, "grace.kim", 71.0, "Replies to written complaints are slow in peak weeks."),
+    ):
+        player.goto(offset)
+        inspection_reviews.score(
+            player.as_(login),
+            review.id,  # type: ignore[arg-type]
+            value=value,
+            comment=comment,
+            version=None,
+        )

@@ -1042,6 +1042,7 @@ class InspectionStatus(StrEnum):
     in_progress = "in_progress"
     submitted = "submitted"
     acknowledged = "acknowledged"
+    skipped = "skipped"  # not done, on purpose: who skipped it and why are recorded
 
 
 class ChecklistTemplate(SQLModel, table=True):
@@ -1194,8 +1195,32 @@ class Inspection(SQLModel, table=True):
     sample_from: date | None = None
     sample_to: date | None = None
     sample: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # "checklist": the inspector answers its items; "expert_review": named reviewers
+    # (InspectionReview) each score and comment, and the score is their mean.
+    kind: str = Field(default="checklist", sa_type=String(20))
+    # Skipped on purpose (the department closed, the service was not run that month).
+    skip_reason: str | None = _text()
+    skipped_by_id: int | None = Field(default=None, foreign_key="users.id")
+    skipped_at: datetime | None = _at(nullable=True)
     created_by_id: int | None = Field(default=None, foreign_key="users.id")
     created_at: datetime = _at()
+    version: int = 1
+
+
+class InspectionReview(SQLModel, table=True):
+    """One named reviewer's score and comment on an expert review (an inspection of kind
+    "expert_review"); the inspection's score is the mean of its reviewers' scores."""
+
+    __tablename__ = "inspection_reviews"
+    __table_args__ = (
+        UniqueConstraint("inspection_id", "reviewer_id", name="uq_inspection_reviews_reviewer"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    inspection_id: int = Field(foreign_key="inspections.id", index=True)
+    reviewer_id: int = Field(foreign_key="users.id", index=True)
+    score: float | None = None
+    comment: str | None = _text()
+    submitted_at: datetime | None = _at(nullable=True)
     version: int = 1
 
 

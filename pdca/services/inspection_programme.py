@@ -2,7 +2,8 @@
 clauses fail most (a Pareto of clauses).
 
 A cell counts the inspections due in that month: done (submitted or acknowledged),
-overdue (not done and past the due date) and planned (not done, not yet due).
+skipped (on purpose, with a reason), overdue (not done and past the due date) and
+planned (not done, not yet due).
 """
 
 from dataclasses import dataclass, field
@@ -23,10 +24,12 @@ class Cell:
     planned: int = 0
     done: int = 0
     overdue: int = 0
+    skipped: int = 0
+    reasons: list[str] = field(default_factory=list)  # why each skipped one was skipped
 
     @property
     def total(self) -> int:
-        return self.planned + self.done + self.overdue
+        return self.planned + self.done + self.overdue + self.skipped
 
 
 @dataclass
@@ -51,6 +54,7 @@ class Programme:
                 cell.planned += month.planned
                 cell.done += month.done
                 cell.overdue += month.overdue
+                cell.skipped += month.skipped
         return cell
 
 
@@ -63,7 +67,12 @@ def _year(year: int) -> tuple[date, date]:
 def programme(ctx: Ctx, year: int, department_id: int | None = None) -> Programme:
     start, end = _year(year)
     query = (
-        select(Inspection.department_id, Inspection.due_on, Inspection.status)
+        select(
+            Inspection.department_id,
+            Inspection.due_on,
+            Inspection.status,
+            Inspection.skip_reason,
+        )
         .where(col(Inspection.due_on) >= start, col(Inspection.due_on) < end)
         .order_by(col(Inspection.due_on))
     )
@@ -72,13 +81,16 @@ def programme(ctx: Ctx, year: int, department_id: int | None = None) -> Programm
     rows: dict[int, Row] = {}
     departments = {d.id: d for d in ctx.session.exec(select(Department))}
     today = ctx.today()
-    for dept, due, status in ctx.session.exec(query):
+    for dept, due, status, reason in ctx.session.exec(query):
         if dept not in rows:
             d = departments[dept]
             rows[dept] = Row(dept, d.code, d.name, d.name_zh)
         cell = rows[dept].months[due.month - 1]
         if status in DONE:
             cell.done += 1
+        elif status == InspectionStatus.skipped:
+            cell.skipped += 1
+            cell.reasons.append(reason or "")
         elif due < today:
             cell.overdue += 1
         else:

@@ -34,6 +34,7 @@ from pdca.models import (
     Evidence,
     Inspection,
     InspectionFinding,
+    InspectionReview,
     InspectionStatus,
     Problem,
     ProblemSource,
@@ -49,6 +50,7 @@ from pdca.services.policy import (
     can_acknowledge_inspection,
     can_fill_inspection,
     can_manage_checklists,
+    can_skip_inspection,
     require,
 )
 from pdca.services.store import check_version, compare_and_set, get_or_404
@@ -353,6 +355,13 @@ def _parsed_answers(
     return answers, reasons
 
 
+def _not_a_review(inspection: Inspection) -> None:
+    if inspection.kind != "checklist":
+        raise Conflict(
+            because("expert_review", "An expert review is scored by its reviewers, not answered.")
+        )
+
+
 def save_answers(
     ctx: Ctx, inspection_id: int, *, answers: dict[str, dict[str, Any]], version: int | None
 ) -> Inspection:
@@ -362,6 +371,7 @@ def save_answers(
         inspection = found.inspection
         require(can_fill_inspection(ctx.actor, inspection.inspector_id))
         check_version(inspection, version, "Inspection")
+        _not_a_review(inspection)
         if inspection.status not in UNFINISHED:
             raise Conflict(
                 because("submitted", "The inspection is submitted: its answers are final.")
@@ -403,6 +413,7 @@ def submit(
         inspection = found.inspection
         require(can_fill_inspection(ctx.actor, inspection.inspector_id))
         check_version(inspection, version, "Inspection")
+        _not_a_review(inspection)
         if inspection.status not in UNFINISHED:
             raise Conflict(because("submitted", "The inspection is submitted already."))
         parsed, reasons = _parsed_answers(found.items, answers or {}, inspection.answers or {})
@@ -491,6 +502,47 @@ def acknowledge(
     return inspection
 
 
+def skip(ctx: Ctx, inspection_id: int, *, reason: str, version: int | None) -> Inspection:
+    """A due inspection not done on purpose: who, when and why are kept, and the
+    programme shows it as skipped rather than overdue. Only one not yet submitted."""
+    with unit_of_work(ctx):
+        inspection = get_inspection(ctx, inspection_id)
+        require(can_skip_inspection(ctx.actor, inspection.department_id))
+        check_version(inspection, version, "Inspection")
+        if inspection.status not in UNFINISHED:
+            raise Conflict(
+                because("not_due", "Only an inspection not yet submitted can be skipped.")
+            )
+        reason = (reason or "").strip()
+        if not reason:
+            raise Invalid(N_("Say why the inspection is skipped."))
+        if len(reason) > NOTE_MAX:
+            raise Invalid(N_("A reason has at most 2,000 characters."))
+        old_status = inspection.status
+        compare_and_set(
+            ctx,
+            inspection,
+            "Inspection",
+            {
+                "status": InspectionStatus.skipped,
+                "skip_reason": reason,
+                "skipped_by_id": ctx.actor_id,
+                "skipped_at": ctx.now(),
+            },
+        )
+        audit.record(
+            ctx,
+            "inspection",
+            inspection_id,
+            "skipped",
+            old=old_status,
+            new=InspectionStatus.skipped,
+            note=reason,
+        )
+        ctx.session.refresh(inspection)
+    return inspection
+
+
 @dataclass(frozen=True)
 class InspectionFilter:
     department_id: int | None = None
@@ -546,9 +598,18 @@ def _lines(ctx: Ctx, condition: Any, limit: int = 200) -> list[InspectionLine]:
 
 
 def due_for(ctx: Ctx, user: User) -> list[InspectionLine]:
-    """Inspections the user is to fill in, the earliest due first."""
+    """Inspections the user is to fill in, or expert reviews waiting for their score,
+    the earliest due first."""
+    to_score = select(InspectionReview.inspection_id).where(
+        InspectionReview.reviewer_id == user.id, col(InspectionReview.score).is_(None)
+    )
     return _lines(
-        ctx, (Inspection.inspector_id == user.id) & col(Inspection.status).in_(UNFINISHED)
+        ctx,
+        col(Inspection.status).in_(UNFINISHED)
+        & (
+            ((Inspection.inspector_id == user.id) & (Inspection.kind == "checklist"))
+            | col(Inspection.id).in_(to_score)
+        ),
     )
 
 

@@ -290,6 +290,18 @@ def can_fill_inspection(user: User | None, inspector_id: int) -> str | None:
     return _active(user)
 
 
+def can_skip_inspection(user: User | None, department_id: int) -> str | None:
+    """Skip a due inspection with a reason: quality staff, or the inspected department's head."""
+    return _system_or(
+        user,
+        _role(user) == Role.facilitator or _heads(user, department_id),
+        N_(
+            "Only facilitators, administrators and the head of the inspected department "
+            "skip an inspection."
+        ),
+    )
+
+
 def can_acknowledge_inspection(user: User | None, department_id: int) -> str | None:
     """The head of the inspected department (or an administrator) acknowledges the result."""
     return _system_or(

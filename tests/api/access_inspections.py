@@ -41,6 +41,12 @@ def table() -> dict[tuple[str, str], dict[str, int]]:
         ("POST", f"{API}/inspections/{{entity_id}}/evidence"): only(201, *WORKERS),
         # Customer Service was inspected: Hanna heads it.
         ("POST", f"{API}/inspections/{{inspection_id}}/acknowledge"): only(200, "head", "admin"),
+        # Skipping one with a reason: quality staff, or Hanna whose department it inspects.
+        ("POST", f"{API}/inspections/{{inspection_id}}/skip"): only(200, "head", *STAFF),
+        # Expert reviews: quality staff plan them; only a named reviewer (Mia) scores.
+        ("POST", f"{API}/expert-reviews"): only(201, *STAFF),
+        ("GET", f"{API}/inspections/{{inspection_id}}/reviews"): READ,
+        ("PUT", f"{API}/inspections/{{inspection_id}}/reviews/mine"): only(200, "member"),
         # Plans, like checklists, are quality staff's; everyone reads them and the programme.
         ("GET", f"{API}/inspection-plans"): READ,
         ("POST", f"{API}/inspection-plans"): only(201, *STAFF),
@@ -77,6 +83,17 @@ def _inspection(h: Any) -> dict[str, Any]:
         "due_on": h.days(7),
     }
     return _ok(h.client.post(f"{API}/inspections", json=body, headers=h.admin_headers), 201)
+
+
+def _review(h: Any) -> dict[str, Any]:
+    """A new expert review of Customer Service with Mia its one reviewer, for one cell."""
+    body = {
+        "checklist_id": _checklist(h)["id"],
+        "department_id": h.org.cs,
+        "due_on": h.days(7),
+        "reviewer_ids": [h.org.mia.id],
+    }
+    return _ok(h.client.post(f"{API}/expert-reviews", json=body, headers=h.admin_headers), 201)
 
 
 def _answers() -> dict[str, Any]:
@@ -197,6 +214,31 @@ def builders() -> dict[tuple[str, str], Any]:
                 {"version": i["version"], "note": "Seen at the Monday review"},
             )
         )(_submitted(h)),
+        ("POST", f"{API}/inspections/{{inspection_id}}/skip"): lambda h: (
+            lambda i: Request(
+                "POST",
+                f"{API}/inspections/{i['id']}/skip",
+                {"version": i["version"], "reason": "The desk was closed for the move"},
+            )
+        )(_inspection(h)),
+        ("POST", f"{API}/expert-reviews"): lambda h: Request(
+            "POST",
+            f"{API}/expert-reviews",
+            {
+                "checklist_id": _checklist(h)["id"],
+                "department_id": h.org.cs,
+                "due_on": h.days(10),
+                "reviewer_ids": [h.org.mia.id, h.org.max.id],
+            },
+        ),
+        ("GET", f"{API}/inspections/{{inspection_id}}/reviews"): lambda h: Request(
+            "GET", f"{API}/inspections/{_review(h)['id']}/reviews"
+        ),
+        ("PUT", f"{API}/inspections/{{inspection_id}}/reviews/mine"): lambda h: Request(
+            "PUT",
+            f"{API}/inspections/{_review(h)['id']}/reviews/mine",
+            {"version": 1, "score": 85, "comment": "Well kept records"},
+        ),
         ("GET", f"{API}/inspection-plans"): get("/inspection-plans"),
         ("POST", f"{API}/inspection-plans"): lambda h: Request(
             "POST", f"{API}/inspection-plans", _plan_body(h, title="A plan of one's own")

@@ -209,6 +209,8 @@ OTHER_VIEWER_REASONS = {
     ("DELETE", f"{API}/tokens/{{token_id}}"): "only revoke your own tokens",
     ("PUT", f"{API}/inspections/{{inspection_id}}/answers"): "named on an inspection fills it",
     ("POST", f"{API}/inspections/{{inspection_id}}/submit"): "named on an inspection fills it",
+    # A viewer may be an outside expert named on a review: the refusal says who scores.
+    ("PUT", f"{API}/inspections/{{inspection_id}}/reviews/mine"): "reviewers named on this review",
 }
 
 

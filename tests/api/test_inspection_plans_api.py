@@ -44,7 +44,11 @@ def test_a_quality_manager_plans_and_the_schedule_makes_each_inspection_once(
     grid = ok(client.get("/api/v1/inspection-programme?year=2026", headers=auth(tokens["vera"])))
     september = [r["months"][8] for r in grid["rows"]]
     assert [r["department"] for r in grid["rows"]] == ["CS", "IT"]
-    assert september == [{"month": 9, "planned": 0, "done": 0, "overdue": 1}] * 2
+    assert (
+        september
+        == [{"month": 9, "planned": 0, "done": 0, "overdue": 1, "skipped": 0, "skip_reasons": []}]
+        * 2
+    )
 
 
 def test_an_independent_plan_naming_a_member_of_the_department_is_refused_with_the_reason(
@@ -179,3 +183,45 @@ def test_the_clause_pareto_counts_failed_clauses_most_first(
         ("ISO 9001 8.2.1", 2, 66.7),
         ("ISO 9001 7.1.6", 1, 100.0),
     ]
+
+
+def test_a_head_skips_an_inspection_with_a_reason_and_the_programme_counts_it_skipped(
+    client: TestClient, auth: Auth, tokens: dict[str, str], org: Org
+):
+    fiona = auth(tokens["fiona"])
+    checklist = a_checklist(client, fiona)
+    plan = ok(
+        client.post("/api/v1/inspection-plans", json=a_plan_body(checklist, org), headers=fiona),
+        201,
+    )
+    ok(client.post(f"/api/v1/inspection-plans/{plan['id']}/schedule", headers=fiona))
+    listed = ok(client.get("/api/v1/inspections", headers=fiona))["items"]
+    october_it = next(
+        i for i in listed if i["department_id"] == org.it and i["due_on"] == "2026-10-30"
+    )
+    ivan = auth(tokens["ivan"])
+    url = f"/api/v1/inspections/{october_it['id']}/skip"
+
+    no_reason = refused(client.post(url, json={"version": 1, "reason": ""}, headers=ivan), 422)
+    skipped = ok(client.post(url, json={"version": 1, "reason": "Server room move"}, headers=ivan))
+    again = refused(
+        client.post(url, json={"version": skipped["version"], "reason": "Twice"}, headers=ivan), 409
+    )
+
+    assert "Say why" in no_reason["detail"]
+    assert (skipped["status"], skipped["skip_reason"], skipped["skipped_by_id"]) == (
+        "skipped",
+        "Server room move",
+        org.ivan.id,
+    )
+    assert "submitted" in again["detail"]
+    grid = ok(client.get("/api/v1/inspection-programme?year=2026", headers=fiona))
+    it = next(r for r in grid["rows"] if r["department"] == "IT")
+    assert it["months"][9] == {
+        "month": 10,
+        "planned": 0,
+        "done": 0,
+        "overdue": 0,
+        "skipped": 1,
+        "skip_reasons": ["Server room move"],
+    }

@@ -138,7 +138,8 @@ def test_verifiers_are_never_the_owners(demo):
 
 def test_problems_come_from_every_source_with_every_triage_outcome(demo):
     problems = demo.exec(select(Problem)).all()
-    assert 25 <= len(problems) <= 70
+    # Inspections, their plans and pass rates add their own findings and breaches.
+    assert 25 <= len(problems) <= 80
     assert {p.source for p in problems} == set(ProblemSource)
     assert {p.status for p in problems} == set(ProblemStatus)
     for p in problems:

@@ -163,3 +163,51 @@ def test_a_spot_checks_page_shows_the_seed_and_period_its_cases_were_drawn_from(
     sample = page.split('data-testid="inspection-sample"')[1].split("</div>")[0]
     assert f"seed {spot.sample_seed}" in sample and "Nov 18, 2026" in sample
     assert "The list held no case in that period." in sample
+
+
+def test_a_head_skips_a_due_inspection_with_a_reason_and_the_grid_shows_it_skipped(
+    org, as_user, client_for, session
+):
+    desk = a_checklist(org, as_user)
+    inspection_plans.create_plan(
+        as_user(org.fiona),
+        title="Monthly audit",
+        checklist_id=desk.id,
+        department_ids=[org.cs],
+        frequency="monthly",
+        starts_on=date(2026, 9, 30),
+        inspector_ids=[org.frank.id],
+    )
+    inspection_plans.schedule(as_user(None))
+    october = next(
+        i for i in inspections.list_inspections(as_user(None))[0] if i.due_on.month == 10
+    )
+    hanna = client_for("hanna")
+    assert "Skip this inspection" in hanna.client.get(f"/inspections/{october.id}").text
+    assert (
+        "Skip this inspection"
+        not in client_for("mia").client.get(f"/inspections/{october.id}").text
+    )
+
+    refused = hanna.client.post(
+        f"/inspections/{october.id}/skip",
+        data={"csrf_token": hanna.csrf, "version": str(october.version), "reason": " "},
+    )
+    skipped = hanna.client.post(
+        f"/inspections/{october.id}/skip",
+        data={
+            "csrf_token": hanna.csrf,
+            "version": str(october.version),
+            "reason": "Desk closed for the office move",
+        },
+        follow_redirects=True,
+    )
+
+    assert refused.status_code == 422 and "Say why the inspection is skipped." in refused.text
+    assert (
+        "Inspection skipped." in skipped.text and "Desk closed for the office move" in skipped.text
+    )
+    grid = client_for("vera").client.get("/inspection-programme?year=2026").text
+    cells = grid.split('<th scope="row">CS</th>')[1].split("</tr>")[0].split("<td")[1:]
+    assert 'badge-warn" title="skipped: Desk closed for the office move">1<' in cells[9]
+    assert "overdue" not in cells[9]

@@ -14,8 +14,8 @@ from pdca.services import (
     inspection_programme,
     inspections,
 )
-from pdca.services.errors import Forbidden, Invalid
-from tests.services.builders_services import count
+from pdca.services.errors import Conflict, Forbidden, Invalid
+from tests.services.builders_services import count, fresh
 from tests.services.test_concurrency import race
 
 
@@ -366,3 +366,63 @@ def test_each_plans_pass_rate_by_department_and_quarter_becomes_a_kpi(org, as_us
     # The rate is read again from the inspections, so an auditor can check a point.
     assert inspection_kpis.pass_rate(as_user(None), plan, org.cs, date(2026, 12, 31)) == 50.0
     assert inspection_kpis.pass_rate(as_user(None), plan, org.cs, date(2026, 8, 1)) == 100.0
+
+
+# --- skipped with a reason ----------------------------------------------------------------------
+
+
+def test_a_head_skips_a_due_inspection_with_a_reason_and_the_programme_shows_it_skipped(
+    org, as_user, desk, session
+):
+    plan = a_plan(org, as_user, desk)
+    inspection_plans.schedule(as_user(None))
+    october_it = next(
+        r for r in planned(session, plan.id) if r.department_id == org.it and r.due_on.month == 10
+    )
+    with pytest.raises(Invalid, match="Say why"):
+        inspections.skip(as_user(org.ivan), october_it.id, reason="  ", version=None)
+
+    inspections.skip(as_user(org.ivan), october_it.id, reason="Office move", version=None)
+
+    session.rollback()
+    skipped = fresh(session, october_it)
+    assert (skipped.status, skipped.skip_reason, skipped.skipped_by_id) == (
+        "skipped",
+        "Office move",
+        org.ivan.id,
+    )
+    event = session.exec(
+        select(Event).where(
+            Event.entity_type == "inspection",
+            Event.entity_id == october_it.id,
+            Event.verb == "skipped",
+        )
+    ).one()
+    assert (event.actor_id, event.note, event.from_value) == (org.ivan.id, "Office move", "planned")
+    it = next(
+        r for r in inspection_programme.programme(as_user(org.vera), 2026).rows if r.code == "IT"
+    )
+    assert [(m.skipped, m.overdue) for m in it.months[8:10]] == [(0, 1), (1, 0)]
+
+
+def test_only_quality_staff_or_the_departments_head_skip_and_never_a_submitted_one(
+    org, as_user, desk, session
+):
+    plan = a_plan(org, as_user, desk)
+    inspection_plans.schedule(as_user(None))
+    rows = planned(session, plan.id)
+    cs_september = next(r for r in rows if r.department_id == org.cs and r.due_on.month == 9)
+    it_september = next(r for r in rows if r.department_id == org.it and r.due_on.month == 9)
+
+    for someone in (org.mia, org.vera):  # a member of the department; a viewer
+        with pytest.raises(Forbidden):
+            inspections.skip(as_user(someone), cs_september.id, reason="Busy", version=None)
+    with pytest.raises(Forbidden):  # the head of another department
+        inspections.skip(as_user(org.ivan), cs_september.id, reason="Busy", version=None)
+    submit(org, as_user, cs_september)
+    with pytest.raises(Conflict):
+        inspections.skip(as_user(org.fiona), cs_september.id, reason="Late", version=None)
+    inspections.skip(
+        as_user(org.fiona), it_september.id, reason="Audited by the ISO body", version=None
+    )
+    assert fresh(session, it_september).status == "skipped"

@@ -104,7 +104,14 @@ def programme(ctx: CtxDep, year: Year, department_id: QueryId | None = None) -> 
                 department_id=r.department_id,
                 department=r.code,
                 months=[
-                    si.ProgrammeCellOut(month=n, planned=c.planned, done=c.done, overdue=c.overdue)
+                    si.ProgrammeCellOut(
+                        month=n,
+                        planned=c.planned,
+                        done=c.done,
+                        overdue=c.overdue,
+                        skipped=c.skipped,
+                        skip_reasons=c.reasons,
+                    )
                     for n, c in enumerate(r.months, start=1)
                 ],
             )

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from pdca.models import ChecklistTemplate
-from pdca.services import inspections
+from pdca.services import inspection_reviews, inspections
 from pdca.services.context import Ctx
 from pdca.web.api import schemas as s
 from pdca.web.api import schemas_inspections as si
@@ -188,3 +188,77 @@ def acknowledge(
             ctx, inspection_id, note=body.note, version=expected_version(request, body.version)
         )
     return inspection_out(ctx, inspection_id, response)
+
+
+@router.post(
+    "/inspections/{inspection_id}/skip",
+    response_model=si.InspectionOut,
+    summary="Skip a due inspection with a reason (quality staff or the department's head)",
+)
+def skip(
+    ctx: CtxDep, inspection_id: int, body: si.SkipIn, request: Request, response: Response
+) -> si.InspectionOut:
+    with preconditions(request):
+        inspections.skip(
+            ctx, inspection_id, reason=body.reason, version=expected_version(request, body.version)
+        )
+    return inspection_out(ctx, inspection_id, response)
+
+
+# --- expert reviews ---------------------------------------------------------------------------
+
+
+def reviews_out(found: inspection_reviews.Reviews) -> si.ReviewsOut:
+    return si.ReviewsOut(
+        inspection_id=found.inspection.id,  # type: ignore[arg-type]
+        status=found.inspection.status,  # type: ignore[arg-type]
+        mean=found.mean,
+        waiting=found.waiting,
+        reviews=[
+            si.ReviewOut(
+                reviewer_id=u.id,  # type: ignore[arg-type]
+                reviewer=u.name,
+                score=r.score,
+                comment=r.comment,
+                submitted_at=r.submitted_at,
+                version=r.version,
+            )
+            for r, u in found.reviews
+        ],
+    )
+
+
+@router.post(
+    "/expert-reviews",
+    status_code=201,
+    response_model=si.InspectionOut,
+    summary="Plan an expert review: named reviewers each score and comment",
+)
+def create_expert_review(
+    ctx: CtxDep, body: si.ExpertReviewCreate, response: Response
+) -> si.InspectionOut:
+    found = inspection_reviews.create_review(ctx, **body.model_dump())
+    created(response, f"/inspections/{found.id}")
+    return inspection_out(ctx, found.id, response)  # type: ignore[arg-type]
+
+
+@router.get(
+    "/inspections/{inspection_id}/reviews",
+    response_model=si.ReviewsOut,
+    summary="An expert review's scores, each reviewer's and their mean",
+)
+def get_reviews(ctx: CtxDep, inspection_id: int) -> si.ReviewsOut:
+    return reviews_out(inspection_reviews.reviews_of(ctx, inspection_id))
+
+
+@router.put(
+    "/inspections/{inspection_id}/reviews/mine",
+    response_model=si.ReviewsOut,
+    summary="A named reviewer gives their score and comment (once)",
+)
+def score_review(ctx: CtxDep, inspection_id: int, body: si.ReviewScoreIn) -> si.ReviewsOut:
+    return reviews_out(
+        inspection_reviews.score(
+            ctx, inspection_id, value=body.score, comment=body.comment, version=body.version
+        )
+    )

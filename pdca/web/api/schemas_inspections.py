@@ -9,7 +9,7 @@ from pdca.web.api.schemas import SeverityT, Strict
 from pdca.web.api.types import Count, Day, Flag, Id, Number, Text, Version
 
 ItemKindT = Literal["yes_no", "score", "number", "text"]
-InspectionStatusT = Literal["planned", "in_progress", "submitted", "acknowledged"]
+InspectionStatusT = Literal["planned", "in_progress", "submitted", "acknowledged", "skipped"]
 
 
 class Bilingual(Strict):
@@ -108,6 +108,11 @@ class AcknowledgeIn(Strict):
     note: Text(2000) | None = None
 
 
+class SkipIn(Strict):
+    version: Version | None = None
+    reason: Text(2000) = Field(description="Why the inspection is not done; required.")
+
+
 class InspectionFindingOut(BaseModel):
     item_id: str
     clause: str
@@ -141,6 +146,10 @@ class InspectionOut(BaseModel):
     sample_from: date | None
     sample_to: date | None
     sample: list[str] | None = Field(description="The cases drawn, e.g. A-12 or CP-7.")
+    kind: Literal["checklist", "expert_review"] = "checklist"
+    skip_reason: str | None = Field(default=None, description="Why it was skipped, if it was.")
+    skipped_by_id: int | None = None
+    skipped_at: datetime | None = None
     version: int
 
 
@@ -220,6 +229,8 @@ class ProgrammeCellOut(BaseModel):
     planned: int
     done: int
     overdue: int
+    skipped: int
+    skip_reasons: list[str] = Field(description="Why each skipped inspection was skipped.")
 
 
 class ProgrammeRowOut(BaseModel):
@@ -238,3 +249,38 @@ class ClauseBarOut(BaseModel):
     failures: int
     share: float = Field(description="Percent of all failed items.")
     cumulative: float = Field(description="Running percent, for the Pareto line.")
+
+
+# --- expert reviews ------------------------------------------------------------------------------
+
+
+class ExpertReviewCreate(Strict):
+    checklist_id: Id
+    department_id: Id
+    due_on: Day
+    reviewer_ids: list[Id] = Field(
+        min_length=1, max_length=12, description="The reviewers, each named once."
+    )
+
+
+class ReviewScoreIn(Strict):
+    version: Version | None = None
+    score: Number = Field(ge=0, le=100, description="This reviewer's score, 0–100; final.")
+    comment: Text(2000) | None = None
+
+
+class ReviewOut(BaseModel):
+    reviewer_id: int
+    reviewer: str
+    score: float | None = Field(description="None until the reviewer has scored.")
+    comment: str | None
+    submitted_at: datetime | None
+    version: int
+
+
+class ReviewsOut(BaseModel):
+    inspection_id: int
+    status: InspectionStatusT
+    mean: float | None = Field(description="The mean of the scores given so far.")
+    waiting: int = Field(description="Reviewers who have not scored yet.")
+    reviews: list[ReviewOut]

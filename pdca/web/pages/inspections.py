@@ -13,9 +13,10 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import select
 
 from pdca import i18n
+from pdca.engine.facts import N_
 from pdca.models import Department, Role, User
-from pdca.services import inspections, policy
-from pdca.services.errors import ServiceError
+from pdca.services import inspection_reviews, inspections, policy
+from pdca.services.errors import Invalid, ServiceError
 from pdca.web.deps import ReleasingRoute
 from pdca.web.pages.common import FormDep, PageCtx, evidence_context, set_flash, whole_number
 from pdca.web.pages.problems import severity_titles
@@ -30,6 +31,7 @@ def status_titles(_: Any) -> dict[str, str]:
         "in_progress": _("In progress"),
         "submitted": _("Submitted"),
         "acknowledged": _("Acknowledged"),
+        "skipped": _("Skipped"),
     }
 
 
@@ -263,6 +265,12 @@ def _inspection(
     for item_id, given in (typed or {}).items():
         answers[item_id] = {**answers[item_id], **given}
     problems = {f.item_id: f for f in inspections.findings_of(ctx, inspection_id)}
+    reviews = (
+        inspection_reviews.reviews_of(ctx, inspection_id)
+        if found.kind == inspection_reviews.KIND
+        else None
+    )
+    mine = reviews.of(ctx.actor) if reviews is not None else None
     return render(
         request,
         "inspections/inspection.html",
@@ -272,9 +280,18 @@ def _inspection(
             "answers": answers,
             "judged": sheet.judged,
             "findings": problems,
-            "editable": fills and found.status in inspections.UNFINISHED,
+            "editable": fills and found.status in inspections.UNFINISHED and reviews is None,
+            "reviews": reviews,
+            "my_review": mine
+            if mine is not None and mine.score is None and found.status in inspections.UNFINISHED
+            else None,
             "may_acknowledge": found.status == "submitted"
             and policy.can_acknowledge_inspection(ctx.actor, found.department_id) is None,
+            "may_skip": found.status in inspections.UNFINISHED
+            and policy.can_skip_inspection(ctx.actor, found.department_id) is None,
+            "skipped_by": ctx.session.get(User, found.skipped_by_id)
+            if found.skipped_by_id
+            else None,
             "overdue": inspections.is_overdue(found, ctx.today()),
             "statuses": status_titles(_),
             "errors": errors or [],
@@ -360,4 +377,62 @@ def acknowledge(request: Request, ctx: PageCtx, data: FormDep, inspection_id: in
         )
     response = RedirectResponse(f"/inspections/{inspection_id}", status_code=303)
     set_flash(request, response, _("Inspection acknowledged."))
+    return response
+
+
+@router.post("/inspections/{inspection_id:int}/skip")
+def skip(request: Request, ctx: PageCtx, data: FormDep, inspection_id: int) -> Response:
+    _ = i18n.translations(request.state.lang).gettext
+    try:
+        inspections.skip(
+            ctx,
+            inspection_id,
+            version=whole_number(data.get("version")),
+            reason=str(data.get("reason", "")),
+        )
+    except ServiceError as exc:
+        if exc.status_hint == 403:
+            raise
+        return _inspection(
+            request,
+            ctx,
+            inspection_id,
+            errors=_reasons(exc, request.state.lang),
+            status_code=exc.status_hint,
+        )
+    response = RedirectResponse(f"/inspections/{inspection_id}", status_code=303)
+    set_flash(request, response, _("Inspection skipped."))
+    return response
+
+
+@router.post("/inspections/{inspection_id:int}/review")
+def review(request: Request, ctx: PageCtx, data: FormDep, inspection_id: int) -> Response:
+    _ = i18n.translations(request.state.lang).gettext
+    raw = str(data.get("score", "")).strip().replace(",", ".")
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    try:
+        if value != value:  # not a number
+            raise Invalid(N_("A score is from 0 to 100."))
+        inspection_reviews.score(
+            ctx,
+            inspection_id,
+            value=value,
+            comment=str(data.get("comment", "")),
+            version=whole_number(data.get("version")),
+        )
+    except ServiceError as exc:
+        if exc.status_hint == 403:
+            raise
+        return _inspection(
+            request,
+            ctx,
+            inspection_id,
+            errors=_reasons(exc, request.state.lang),
+            status_code=exc.status_hint,
+        )
+    response = RedirectResponse(f"/inspections/{inspection_id}#reviews", status_code=303)
+    set_flash(request, response, _("Your score is recorded."))
     return response
