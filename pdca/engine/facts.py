@@ -37,13 +37,18 @@ class Reason:
             text = ngettext(self.template, self.plural, self.params["count"])
         else:
             text = gettext(self.template)
-        return str(text) % {k: _in(v, lang) for k, v in self.params.items()}
+        return str(text) % {
+            k: v.translated(gettext, ngettext, lang) if isinstance(v, Reason) else _in(v, lang)
+            for k, v in self.params.items()
+        }
 
 
 def _in(value: Any, lang: str) -> Any:
     """A parameter given in several languages ({"en": …, "zh_CN": …}) in the reader's one;
     a moment ({"utc": ISO text}, see `moment`) as UTC text (pages show it in the reader's
-    locale and zone)."""
+    locale and zone); a reason inside a reason (see `on_line`) as its English sentence."""
+    if isinstance(value, Reason):
+        return value.message
     if isinstance(value, Mapping) and "en" in value:
         return value.get(lang) or value["en"]
     if isinstance(value, Mapping) and "utc" in value:
@@ -70,6 +75,11 @@ def because_n(code: str, singular: str, plural: str, count: int, **params: Any) 
     params = {**params, "count": count}
     english = (singular if count == 1 else plural) % {k: _in(v, "en") for k, v in params.items()}
     return Reason(code, english, singular, plural, params)
+
+
+def on_line(line: int, reason: Reason) -> Reason:
+    """A file's bad line: "line 7: …" with the line's own reason (and code), both translated."""
+    return because(reason.code, "line %(line)s: %(reason)s", line=line, reason=reason)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 
-from pdca.engine.facts import N_, because_n
+from pdca.engine.facts import N_, Reason, because, because_n, on_line
 from pdca.models import (
     Complaint,
     ComplaintCategory,
@@ -182,26 +182,33 @@ class Intake:
     occurrences_added: int = 0
 
 
-def _reasons_of(ctx: Ctx, item: ComplaintIn, prefix: str) -> list[str]:
+def _reasons_of(ctx: Ctx, item: ComplaintIn, line: int | None) -> list[Reason]:
+    """What is wrong with one complaint; each reason on its line of a file (when `line`)."""
     reasons = []
     if item.channel not in CHANNELS:
-        reasons.append(f"{prefix}channel: one of {', '.join(CHANNELS)}.")
+        reasons.append(
+            because("invalid", "channel: one of %(choices)s.", choices=", ".join(CHANNELS))
+        )
     if item.severity not in SEVERITY_RANK:
-        reasons.append(f"{prefix}severity: one of {', '.join(SEVERITY_RANK)}.")
+        reasons.append(
+            because("invalid", "severity: one of %(choices)s.", choices=", ".join(SEVERITY_RANK))
+        )
     if not item.text.strip():
-        reasons.append(f"{prefix}text: say what the customer complained about.")
+        reasons.append(because("invalid", "text: say what the customer complained about."))
     elif len(item.text) > MAX_TEXT or not storable(item.text):
-        reasons.append(f"{prefix}text: at most {MAX_TEXT:,} characters of text.")
+        reasons.append(
+            because("invalid", "text: at most %(limit)s characters of text.", limit=f"{MAX_TEXT:,}")
+        )
     for name in ("customer_ref", "external_ref"):
         value = getattr(item, name)
         if value is not None and (len(value) > 100 or not storable(value)):
-            reasons.append(f"{prefix}{name}: at most 100 characters.")
+            reasons.append(because("invalid", "%(field)s: at most 100 characters.", field=name))
     if item.received_at is not None:
         if item.received_at.tzinfo is None:
-            reasons.append(f"{prefix}received_at: give a time zone (Z or +08:00).")
+            reasons.append(because("invalid", "received_at: give a time zone (Z or +08:00)."))
         elif not EARLIEST <= item.received_at <= ctx.now() + FUTURE_TOLERANCE:
-            reasons.append(f"{prefix}received_at: not in the future, not before 1970.")
-    return reasons
+            reasons.append(because("invalid", "received_at: not in the future, not before 1970."))
+    return reasons if line is None else [on_line(line, r) for r in reasons]
 
 
 def receive(ctx: Ctx, item: ComplaintIn) -> Intake:
@@ -217,9 +224,9 @@ def receive_many(ctx: Ctx, items: Sequence[ComplaintIn]) -> Intake:
     if len(items) > MAX_BATCH:
         raise Invalid(f"A batch holds at most {MAX_BATCH:,} complaints; split it.")
     single = len(items) == 1 and items[0].line == 0
-    reasons: list[str] = []
+    reasons: list[Reason | str] = []
     for item in items:
-        reasons += _reasons_of(ctx, item, "" if single else f"line {item.line}: ")
+        reasons += _reasons_of(ctx, item, None if single else item.line)
     if reasons:
         raise Invalid("The complaint cannot be received." if single else _nothing(reasons), reasons)
     with unit_of_work(ctx):
@@ -233,7 +240,7 @@ def receive_many(ctx: Ctx, items: Sequence[ComplaintIn]) -> Intake:
             except (NotFound, Invalid) as exc:
                 if single:
                     raise
-                reasons.append(f"line {item.line}: {exc.detail}")
+                reasons.append(on_line(item.line, exc.summary or Reason("invalid", exc.detail)))
                 continue
             wanted[item.category] = found.setdefault(category.id, category)  # type: ignore[arg-type]
         for category_id in sorted(found):
@@ -303,8 +310,10 @@ def wanted_code(wanted: dict[int | str, ComplaintCategory], category_id: int) ->
     return next(c.code for c in wanted.values() if c.id == category_id)
 
 
-def _nothing(reasons: list[str]) -> str:
-    return f"Nothing was received: {len(reasons)} line(s) are wrong."
+def _nothing(reasons: Sequence[Reason | str]) -> Reason:
+    return because(
+        "invalid", "Nothing was received: %(count)s line(s) are wrong.", count=len(reasons)
+    )
 
 
 def _find_category(ctx: Ctx, ref: int | str) -> ComplaintCategory:
@@ -329,9 +338,17 @@ def rows_from_csv(source: str | Iterable[str]) -> list[ComplaintIn]:
             raise Invalid(
                 "The first line must name the columns: channel, category, text (and optionally "
                 "severity, received_at, customer_ref, department_id, external_ref).",
-                [f"line 1: missing {', '.join(sorted(required - header))}."],
+                [
+                    because(
+                        "invalid",
+                        "line %(line)s: missing %(columns)s.",
+                        line=1,
+                        columns=", ".join(sorted(required - header)),
+                    )
+                ],
             )
-        rows, reasons = [], []
+        rows: list[ComplaintIn] = []
+        reasons: list[Reason] = []
         for raw in reader:
             cells = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
             if not any(cells.values()):
@@ -344,11 +361,23 @@ def rows_from_csv(source: str | Iterable[str]) -> list[ComplaintIn]:
                 try:
                     received_at = _parse_time(cells["received_at"])
                 except ValueError:
-                    reasons.append(f"line {line}: received_at: not an ISO 8601 time with a zone.")
+                    reasons.append(
+                        because(
+                            "invalid",
+                            "line %(line)s: received_at: not an ISO 8601 time with a zone.",
+                            line=line,
+                        )
+                    )
             department_id = None
             if cells.get("department_id"):
                 if not cells["department_id"].isascii() or not cells["department_id"].isdigit():
-                    reasons.append(f"line {line}: department_id: a department's number.")
+                    reasons.append(
+                        because(
+                            "invalid",
+                            "line %(line)s: department_id: a department's number.",
+                            line=line,
+                        )
+                    )
                 else:
                     department_id = int(cells["department_id"])
             category: int | str = cells.get("category", "")
@@ -366,9 +395,15 @@ def rows_from_csv(source: str | Iterable[str]) -> list[ComplaintIn]:
                 )
             )
     except csv.Error as exc:
+        line = reader.line_num
         raise Invalid(
-            f"Line {reader.line_num} cannot be read as CSV: {exc}.",
-            [f"line {reader.line_num}: {exc}."],
+            because(
+                "invalid",
+                "Line %(line)s cannot be read as CSV: %(error)s.",
+                line=line,
+                error=str(exc),
+            ),
+            [because("invalid", "line %(line)s: %(error)s.", line=line, error=str(exc))],
         ) from exc
     if reasons:
         raise Invalid(_nothing(reasons), reasons[:200])

@@ -23,7 +23,7 @@ from sqlmodel import col, func, select
 
 from pdca.engine import detection
 from pdca.engine.detection import Finding, Point
-from pdca.engine.facts import N_
+from pdca.engine.facts import N_, Reason, because
 from pdca.engine.indexes import TAG
 from pdca.models import (
     Action,
@@ -262,7 +262,7 @@ def rows_from_csv(source: str | Iterable[str]) -> list[RowIn]:
         if header[:3] != ["kpi", "at", "value"]:
             raise Invalid(
                 "The first line must be the header kpi,at,value.",
-                ["line 1: expected the header kpi,at,value."],
+                [because("invalid", "line %(line)s: expected the header kpi,at,value.", line=1)],
             )
         rows = []
         for cells in reader:
@@ -279,7 +279,13 @@ def rows_from_csv(source: str | Iterable[str]) -> list[RowIn]:
         # end: the file's fault, named with its line.
         line = reader.line_num
         raise Invalid(
-            f"Line {line} cannot be read as CSV: {exc}.", [f"line {line}: {exc}."]
+            because(
+                "invalid",
+                "Line %(line)s cannot be read as CSV: %(error)s.",
+                line=line,
+                error=str(exc),
+            ),
+            [because("invalid", "line %(line)s: %(error)s.", line=line, error=str(exc))],
         ) from exc
     if not rows:
         raise Invalid("The file holds no measurement.", ["The file holds no measurement."])
@@ -314,8 +320,14 @@ def ingest(ctx: Ctx, rows: Sequence[RowIn]) -> IngestResult:
             seen = by_kpi[kpi.id].get(at)  # type: ignore[index]
             if seen is not None and seen[1] != value:
                 reasons.append(
-                    f"line {line}: line {seen[0]} gives another value for "
-                    f"{kpi.code} at {at.isoformat()}."
+                    because(
+                        "invalid",
+                        "line %(line)s: line %(other)s gives another value for %(kpi)s at %(at)s.",
+                        line=line,
+                        other=seen[0],
+                        kpi=kpi.code,
+                        at=at.isoformat(),
+                    )
                 )
             elif seen is not None:
                 result.duplicates += 1  # the same point twice in one batch counts once
@@ -334,11 +346,25 @@ def ingest(ctx: Ctx, rows: Sequence[RowIn]) -> IngestResult:
                 else:
                     code = next(k.code for k in kpis.values() if k.id == kpi_id)
                     reasons.append(
-                        f"line {line}: {code} already has {existing:g} at "
-                        f"{at.isoformat()}; a stored point is never replaced."
+                        because(
+                            "invalid",
+                            "line %(line)s: %(kpi)s already has %(value)s at %(at)s; a stored "
+                            "point is never replaced.",
+                            line=line,
+                            kpi=code,
+                            value=f"{existing:g}",
+                            at=at.isoformat(),
+                        )
                     )
         if reasons:
-            raise Invalid(f"Nothing was stored: {len(reasons)} line(s) are wrong.", reasons[:200])
+            raise Invalid(
+                because(
+                    "invalid",
+                    "Nothing was stored: %(count)s line(s) are wrong.",
+                    count=len(reasons),
+                ),
+                reasons[:200],
+            )
         if new_rows:
             # The KPI rows are locked, so no other feed stores these times meanwhile; should
             # one anyway (a path that skips the lock), its point stands and ours is a
@@ -409,15 +435,22 @@ def _kpis_for(ctx: Ctx, rows: Sequence[RowIn]) -> dict[str | int, Kpi]:
 
 def _check_rows(
     ctx: Ctx, rows: Sequence[RowIn], kpis: dict[str | int, Kpi]
-) -> tuple[list[tuple[int, Kpi, datetime, float]], list[str]]:
-    reasons: list[str] = []
+) -> tuple[list[tuple[int, Kpi, datetime, float]], list[Reason]]:
+    reasons: list[Reason] = []
     parsed = []
     allowed: dict[int, str | None] = {}
     latest_allowed = ctx.now() + FUTURE_TOLERANCE
     for row in rows:
         kpi = kpis.get(row.kpi)
         if kpi is None:
-            reasons.append(f"line {row.line}: there is no KPI {row.kpi!r}.")
+            reasons.append(
+                because(
+                    "invalid",
+                    "line %(line)s: there is no KPI %(kpi)s.",
+                    line=row.line,
+                    kpi=repr(row.kpi),
+                )
+            )
             continue
         if kpi.id not in allowed:
             allowed[kpi.id] = can_record(ctx.actor, kpi)  # type: ignore[index]
@@ -426,26 +459,56 @@ def _check_rows(
         try:
             at = _parse_time(row.at)
         except (TypeError, ValueError) as exc:
-            detail = str(exc) if "time zone" in str(exc) else "is not a date and time (ISO 8601)"
-            shown = row.at.isoformat() if isinstance(row.at, datetime) else row.at
-            reasons.append(f"line {row.line}: time {shown!r} {detail}.")
+            shown = repr(row.at.isoformat() if isinstance(row.at, datetime) else row.at)
+            sentence = (
+                N_("line %(line)s: time %(time)s has no time zone (add Z or +08:00).")
+                if "time zone" in str(exc)
+                else N_("line %(line)s: time %(time)s is not a date and time (ISO 8601).")
+            )
+            reasons.append(because("invalid", sentence, line=row.line, time=shown))
             continue
         try:
             value = _number(row.value)
         except (TypeError, ValueError, OverflowError):
-            reasons.append(f"line {row.line}: value {row.value!r} is not a number.")
+            reasons.append(
+                because(
+                    "invalid",
+                    "line %(line)s: value %(value)s is not a number.",
+                    line=row.line,
+                    value=repr(row.value),
+                )
+            )
             continue
         if abs(value) > detection.MAX_ABS_VALUE:
             reasons.append(
-                f"line {row.line}: value {row.value!r} is too large; a KPI's values lie "
-                f"between -1e15 and 1e15."
+                because(
+                    "invalid",
+                    "line %(line)s: value %(value)s is too large; a KPI's values lie between "
+                    "-1e15 and 1e15.",
+                    line=row.line,
+                    value=repr(row.value),
+                )
             )
             continue
         if at < EARLIEST:
-            reasons.append(f"line {row.line}: {at.isoformat()} is before 1970.")
+            reasons.append(
+                because(
+                    "invalid",
+                    "line %(line)s: %(at)s is before 1970.",
+                    line=row.line,
+                    at=at.isoformat(),
+                )
+            )
             continue
         if at > latest_allowed:
-            reasons.append(f"line {row.line}: {at.isoformat()} is in the future.")
+            reasons.append(
+                because(
+                    "invalid",
+                    "line %(line)s: %(at)s is in the future.",
+                    line=row.line,
+                    at=at.isoformat(),
+                )
+            )
             continue
         parsed.append((row.line, kpi, at, value))
     return parsed, reasons

@@ -33,7 +33,7 @@ from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from pdca.engine.facts import N_
+from pdca.engine.facts import N_, Reason, because, on_line
 from pdca.models import (
     Department,
     Kpi,
@@ -408,13 +408,16 @@ class InvitationIn:
     line: int = 0
 
 
-def _invitation_reasons(item: InvitationIn, prefix: str) -> list[str]:
+def _invitation_reasons(item: InvitationIn, line: int | None) -> list[Reason]:
+    """What is wrong with one invitation; each reason on its line of a file (when `line`)."""
     reasons = []
     if item.case_ref is not None and (len(item.case_ref) > 100 or not storable(item.case_ref)):
-        reasons.append(f"{prefix}case_ref: at most 100 characters.")
+        reasons.append(because("invalid", "%(field)s: at most 100 characters.", field="case_ref"))
     if item.channel is not None and item.channel not in CHANNELS:
-        reasons.append(f"{prefix}channel: one of {', '.join(CHANNELS)}.")
-    return reasons
+        reasons.append(
+            because("invalid", "channel: one of %(choices)s.", choices=", ".join(CHANNELS))
+        )
+    return reasons if line is None else [on_line(line, r) for r in reasons]
 
 
 def invite(
@@ -441,11 +444,11 @@ def invite_many(
     if len(items) > MAX_INVITATIONS:
         raise Invalid(f"A file holds at most {MAX_INVITATIONS:,} invitations; split it.")
     single = len(items) == 1 and items[0].line == 0
-    reasons: list[str] = []
+    reasons: list[Reason | str] = []
     if not 1 <= valid_days <= 365:
         reasons.append("valid_days: between 1 and 365.")
     for item in items:
-        reasons += _invitation_reasons(item, "" if single else f"line {item.line}: ")
+        reasons += _invitation_reasons(item, None if single else item.line)
     made: list[NewInvitation] = []
     with unit_of_work(ctx):
         survey = get_or_404(ctx, Survey, survey_id, "Survey")
@@ -468,7 +471,14 @@ def invite_many(
             if found is None:
                 if single:
                     raise NotFound(f"Department {ref} does not exist.")
-                reasons.append(f"line {item.line}: department: there is no department {ref!r}.")
+                reasons.append(
+                    because(
+                        "invalid",
+                        "line %(line)s: department: there is no department %(ref)s.",
+                        line=item.line,
+                        ref=repr(ref),
+                    )
+                )
                 departments.append(survey.department_id)
             else:
                 departments.append(found.id)  # type: ignore[arg-type]
@@ -476,7 +486,9 @@ def invite_many(
             raise Invalid(
                 "The invitation cannot be made."
                 if single
-                else f"Nothing was made: {len(reasons)} line(s) are wrong.",
+                else because(
+                    "invalid", "Nothing was made: %(count)s line(s) are wrong.", count=len(reasons)
+                ),
                 reasons[:200],
             )
         for item, department_id in zip(items, departments, strict=True):
@@ -520,9 +532,23 @@ def invitations_from_csv(source: str | Iterable[str]) -> list[InvitationIn]:
         if not header & allowed or header - allowed:
             raise Invalid(
                 "The first line must name the columns: case_ref, department, channel.",
-                [f"line 1: the columns are case_ref, department, channel; not "
-                 f"{', '.join(sorted(header - allowed)) or 'none of them'}."],
-            )  # fmt: skip
+                [
+                    because(
+                        "invalid",
+                        N_(
+                            "line %(line)s: the columns are case_ref, department, channel; "
+                            "not %(columns)s."
+                        )
+                        if header - allowed
+                        else N_(
+                            "line %(line)s: the columns are case_ref, department, channel; "
+                            "not none of them."
+                        ),
+                        line=1,
+                        columns=", ".join(sorted(header - allowed)),
+                    )
+                ],
+            )
         rows = []
         for raw in reader:
             cells = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
@@ -539,9 +565,15 @@ def invitations_from_csv(source: str | Iterable[str]) -> list[InvitationIn]:
                 )
             )
     except csv.Error as exc:
+        line = reader.line_num
         raise Invalid(
-            f"Line {reader.line_num} cannot be read as CSV: {exc}.",
-            [f"line {reader.line_num}: {exc}."],
+            because(
+                "invalid",
+                "Line %(line)s cannot be read as CSV: %(error)s.",
+                line=line,
+                error=str(exc),
+            ),
+            [because("invalid", "line %(line)s: %(error)s.", line=line, error=str(exc))],
         ) from exc
     if not rows:
         raise Invalid("The file holds no invitation.", ["The file holds no invitation."])
