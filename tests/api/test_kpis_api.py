@@ -202,6 +202,28 @@ def test_a_bad_batch_is_422_with_every_lines_reason_and_nothing_is_stored(
         assert reader.exec(select(Problem)).first() is None
 
 
+def test_a_chinese_caller_reads_each_bad_lines_reason_in_chinese(client, api, kpi, engine) -> None:
+    url = f"/api/v1/kpis/{kpi['id']}/measurements"
+    ok(client.post(url, json={"at": iso(5), "value": 81}, headers=api("mia")))
+
+    body = refused(
+        client.post(
+            url,
+            json=[{"at": iso(4), "value": 82}, {"at": iso(5), "value": 79}],
+            headers={**api("mia"), "Accept-Language": "zh-CN"},
+        ),
+        422,
+    )
+
+    assert body["detail"] == "未保存任何数据：有 1 行有误。"
+    assert messages(body) == [
+        f"第 2 行：CS-SL 在 {(NOW - timedelta(days=5)).isoformat()} 已有值 81；"
+        "已保存的数据点不会被替换。"
+    ]
+    assert [r["code"] for r in body["reasons"]] == ["invalid"]
+    assert points_stored(engine) == 1
+
+
 def test_values_and_times_that_are_not_numbers_and_times_are_422_by_line(
     client, api, kpi, engine
 ) -> None:

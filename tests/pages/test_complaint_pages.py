@@ -1,5 +1,7 @@
 """Complaints in the pages: Fiona keeps the taxonomy, Mia takes complaints at the desk."""
 
+import html
+
 import pytest
 from sqlmodel import select
 
@@ -112,6 +114,42 @@ def test_a_csv_file_is_received_all_or_nothing(org, client_for, billing, session
     )
     assert taken.status_code == 200
     assert "Received 2 complaints; 1 problems raised" in taken.text
+
+
+def test_a_chinese_reader_sees_the_bad_lines_of_a_complaint_file_in_chinese(
+    org, client_for, billing, session
+):
+    mia = client_for("mia")
+    mia.client.post("/language", data={"lang": "zh_CN", "next": "/", "csrf_token": mia.csrf})
+    bad = (
+        "channel,category,text,received_at\n"
+        "email,BILLING,Wrong amount,2026-11-24T10:00:00Z\n"
+        "pigeon,BILLING,Lost letter,\n"
+        "web,BILLING,Charged twice,last week\n"
+    )
+
+    refused = mia.client.post(
+        "/complaints/import",
+        files={"file": ("c.csv", bad, "text/csv")},
+        data={"csrf_token": mia.csrf},
+    )
+
+    assert refused.status_code == 422
+    page = html.unescape(refused.text)
+    assert "第 4 行：received_at：不是带时区的 ISO 8601 时间。" in page
+    assert "line 4" not in page and "not an ISO 8601 time" not in page
+    session.expire_all()
+    assert session.exec(select(Complaint)).all() == []
+    # The file's times mended, the channel is what is left: a line's reason inside a reason.
+    bad = bad.replace("last week", "2026-11-24T11:00:00Z")
+    refused = mia.client.post(
+        "/complaints/import",
+        files={"file": ("c.csv", bad, "text/csv")},
+        data={"csrf_token": mia.csrf},
+    )
+    assert refused.status_code == 422
+    page = html.unescape(refused.text)
+    assert "第 3 行：channel：须为 " in page and "line 3" not in page
 
 
 def test_the_desk_records_the_first_response_and_the_resolution(

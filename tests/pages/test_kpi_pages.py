@@ -5,6 +5,7 @@ Data is set up through the services; the people in the tests only speak HTTP, as
 browser without JavaScript does. "Now" is the test clock (2026-11-25 09:00 UTC).
 """
 
+import html
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -226,6 +227,25 @@ def test_a_csv_file_with_bad_lines_lists_every_one_and_stores_nothing(
     assert "has no time zone" in reasons[1]
     assert "is not a number" in reasons[2]
     assert "there is no KPI" in reasons[3]
+    assert stored(session) == 0
+
+
+def test_a_chinese_reader_sees_each_bad_line_of_a_csv_file_in_chinese(
+    org, as_user, client_for, session
+):
+    a_kpi(as_user(org.fiona), org)
+    mia = client_for("mia")
+    mia.client.post("/language", data={"lang": "zh_CN", "next": "/", "csrf_token": mia.csrf})
+    text = (
+        f"kpi,at,value\nCS-SL,{days_ago(4).isoformat()},81\nCS-SL,{days_ago(2).isoformat()},lots\n"
+    )
+
+    response = upload(mia, text)
+
+    assert response.status_code == 422
+    page = html.unescape(response.text)
+    assert "第 3 行：值 'lots' 不是数字。" in page
+    assert "is not a number" not in page and "line 3" not in page
     assert stored(session) == 0
 
 

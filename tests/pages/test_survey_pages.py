@@ -1,6 +1,7 @@
 """Survey pages: Vera reads the gap analysis; Fiona edits a survey's questions."""
 
 import csv
+import html
 import io
 import re
 from datetime import UTC, datetime
@@ -224,6 +225,23 @@ def test_a_file_with_a_bad_line_makes_no_link_and_the_page_names_the_line(
     errors = wrong.text.split('data-testid="import-errors"')[1].split("</ul>")[0]
     assert "line 3" in errors and "NOPE" in errors and "channel" in errors
     assert "line 2" not in errors
+    session.expire_all()
+    assert session.exec(select(SurveyInvitation)).all() == []
+
+
+def test_a_chinese_reader_sees_the_bad_line_of_a_case_file_in_chinese(
+    org, client_for, care, session
+):
+    mia = client_for("mia")
+    mia.client.post("/language", data={"lang": "zh_CN", "next": "/", "csrf_token": mia.csrf})
+
+    wrong = upload(mia, care, "case_ref,department,channel\nSD-7,CS,phone\nSD-8,NOPE,fax\n")
+
+    assert wrong.status_code == 422
+    errors = html.unescape(wrong.text.split('data-testid="import-errors"')[1].split("</ul>")[0])
+    assert "第 3 行：department：没有部门 'NOPE'。" in errors
+    assert "第 3 行：channel：须为 " in errors
+    assert "line 3" not in errors and "there is no department" not in errors
     session.expire_all()
     assert session.exec(select(SurveyInvitation)).all() == []
 
