@@ -374,6 +374,12 @@ def trail_words(_: Any) -> dict[str, dict[str, str]]:
         "revised": _("New version"),
         "submitted": _("Submitted"),
         "acknowledged": _("Acknowledged"),
+        "reviewed": _("Scored by a reviewer"),
+        "skipped": _("Skipped"),
+        "open_link_closed": _("Open link turned off"),
+        "wip_limit_set": _("WIP limit set"),
+        "escalation_ladder_saved": _("Escalation ladder saved"),
+        "occurrence_withdrawn": _("Occurrence withdrawn"),
     }
     records = {
         "action": _("Action"),
@@ -397,6 +403,8 @@ def trail_words(_: Any) -> dict[str, dict[str, str]]:
         "dimension": _("Quality dimension"),
         "checklist": _("Checklist"),
         "inspection": _("Inspection"),
+        "inspection_plan": _("Inspection plan"),
+        "organisation": _("Organisation"),
     }
     statuses = {
         "open": _("Open"),

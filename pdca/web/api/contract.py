@@ -23,6 +23,9 @@ OPEN = {(f"{API}/errors", "get"), (f"{API}/errors/{{kind}}", "get"), (f"{API}/se
 # Created things without a URL of their own (a token is shown once; comments are listed).
 # Reads that depend on the state of what they read (minutes exist once a meeting ended).
 READS_THAT_CLASH = {(f"{API}/meetings/{{meeting_id}}/minutes", "get")}
+# Reads whose optional filter names a row that must exist (an unknown one is a 404, not
+# an empty answer that would look like "no gap").
+READS_THAT_LOOK_UP = {(f"{API}/gap-analysis", "get")}
 NO_LOCATION = {
     f"{API}/trail/verification",
     f"{API}/tokens",
@@ -72,7 +75,7 @@ def error_statuses(doc: dict[str, Any], path: str, method: str, op: dict[str, An
         statuses.add(404)
     elif not path.startswith((f"{API}/errors", f"{API}/session")):
         required_ids = any(p["required"] and p["name"].endswith("_id") for p in params)
-        if "{" in path or method in WRITES or required_ids:
+        if "{" in path or method in WRITES or required_ids or (path, method) in READS_THAT_LOOK_UP:
             statuses.add(404)
     no_clash = (f"{API}/trail/verification", f"{API}/session")
     if (method in WRITES and path not in no_clash) or (path, method) in READS_THAT_CLASH:
