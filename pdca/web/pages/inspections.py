@@ -5,6 +5,7 @@ returns to the form, "Submit" finishes it. htmx only saves a changed answer in p
 """
 
 import json
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -355,16 +356,19 @@ def save_inspection(request: Request, ctx: PageCtx, data: FormDep, inspection_id
     return response
 
 
-@router.post("/inspections/{inspection_id:int}/acknowledge")
-def acknowledge(request: Request, ctx: PageCtx, data: FormDep, inspection_id: int) -> Response:
-    _ = i18n.translations(request.state.lang).gettext
+def _act(
+    request: Request,
+    ctx: PageCtx,
+    inspection_id: int,
+    act: Callable[[], object],
+    *,
+    done: str,
+    anchor: str = "",
+) -> Response:
+    """Run one use case on the inspection: its page again with the reasons if refused
+    (a 403 stays a 403), else back to the page with `done` as the confirmation."""
     try:
-        inspections.acknowledge(
-            ctx,
-            inspection_id,
-            version=whole_number(data.get("version")),
-            note=str(data.get("note", "")),
-        )
+        act()
     except ServiceError as exc:
         if exc.status_hint == 403:
             raise
@@ -375,34 +379,43 @@ def acknowledge(request: Request, ctx: PageCtx, data: FormDep, inspection_id: in
             errors=_reasons(exc, request.state.lang),
             status_code=exc.status_hint,
         )
-    response = RedirectResponse(f"/inspections/{inspection_id}", status_code=303)
-    set_flash(request, response, _("Inspection acknowledged."))
+    response = RedirectResponse(f"/inspections/{inspection_id}{anchor}", status_code=303)
+    set_flash(request, response, done)
     return response
+
+
+@router.post("/inspections/{inspection_id:int}/acknowledge")
+def acknowledge(request: Request, ctx: PageCtx, data: FormDep, inspection_id: int) -> Response:
+    _ = i18n.translations(request.state.lang).gettext
+    return _act(
+        request,
+        ctx,
+        inspection_id,
+        lambda: inspections.acknowledge(
+            ctx,
+            inspection_id,
+            version=whole_number(data.get("version")),
+            note=str(data.get("note", "")),
+        ),
+        done=_("Inspection acknowledged."),
+    )
 
 
 @router.post("/inspections/{inspection_id:int}/skip")
 def skip(request: Request, ctx: PageCtx, data: FormDep, inspection_id: int) -> Response:
     _ = i18n.translations(request.state.lang).gettext
-    try:
-        inspections.skip(
+    return _act(
+        request,
+        ctx,
+        inspection_id,
+        lambda: inspections.skip(
             ctx,
             inspection_id,
             version=whole_number(data.get("version")),
             reason=str(data.get("reason", "")),
-        )
-    except ServiceError as exc:
-        if exc.status_hint == 403:
-            raise
-        return _inspection(
-            request,
-            ctx,
-            inspection_id,
-            errors=_reasons(exc, request.state.lang),
-            status_code=exc.status_hint,
-        )
-    response = RedirectResponse(f"/inspections/{inspection_id}", status_code=303)
-    set_flash(request, response, _("Inspection skipped."))
-    return response
+        ),
+        done=_("Inspection skipped."),
+    )
 
 
 @router.post("/inspections/{inspection_id:int}/review")
@@ -413,26 +426,18 @@ def review(request: Request, ctx: PageCtx, data: FormDep, inspection_id: int) ->
         value = float(raw)
     except ValueError:
         value = float("nan")
-    try:
+
+    def score() -> object:
         if value != value:  # not a number
             raise Invalid(N_("A score is from 0 to 100."))
-        inspection_reviews.score(
+        return inspection_reviews.score(
             ctx,
             inspection_id,
             value=value,
             comment=str(data.get("comment", "")),
             version=whole_number(data.get("version")),
         )
-    except ServiceError as exc:
-        if exc.status_hint == 403:
-            raise
-        return _inspection(
-            request,
-            ctx,
-            inspection_id,
-            errors=_reasons(exc, request.state.lang),
-            status_code=exc.status_hint,
-        )
-    response = RedirectResponse(f"/inspections/{inspection_id}#reviews", status_code=303)
-    set_flash(request, response, _("Your score is recorded."))
-    return response
+
+    return _act(
+        request, ctx, inspection_id, score, done=_("Your score is recorded."), anchor="#reviews"
+    )
