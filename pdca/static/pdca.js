@@ -116,3 +116,19 @@ function walkAgenda(root) {
   }
   show(start);
 }
+
+// A form that saves each change as it happens (an inspection's answers) and is then
+// submitted at once: a changed field loses focus as Submit is pressed, so its save and
+// the submission leave together, and the submission, carrying the version read before
+// the save, would be refused as changed by someone else (by the same person). The
+// submission waits for the save to come back with the new version, then goes.
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  if (!(form instanceof HTMLFormElement) || !form.hasAttribute("hx-post")) { return; }
+  if (!form.classList.contains("htmx-request")) { return; }
+  event.preventDefault();
+  var submitter = event.submitter;
+  form.addEventListener("htmx:afterRequest", function () {
+    if (submitter && submitter.form === form) { form.requestSubmit(submitter); } else { form.requestSubmit(); }
+  }, { once: true });
+});

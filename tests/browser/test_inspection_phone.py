@@ -69,8 +69,11 @@ def inspect_from_my_work(page: Page, js: bool, inspection_id: int, photo: bool) 
         page.get_by_role("button", name="Upload").click()
         expect(page.locator("[data-testid=evidence-file]")).to_contain_text("unlogged-calls.png")
     submit = page.get_by_role("button", name="Submit")
-    box = submit.bounding_box()
-    assert box is not None and box["height"] >= 44, "a button a thumb can hit"
+    # Measured once the page has loaded: after the upload's redirect the parsed page is
+    # there before its stylesheet, and an unstyled button is the text's height.
+    page.wait_for_load_state("load")
+    height = submit.evaluate("button => button.getBoundingClientRect().height")
+    assert height >= 44, "a button a thumb can hit"
     submit.click()
     expect(page.locator("#flash")).to_contain_text("Inspection submitted.")
     expect(page.get_by_test_id("inspection-score")).to_contain_text("2 items failed")
