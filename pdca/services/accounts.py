@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlmodel import col, delete, func, select
 
 from pdca.engine.facts import N_, Reason, because_n
@@ -242,15 +242,29 @@ class Authenticated:
     web_session: WebSession | None = None
 
 
+# Every API request and every page reads one of these: built once, token (or browser
+# session) and user in one query.
+_TOKEN_AND_USER = (
+    select(ApiToken, User)
+    .join(User, col(User.id) == ApiToken.user_id)
+    .where(ApiToken.token_hash == bindparam("digest"))
+)
+_SESSION_AND_USER = (
+    select(WebSession, User)
+    .join(User, col(User.id) == WebSession.user_id)
+    .where(WebSession.id == bindparam("session_id"))
+)
+
+
 def authenticate_token(ctx: Ctx, secret: str) -> Authenticated:
     """The user behind a bearer token; records its last use (at most once a minute)."""
-    token = ctx.session.exec(select(ApiToken).where(ApiToken.token_hash == _digest(secret))).first()
+    found = ctx.session.exec(_TOKEN_AND_USER, params={"digest": _digest(secret)}).first()
     now = ctx.now()
+    token, user = found if found is not None else (None, None)
     if token is None or token.revoked_at is not None:
         raise NotAuthenticated("The token is unknown or was revoked.")
     if token.expires_at is not None and token.expires_at <= now:
         raise NotAuthenticated("The token has expired; create a new one on your profile.")
-    user = ctx.session.get(User, token.user_id)
     if user is None or not user.active:
         raise NotAuthenticated("The token's user is deactivated.")
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
@@ -398,11 +412,11 @@ def sign_in(ctx: Ctx, email: str, password: str, address: str | None = None) -> 
 
 
 def session_user(ctx: Ctx, session_id: str) -> Authenticated | None:
-    web_session = ctx.session.get(WebSession, session_id)
-    if web_session is None or web_session.expires_at <= ctx.now():
+    found = ctx.session.exec(_SESSION_AND_USER, params={"session_id": session_id}).first()
+    if found is None:
         return None
-    user = ctx.session.get(User, web_session.user_id)
-    if user is None or not user.active:
+    web_session, user = found
+    if web_session.expires_at <= ctx.now() or not user.active:
         return None
     return Authenticated(user=user, web_session=web_session)
 

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import col, or_, select
 
 from pdca.engine.action_lifecycle import ACTION_LIFECYCLE, ActionFacts, ActionRefused
@@ -186,14 +187,22 @@ def update_action(
     return action
 
 
-def _open_blockers(ctx: Ctx, action_id: int) -> tuple[str, ...]:
-    query = (
-        select(Action.id)
-        .join(ActionDependency, col(ActionDependency.depends_on_id) == Action.id)
-        .where(ActionDependency.action_id == action_id, col(Action.status).in_(UNFINISHED))
-        .order_by(Action.id)
+# Built once, run with a parameter: building a statement cost more than running it
+# (this one is read by every move of an action).
+_OPEN_BLOCKERS = (
+    select(Action.id)
+    .join(ActionDependency, col(ActionDependency.depends_on_id) == Action.id)
+    .where(
+        ActionDependency.action_id == bindparam("action_id"),
+        col(Action.status).in_(UNFINISHED),
     )
-    return tuple(key("action", i) for i in ctx.session.exec(query))
+    .order_by(Action.id)
+)
+
+
+def _open_blockers(ctx: Ctx, action_id: int) -> tuple[str, ...]:
+    found = ctx.session.exec(_OPEN_BLOCKERS, params={"action_id": action_id})
+    return tuple(key("action", i) for i in found)
 
 
 def action_facts(ctx: Ctx, action: Action, note: str | None = None) -> ActionFacts:
@@ -465,30 +474,31 @@ class Links:
     blocks: list[Link]  # every action waiting for this one
 
 
+# Built once (see _OPEN_BLOCKERS); every list and every answer about an action reads them.
+_LINKS_EITHER_WAY = select(ActionDependency.action_id, ActionDependency.depends_on_id).where(
+    or_(
+        col(ActionDependency.action_id).in_(bindparam("ids", expanding=True)),
+        col(ActionDependency.depends_on_id).in_(bindparam("ids", expanding=True)),
+    )
+)
+_TITLES_OF = select(Action.id, Action.title, Action.status).where(
+    col(Action.id).in_(bindparam("ids", expanding=True))
+)
+
+
 def dependency_links(ctx: Ctx, action_ids: list[int]) -> dict[int, Links]:
     """Both directions of the dependencies of many actions: one query when none has any
     (the common case of a list), two otherwise."""
     result: dict[int, Links] = {i: Links([], []) for i in action_ids}
     if not action_ids:
         return result
-    pairs = list(
-        ctx.session.exec(
-            select(ActionDependency.action_id, ActionDependency.depends_on_id).where(
-                or_(
-                    col(ActionDependency.action_id).in_(action_ids),
-                    col(ActionDependency.depends_on_id).in_(action_ids),
-                )
-            )
-        )
-    )
+    pairs = list(ctx.session.exec(_LINKS_EITHER_WAY, params={"ids": list(action_ids)}))
     if not pairs:
         return result
-    others = {i for pair in pairs for i in pair}
+    others = sorted({i for pair in pairs for i in pair})
     facts = {
         i: (title, status)
-        for i, title, status in ctx.session.exec(
-            select(Action.id, Action.title, Action.status).where(col(Action.id).in_(others))
-        )
+        for i, title, status in ctx.session.exec(_TITLES_OF, params={"ids": others})
     }
 
     def link(i: int) -> Link:

@@ -138,14 +138,17 @@ def chain_rows(previous: str, rows: list[dict[str, Any]]) -> str:
     return previous
 
 
+# LIMIT 1, not only `.first()`: an ORM result buffers every row it is given, and
+# without the limit that was the whole trail, read on every write. Built once: every
+# write reads it.
+_LAST_HASH = (
+    select(Event.hash).where(col(Event.hash).is_not(None)).order_by(col(Event.id).desc()).limit(1)
+)
+
+
 def last_hash_of(connection: Any) -> str:
     """The hash the next event chains to, read on a Core connection."""
-    last = connection.execute(
-        select(Event.hash)
-        .where(col(Event.hash).is_not(None))
-        .order_by(col(Event.id).desc())
-        .limit(1)
-    ).first()
+    last = connection.execute(_LAST_HASH).first()
     return last[0] if last else GENESIS
 
 
@@ -158,14 +161,7 @@ def _last_hash(session: Session) -> str:
     if session.get_bind().dialect.name == "postgresql":
         # Held to the commit: concurrent writers chain one after the other.
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK})
-    # LIMIT 1, not only `.first()`: an ORM result buffers every row it is given, and
-    # without the limit that was the whole trail, read on every write.
-    last = session.exec(
-        select(Event.hash)
-        .where(col(Event.hash).is_not(None))
-        .order_by(col(Event.id).desc())
-        .limit(1)
-    ).first()
+    last = session.exec(_LAST_HASH).first()
     return last or GENESIS
 
 

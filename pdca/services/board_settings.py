@@ -38,8 +38,11 @@ class Limits:
         return self.by_scope.get((status, department_id))
 
 
+_ALL_LIMITS = select(WipLimit)  # built once: every move of a card reads it
+
+
 def wip_limits(ctx: Ctx) -> Limits:
-    rows = ctx.session.exec(select(WipLimit))
+    rows = ctx.session.exec(_ALL_LIMITS)
     return Limits({(w.status, w.department_id): w for w in rows})
 
 

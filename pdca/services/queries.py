@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, case, or_
+from sqlalchemy import ColumnElement, Select, bindparam, case, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import col, func, select
 
@@ -311,24 +311,29 @@ class ActionRow:
         return a.deadline is not None and a.deadline < today and a.status in UNFINISHED
 
 
+# What a card shows, joined: the base of every action listing. Built once: building
+# the statement cost more than running it for a single action.
+_ACTIONS = (
+    select(
+        Action,
+        OWNER.name,
+        Department.code,
+        Department.name,
+        Cycle.title,
+        Cycle.state,
+        Cycle.workflow,
+        Cycle.lead_id,
+    )
+    .join(Department, col(Department.id) == Action.department_id)
+    .join(Cycle, col(Cycle.id) == Action.cycle_id)
+    .outerjoin(OWNER, OWNER.id == Action.owner_id)
+)
+_ACTION_BY_ID = _ACTIONS.where(Action.id == bindparam("action_id"))
+
+
 def action_query(ctx: Ctx, f: ActionFilter) -> Select:
     """The actions these filters keep, with what a card shows: lists, board and export."""
-    owner = OWNER
-    query = (
-        select(
-            Action,
-            owner.name,
-            Department.code,
-            Department.name,
-            Cycle.title,
-            Cycle.state,
-            Cycle.workflow,
-            Cycle.lead_id,
-        )
-        .join(Department, col(Department.id) == Action.department_id)
-        .join(Cycle, col(Cycle.id) == Action.cycle_id)
-        .outerjoin(owner, owner.id == Action.owner_id)
-    )
+    query = _ACTIONS
     today = ctx.today()
     if f.department_ids:
         query = query.where(col(Action.department_id).in_(f.department_ids))
@@ -366,6 +371,14 @@ def action_query(ctx: Ctx, f: ActionFilter) -> Select:
     return query
 
 
+_LINKS_OF = select(ActionDependency.action_id, ActionDependency.depends_on_id).where(
+    col(ActionDependency.action_id).in_(bindparam("ids", expanding=True))
+)
+_UNFINISHED_AMONG = select(Action.id).where(
+    col(Action.id).in_(bindparam("ids", expanding=True)), col(Action.status).in_(UNFINISHED)
+)
+
+
 def _blockers(ctx: Ctx, action_ids: Sequence[int]) -> dict[int, tuple[int, ...]]:
     """action id → ids of unfinished actions it waits for: one query, two when any wait.
 
@@ -374,23 +387,11 @@ def _blockers(ctx: Ctx, action_ids: Sequence[int]) -> dict[int, tuple[int, ...]]
     """
     if not action_ids:
         return {}
-    links = list(
-        ctx.session.exec(
-            select(ActionDependency.action_id, ActionDependency.depends_on_id).where(
-                col(ActionDependency.action_id).in_(action_ids)
-            )
-        )
-    )
+    links = list(ctx.session.exec(_LINKS_OF, params={"ids": list(action_ids)}))
     if not links:
         return {}
-    unfinished = set(
-        ctx.session.exec(
-            select(Action.id).where(
-                col(Action.id).in_({blocker for _a, blocker in links}),
-                col(Action.status).in_(UNFINISHED),
-            )
-        )
-    )
+    blockers = sorted({blocker for _a, blocker in links})
+    unfinished = set(ctx.session.exec(_UNFINISHED_AMONG, params={"ids": blockers}))
     result: dict[int, list[int]] = {}
     for action_id, depends_on in sorted(links, key=lambda link: link[1]):
         if depends_on in unfinished:
@@ -689,7 +690,7 @@ def cycle_extras(ctx: Ctx, cycles: Sequence[Cycle]) -> CycleExtras:
 
 
 def action_row(ctx: Ctx, action_id: int) -> ActionRow:
-    raw = list(ctx.session.exec(action_query(ctx, ActionFilter()).where(Action.id == action_id)))
+    raw = list(ctx.session.exec(_ACTION_BY_ID, params={"action_id": action_id}))
     if not raw:
         raise NotFound(f"Action {action_id} does not exist.")
     return _rows(ctx, raw)[0]
