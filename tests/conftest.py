@@ -238,6 +238,7 @@ def settings(
     backend: str,
     tmp_path: Path,
     postgres_schemas: PostgresSchemas | None,
+    catalog: WorkflowCatalog,
     request: pytest.FixtureRequest,
 ) -> Iterator[Settings]:
     if backend == "sqlite" or postgres_schemas is None:
@@ -258,6 +259,8 @@ def settings(
         yield _postgres_settings(schema)
     finally:
         postgres_schemas.give_back(schema)
+        # The next test's workflow version 1 may be another workflow than this one's.
+        catalog.forget_stored_versions()
 
 
 @pytest.fixture(scope="session")

@@ -77,6 +77,11 @@ class WorkflowCatalog:
             self._machines_by_version[cache_key] = machine
         return machine
 
+    def forget_stored_versions(self) -> None:
+        """Read stored versions again: for a database emptied and refilled under the same
+        address (the tests reuse PostgreSQL schemas), where an id can name another version."""
+        self._machines_by_version.clear()
+
     def machine_for(self, version: WorkflowVersion) -> WorkflowMachine:
         """The machine for a stored version: today's file, or the snapshot a cycle began with."""
         machine = self._machines_by_digest.get(version.digest)

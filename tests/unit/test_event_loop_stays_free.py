@@ -20,6 +20,9 @@ DATABASE_WORDS = {"session", "Session", "engine", "exec", "execute", "commit", "
 ALLOWED = {
     # Runs once at start-up and shutdown: starts and stops the background threads.
     ("web/app.py", "lifespan"),
+    # Makes the request's Session (no connection until the route's first query, in a
+    # thread) and closes it; one still holding a connection is closed in a thread.
+    ("web/deps.py", "get_session"),
 }
 
 
