@@ -7,7 +7,7 @@ from pdca.models import Action, ActionStatus, ApiToken, Cycle, Problem, ProblemO
 from pdca.services.actions import Link, Links
 from pdca.services.cycles import field_values
 from pdca.services.keys import key
-from pdca.services.queries import ActionRow
+from pdca.services.queries import ActionRecord, ActionRow
 from pdca.web.api import schemas as s
 from pdca.web.render import reason_text
 
@@ -50,8 +50,13 @@ def _link_out(link: Link) -> s.DependencyOut:
     return s.DependencyOut(id=link.id, key=link.key, title=link.title, status=link.status)
 
 
+# The answer's fields that are the action's own columns, read by name: from an Action or
+# from a listing's row alike (model_dump of an ORM object was most of a list's cost).
+_ACTION_FIELDS = tuple(f for f in s.ActionOut.model_fields if f in Action.__table__.c)  # type: ignore[attr-defined]
+
+
 def action_out(
-    action: Action,
+    action: Action | ActionRecord,
     today: date,
     row: ActionRow | None = None,
     blocked_by: tuple[int, ...] = (),
@@ -70,14 +75,16 @@ def action_out(
             "workflow": row.workflow,
         }
         blocked_by = row.blocked_by
-    return s.ActionOut(
-        **action.model_dump(),
-        key=key("action", action.id),
-        overdue=overdue,
-        blocked_by=[key("action", b) for b in blocked_by],
-        depends_on=[_link_out(x) for x in links.depends_on] if links else [],
-        blocks=[_link_out(x) for x in links.blocks] if links else [],
-        **extra,
+    return s.ActionOut.model_validate(
+        {
+            **{name: getattr(action, name) for name in _ACTION_FIELDS},
+            "key": key("action", action.id),
+            "overdue": overdue,
+            "blocked_by": [key("action", b) for b in blocked_by],
+            "depends_on": [_link_out(x) for x in links.depends_on] if links else [],
+            "blocks": [_link_out(x) for x in links.blocks] if links else [],
+            **extra,
+        }
     )
 
 
