@@ -9,7 +9,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from pdca import storage
-from pdca.db import SQLITE_BEGIN_OPTION
+from pdca.db import SQLITE_BEGIN_OPTION, writer_queue
 from pdca.engine.facts import N_
 from pdca.models import User
 from pdca.services.catalog import WorkflowCatalog
@@ -79,9 +79,10 @@ def _outermost(ctx: Ctx) -> Iterator[None]:
     try:
         if ctx.session.in_transaction() and not ctx.session.in_nested_transaction():
             ctx.session.commit()
-        ctx.session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
-        yield
-        ctx.session.commit()
+        with _turn_to_write(ctx.session):
+            ctx.session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+            yield
+            ctx.session.commit()
         storage.writes_succeeded(ctx.session.get_bind().engine)
     except OperationalError as exc:
         ctx.session.rollback()
@@ -94,6 +95,25 @@ def _outermost(ctx: Ctx) -> Iterator[None]:
         ctx.session.rollback()
         _run_after_rollback(ctx)
         raise
+
+
+@contextmanager
+def _turn_to_write(session: Session) -> Iterator[None]:
+    """On SQLite, this process's writers one after the other (see db.WriterQueue); the
+    turn ends with the commit or the rollback."""
+    queue = writer_queue(session.get_bind().engine)
+    if queue is None:
+        yield
+        return
+    if not queue.lock.acquire(timeout=queue.timeout):
+        raise Unavailable(N_("The database is busy; try again in a moment."))
+    try:
+        yield
+    except BaseException:
+        session.rollback()  # the write lock goes with the turn
+        raise
+    finally:
+        queue.lock.release()
 
 
 def _run_after_rollback(ctx: Ctx) -> None:

@@ -73,11 +73,12 @@ def _order(query: Select, sort: str | None, allowed: dict[str, Any], default: st
 
 
 def _page(ctx: Ctx, query: Select, paging: Paging) -> tuple[list[Any], int]:
-    total = ctx.session.exec(
-        select(func.count()).select_from(query.order_by(None).subquery())
-    ).one()
     rows = list(ctx.session.exec(query.limit(paging.limit).offset(paging.offset)))
-    return rows, int(total)
+    if len(rows) < paging.limit and (rows or paging.offset == 0):
+        return rows, paging.offset + len(rows)  # the last page: no need to count
+    # Counted over the same FROM and WHERE, not over a subquery of every selected column.
+    counted = query.order_by(None).with_only_columns(func.count(), maintain_column_froms=True)
+    return rows, int(ctx.session.exec(counted).one())
 
 
 SEARCH_MAX = 200

@@ -9,6 +9,7 @@ import functools
 import inspect
 import secrets
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -93,6 +94,8 @@ def _sessions_in(values: dict[str, Any]) -> list[Session]:
             found.append(value.session)
         elif isinstance(value, Session):
             found.append(value)
+        elif isinstance(value, PendingCtx):  # refused before the route ran
+            found.append(value.session)
     return found
 
 
@@ -108,6 +111,9 @@ def _releasing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(endpoint)
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
+            for name, value in kwargs.items():
+                if isinstance(value, PendingCtx):
+                    kwargs[name] = value.resolve()
             return endpoint(*args, **kwargs)
         finally:
             for session in _sessions_in(kwargs):
@@ -173,8 +179,43 @@ def _csrf_ok(request: Request, expected: str, form_token: str | None = None) -> 
     return secrets.compare_digest(sent.encode(), expected.encode())
 
 
-def get_ctx(request: Request, session: SessionDep) -> Ctx:
-    """The context of an authenticated API request; 401 without credentials."""
+@dataclass
+class PendingCtx:
+    """An API request's context whose credentials are still to be checked.
+
+    They are checked in the route's own thread as it starts (`_releasing`), or by a
+    sync dependency that needs the context first (`resolve`): checking them in a
+    dependency of their own cost a trip through the thread pool on every request. A
+    request refused for its input is checked first too (errors.py), so that a caller
+    without credentials learns nothing but 401.
+    """
+
+    request: Request
+    session: Session
+    ctx: Ctx | None = None
+
+    def resolve(self) -> Ctx:
+        if self.ctx is None:
+            self.ctx = _authenticated_ctx(self.request, self.session)
+        return self.ctx
+
+
+async def get_ctx(request: Request, session: SessionDep) -> PendingCtx:
+    """The context of an authenticated API request (401 without credentials), checked
+    where the route runs: see PendingCtx. It touches no database here."""
+    pending = PendingCtx(request, session)
+    request.state.pending_ctx = pending
+    return pending
+
+
+def resolve_pending(request: Request) -> None:
+    """Check the credentials of an API request refused before its route ran."""
+    pending = getattr(request.state, "pending_ctx", None)
+    if pending is not None:
+        pending.resolve()
+
+
+def _authenticated_ctx(request: Request, session: Session) -> Ctx:
     auth = authenticate(request, session)
     if auth is None:
         raise NotAuthenticated("Sign in, or send 'Authorization: Bearer <token>'.")
@@ -186,7 +227,6 @@ def get_ctx(request: Request, session: SessionDep) -> Ctx:
         raise Forbidden("This token may only read; create a token with the write scope.")
     request.state.auth = auth
     request.state.lang = api_language(request, auth.user)
-    release_connection(session)
     return _context(request, session, auth.user, auth)
 
 

@@ -25,7 +25,7 @@ from pdca import i18n, storage
 from pdca.engine.facts import N_
 from pdca.services.accounts import Throttled
 from pdca.services.errors import Conflict, Refused, ServiceError
-from pdca.web.deps import close_request_session
+from pdca.web.deps import close_request_session, resolve_pending
 from pdca.web.pages.common import LoginRequired, login_redirect
 from pdca.web.render import error_text, is_htmx, reason_text, render, with_flash_oob
 
@@ -319,6 +319,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     def _validation(request: Request, exc: RequestValidationError) -> Response:
+        try:
+            resolve_pending(request)  # no credentials: 401, before anything about the input
+        except ServiceError as refused:
+            return _service_error(request, refused)
+        finally:
+            # The route's session was closed as the error left it; the check read again.
+            close_request_session(request)
         lang = getattr(request.state, "lang", None) or i18n.negotiate(
             request.headers.get("Accept-Language")
         )

@@ -156,6 +156,22 @@ def test_a_missing_or_bad_authorization_header_is_401_with_a_bearer_challenge(cl
             assert_unauthenticated(response)
 
 
+def test_a_caller_without_credentials_learns_nothing_about_the_input_only_401(client, people):
+    """The credentials are checked where the route runs; input refused before it runs
+    still answers 401 first, never a 422 that describes the body or the path."""
+    bad_inputs = (
+        ("POST", "/api/v1/problems", {"title": 7}),
+        ("GET", "/api/v1/actions/not-a-number", None),
+        ("PATCH", "/api/v1/actions/1", {"deadline": "someday"}),
+    )
+    for authorization in (None, "Bearer pdca_nope"):
+        headers = {} if authorization is None else {"Authorization": authorization}
+        for method, url, body in bad_inputs:
+            assert_unauthenticated(client.request(method, url, headers=headers, json=body))
+    # With credentials the same input is refused for what it is.
+    assert people.fiona.post("/api/v1/problems", json={"title": 7}).status_code == 422
+
+
 def test_nobody_revokes_someone_elses_token(people: People):
     token = people.fiona.post("/api/v1/tokens", json={"name": "mine"}).json()
     assert_problem(people.mia.delete(f"/api/v1/tokens/{token['id']}"), 403, "your own")

@@ -10,13 +10,14 @@ import threading
 from collections.abc import Callable
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from pdca.db import make_engine
-from pdca.models import Cycle, User
-from pdca.services import cycles
+from pdca import db
+from pdca.db import WriterQueue, make_engine, writer_queue
+from pdca.models import Cycle, Problem, User
+from pdca.services import cycles, problems
 from pdca.services.context import Ctx
-from pdca.services.errors import Conflict
+from pdca.services.errors import Conflict, Unavailable
 from tests.services.builders_services import a_planned_cycle, events_of
 
 TIMEOUT = 30  # seconds; a deadlock fails the test instead of hanging the suite
@@ -148,3 +149,42 @@ def test_a_write_after_another_committed_is_a_conflict_never_a_lost_update(
         ]
     assert (stored.root_cause, stored.version) == ("No cover rota", read_version + 1)
     assert changes == ["Breaks overlap at noon", "No cover rota"]
+
+
+def test_on_sqlite_the_writers_of_one_process_take_turns_and_one_kept_waiting_too_long_is_told_to_retry(
+    org, as_user, engine, backend
+):
+    """Writers of one process wait for their turn in the process, not in SQLite's busy
+    handler (which sleeps between tries); a writer whose turn does not come within the
+    busy timeout gets a 503 to retry, and nothing of it is written."""
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL queues writers itself")
+    queue = writer_queue(engine)
+    assert queue is not None
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_turn() -> None:
+        with queue.lock:
+            holding.set()
+            release.wait(TIMEOUT)
+
+    holder = threading.Thread(target=hold_the_turn)
+    holder.start()
+    holding.wait(TIMEOUT)
+    impatient = WriterQueue(queue.lock, timeout=0.2)
+    db._WRITER_QUEUES[engine] = impatient
+    try:
+        with pytest.raises(Unavailable):
+            problems.report_problem(
+                as_user(org.mia), title="Queue jumped", source="internal", department_id=org.cs
+            )
+    finally:
+        db._WRITER_QUEUES[engine] = queue
+        release.set()
+        holder.join(TIMEOUT)
+    assert as_user(None).session.exec(select(Problem)).all() == []
+    # The turn free again, the same report is written.
+    problems.report_problem(
+        as_user(org.mia), title="Queue jumped", source="internal", department_id=org.cs
+    )
+    assert len(as_user(None).session.exec(select(Problem)).all()) == 1

@@ -8,9 +8,10 @@ import pytest
 from sqlmodel import select
 
 from pdca.models import Department, Role, SignInFailure, WebSession
-from pdca.services import accounts, organisation
+from pdca.services import accounts, organisation, queries
 from pdca.services.accounts import NotAuthenticated
 from pdca.services.errors import Conflict, Forbidden, Invalid
+from pdca.services.queries import Paging
 from tests.personas import PASSWORD
 from tests.services.builders_services import count, events_of, fresh
 
@@ -269,3 +270,20 @@ def test_a_viewer_may_change_their_own_password_but_the_system_has_none(org, as_
     organisation.change_password(as_user(org.vera), PASSWORD, NEW_PASSWORD)
     with pytest.raises(Forbidden):
         organisation.change_password(as_user(None), PASSWORD, NEW_PASSWORD)
+
+
+# --- listing a page at a time -------------------------------------------------------------
+
+
+def test_every_page_of_the_people_list_knows_how_many_there_are_in_all(org, as_user):
+    """The count is taken only when the page cannot tell it (a full page, or past the end);
+    the last page's rows and offset are the whole count."""
+    ctx = as_user(org.admin)
+    everyone = queries.list_users(ctx, Paging(500, 0, "name")).items
+    assert len(everyone) == 8
+    for limit, offset, shown in ((3, 0, 3), (3, 6, 2), (8, 0, 8), (5, 5, 3), (3, 9, 0), (3, 8, 0)):
+        page = queries.list_users(ctx, Paging(limit, offset, "name"))
+        assert (len(page.items), page.total) == (shown, 8), (limit, offset)
+        assert page.items == everyone[offset : offset + limit]
+    found = queries.list_users(ctx, Paging(1, 0, "name"), q="facilitator")
+    assert [u.name for u in found.items] == ["Fiona Facilitator"] and found.total == 2

@@ -23,6 +23,9 @@ ALLOWED = {
     # Makes the request's Session (no connection until the route's first query, in a
     # thread) and closes it; one still holding a connection is closed in a thread.
     ("web/deps.py", "get_session"),
+    # Hands the route the request and its session; the credentials are checked in the
+    # route's thread (PendingCtx).
+    ("web/deps.py", "get_ctx"),
 }
 
 

@@ -96,13 +96,14 @@ async def fingerprint(request: Request) -> str:
 
 def claim_key(
     request: Request,
-    ctx: CtxDep,
+    pending: CtxDep,
     body_print: Annotated[str, Depends(fingerprint)],
     key: KeyHeader = None,
 ) -> None:
     """Claim the key before the route runs, or replay the answer kept for it."""
     if key is None:
         return
+    ctx = pending.resolve()  # type: ignore[attr-defined]
     outcome = idempotency.claim(
         ctx,
         key=key,
