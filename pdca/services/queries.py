@@ -78,7 +78,7 @@ def _page(ctx: Ctx, query: Select, paging: Paging) -> tuple[list[Any], int]:
         return rows, paging.offset + len(rows)  # the last page: no need to count
     # Counted over the same FROM and WHERE, not over a subquery of every selected column.
     counted = query.order_by(None).with_only_columns(func.count(), maintain_column_froms=True)
-    return rows, int(ctx.session.exec(counted).one())
+    return rows, int(ctx.session.execute(counted).scalar_one())
 
 
 SEARCH_MAX = 200

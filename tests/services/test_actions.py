@@ -5,9 +5,10 @@ from datetime import timedelta
 import pytest
 
 from pdca.models import ActionDependency, ActionStatus, Event
-from pdca.services import actions, cycles
+from pdca.services import actions, cycles, queries
 from pdca.services.errors import Conflict, Forbidden, Invalid, NotFound, Refused
 from pdca.services.keys import key
+from pdca.services.queries import ActionFilter, Paging
 from tests.services.builders_services import (
     a_closed_cycle,
     a_colleague,
@@ -689,3 +690,14 @@ def test_a_done_action_of_a_cancelled_cycle_cannot_be_verified(org, as_user, clo
             signature=signed("verified effective"),
         )
     assert fresh(session, rota).status == "done"
+
+
+def test_the_action_list_counts_every_action_on_each_page(org, as_user, clock):
+    """A page of the list that is full cannot tell the total by itself: it is counted."""
+    a_planned_cycle(org, as_user, clock)
+    ctx = as_user(org.fiona)
+    first = queries.list_actions(ctx, Paging(1, 0, "id"), ActionFilter())
+    last = queries.list_actions(ctx, Paging(1, 1, "id"), ActionFilter())
+    past = queries.list_actions(ctx, Paging(1, 5, "id"), ActionFilter())
+    assert [(len(p.items), p.total) for p in (first, last, past)] == [(1, 2), (1, 2), (0, 2)]
+    assert first.items[0].action.id < last.items[0].action.id
