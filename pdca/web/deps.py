@@ -127,6 +127,13 @@ class ReleasingRoute(APIRoute):
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, _releasing(endpoint), **kwargs)
+        if inspect.iscoroutinefunction(endpoint) and _needs(self.dependant, get_ctx):
+            # Only the sync routes' wrapper checks a PendingCtx's credentials.
+            raise TypeError(f"{path}: a route that takes CtxDep must be a sync function")
+
+
+def _needs(dependant: Any, call: Callable[..., Any]) -> bool:
+    return any(d.call is call or _needs(d, call) for d in dependant.dependencies)
 
 
 def cookie_serializer(request: Request) -> URLSafeSerializer:

@@ -11,6 +11,8 @@ an engine or a service.
 import ast
 from pathlib import Path
 
+import pytest
+
 import pdca
 
 PACKAGE = Path(pdca.__file__).parent
@@ -99,3 +101,22 @@ def test_no_async_function_of_the_app_touches_the_database() -> None:
         if (path, node.name) not in ALLOWED and (uses := database_uses(node, services))
     }
     assert not offenders, "database work on the event loop:\n" + "\n".join(sorted(offenders))
+
+
+def test_an_async_route_that_takes_the_api_context_is_refused_when_the_app_is_built() -> None:
+    """The credentials of an API request are checked by the sync routes' wrapper; an async
+    route would get them unchecked, so it cannot be declared."""
+    from fastapi import APIRouter
+
+    from pdca.web.deps import CtxDep, ReleasingRoute
+
+    router = APIRouter(route_class=ReleasingRoute)
+    with pytest.raises(TypeError, match="must be a sync function"):
+
+        @router.get("/unchecked")
+        async def unchecked(ctx: CtxDep) -> None:  # pragma: no cover - never served
+            return None
+
+    @router.get("/checked")
+    def checked(ctx: CtxDep) -> None:  # pragma: no cover - never served
+        return None
