@@ -122,9 +122,13 @@ function walkAgenda(root) {
 // the submission leave together, and the submission, carrying the version read before
 // the save, would be refused as changed by someone else (by the same person). The
 // submission waits for the save to come back with the new version, then goes.
+// Only forms that htmx saves on change and lets the browser submit: a form htmx submits
+// itself has already had its submission taken over (defaultPrevented) by then.
 document.addEventListener("submit", function (event) {
   var form = event.target;
-  if (!(form instanceof HTMLFormElement) || !form.hasAttribute("hx-post")) { return; }
+  if (event.defaultPrevented || !(form instanceof HTMLFormElement)) { return; }
+  var trigger = form.getAttribute("hx-trigger") || "";
+  if (!form.hasAttribute("hx-post") || trigger.indexOf("change") === -1 || trigger.indexOf("submit") !== -1) { return; }
   if (!form.classList.contains("htmx-request")) { return; }
   event.preventDefault();
   var submitter = event.submitter;

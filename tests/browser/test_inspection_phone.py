@@ -60,6 +60,9 @@ def inspect_from_my_work(page: Page, js: bool, inspection_id: int, photo: bool) 
         "link", name=f"I-{inspection_id}", exact=False
     ).click()
     expect(page.get_by_role("heading", name="Service desk quality audit")).to_be_visible()
+    # htmx watches the answers once the page has loaded; an answer ticked before that
+    # is never saved as it changes.
+    page.wait_for_load_state("load")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     fill_in(page, js, {"logged", "complaints_recorded"})
     if photo:
