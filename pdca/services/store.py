@@ -3,7 +3,7 @@
 from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Update, bindparam, update
+from sqlalchemy import Update, bindparam, inspect, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import SQLModel, select
@@ -20,6 +20,8 @@ def get_or_404(ctx: Any, model: type[Row], row_id: int, label: str, *, lock: boo
     SQLite's BEGIN IMMEDIATE already serialises writers) for decisions that read
     other rows, such as guards over a cycle's actions."""
     row = None if lock else ctx.session.identity_map.get(identity_key(model, row_id))
+    if row is not None and inspect(row).expired_attributes:
+        row = None  # read again: a rolled-back transaction may have hidden a deletion
     if row is None:
         row = ctx.session.exec(_by_id(model, lock), params={"row_id": row_id}).first()
     if row is None:
